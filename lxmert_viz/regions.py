@@ -1,0 +1,92 @@
+"""Regions: the visual input of LXMERT for one image, whatever extractor made it.
+
+Shape letters: R regions, F feature size.
+
+Every extractor (the shapes-world extractor, the Visual Genome Faster R-CNN, a feature file) returns
+this one type, so the model, the kit and the renderers never care where features came from.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Regions:
+    """Region boxes and features of one image.
+
+    Args:
+        boxes: (R, 4) float32 pixel boxes ``x1, y1, x2, y2`` in the original image.
+        feats: (R, F) float32 region features.
+        image_size: ``(width, height)`` of the original image in pixels.
+        labels: optional display name per region (e.g. ``"red circle"``, ``"cat"``).
+        scores: optional (R,) confidence per region.
+        num_real: how many of the R rows are real; rows after it are padding (masked out).
+        extra: extractor-specific arrays (object/attribute ids, ...), each with R rows.
+
+    Example:
+        >>> r = Regions(np.zeros((2, 4), "f4"), np.zeros((2, 8), "f4"), (64, 64))
+        >>> r.boxes_norm.shape
+        (2, 4)
+    """
+
+    boxes: np.ndarray
+    feats: np.ndarray
+    image_size: tuple[int, int]
+    labels: tuple[str, ...] | None = None
+    scores: np.ndarray | None = None
+    num_real: int | None = None
+    extra: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        boxes = np.asarray(self.boxes, dtype=np.float32)
+        feats = np.asarray(self.feats, dtype=np.float32)
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise ValueError(f"Regions.boxes must be (R, 4), got {tuple(boxes.shape)}")
+        if feats.ndim != 2 or feats.shape[0] != boxes.shape[0]:
+            raise ValueError(
+                f"Regions.feats must be (R, F) with R={boxes.shape[0]} rows like boxes, got {tuple(feats.shape)}"
+            )
+        if len(self.image_size) != 2 or min(self.image_size) <= 0:
+            raise ValueError(f"Regions.image_size must be (width, height) > 0, got {self.image_size}")
+        n = boxes.shape[0]
+        num_real = n if self.num_real is None else int(self.num_real)
+        if not 0 <= num_real <= n:
+            raise ValueError(f"Regions.num_real={num_real} is outside 0..{n}")
+        if self.labels is not None and len(self.labels) != n:
+            raise ValueError(f"Regions.labels has {len(self.labels)} names for {n} regions")
+        scores = None if self.scores is None else np.asarray(self.scores, dtype=np.float32)
+        if scores is not None and scores.shape != (n,):
+            raise ValueError(f"Regions.scores must be ({n},), got {tuple(scores.shape)}")
+        for key, val in self.extra.items():
+            if len(val) != n:
+                raise ValueError(f"Regions.extra[{key!r}] has {len(val)} rows for {n} regions")
+        object.__setattr__(self, "boxes", boxes)
+        object.__setattr__(self, "feats", feats)
+        object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        object.__setattr__(self, "labels", None if self.labels is None else tuple(self.labels))
+        object.__setattr__(self, "scores", scores)
+        object.__setattr__(self, "num_real", num_real)
+
+    def __len__(self) -> int:
+        return self.boxes.shape[0]
+
+    @property
+    def boxes_norm(self) -> np.ndarray:
+        """(R, 4) boxes divided by the original image's ``(W, H, W, H)``: LXMERT's ``visual_pos``."""
+        w, h = self.image_size
+        return (self.boxes / np.array([w, h, w, h], dtype=np.float32)).astype(np.float32)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(R,) float32: 1 for real regions, 0 for padding: LXMERT's ``visual_attention_mask``."""
+        m = np.zeros(len(self), dtype=np.float32)
+        m[: self.num_real] = 1.0
+        return m
+
+    def names(self) -> list[str]:
+        """Display label per region: its label when known, else ``r0, r1, ...``."""
+        if self.labels is not None:
+            return [f"{i}:{lab}" for i, lab in enumerate(self.labels)]
+        return [f"r{i}" for i in range(len(self))]
