@@ -1,0 +1,167 @@
+"""Result: one question about one image, everything detached on CPU, shapes checked when built.
+
+Shape letters: T real tokens, R real regions, D hidden, H heads, L layers of a family,
+S states (1 + single-modality layers + cross layers).
+
+This is the one object that crosses from computation to rendering. Padding is cut away: ``T`` is the
+question's token count and ``R`` the image's real region count. Selectors give any family's map as
+``attn(kind, layer, head)`` with ``labels(kind)`` for its axes, so one heatmap serves all six.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+
+from .output import FAMILIES, LxmertOutput
+from .regions import Regions
+from .text import Tokens
+
+QUERY_SIDE = {"lang": "lang", "vis": "vis", "l2v": "lang", "v2l": "vis", "cross_lang": "lang", "cross_vis": "vis"}
+KEY_SIDE = {"lang": "lang", "vis": "vis", "l2v": "vis", "v2l": "lang", "cross_lang": "lang", "cross_vis": "vis"}
+AGGREGATES = ("mean", "max")
+
+
+@dataclass
+class Result:
+    """Everything the model did for one (image, question).
+
+    Attributes:
+        question: the question text.
+        tokens: its `Tokens` (T pieces).
+        regions: the image's `Regions`, cut to the R real ones.
+        image: the PIL image, when there is one.
+        lang_hidden: (S_lang, T, D) embedding output, language layers, cross layers.
+        vis_hidden: (S_vis, R, D) visual embedding output, relationship layers, cross layers.
+        l_layers, r_layers, x_layers: layer counts; ``lang_hidden[l_layers]`` is the last state
+            before mixing, likewise ``vis_hidden[r_layers]``.
+        attentions: family -> (L, H, Q, K) float32 tensors.
+        answers: ``[(answer, probability), ...]`` best first (empty without a QA head).
+        logits: (A,) answer logits or None.
+        meta: free-form extras (timings, settings).
+    """
+
+    question: str
+    tokens: Tokens
+    regions: Regions
+    image: Any
+    lang_hidden: torch.Tensor
+    vis_hidden: torch.Tensor
+    l_layers: int
+    r_layers: int
+    x_layers: int
+    attentions: dict[str, torch.Tensor]
+    answers: list[tuple[str, float]] = field(default_factory=list)
+    logits: torch.Tensor | None = None
+    meta: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        t, r = len(self.tokens), self.regions.num_real
+        if self.lang_hidden.shape[:2] != (1 + self.l_layers + self.x_layers, t):
+            raise ValueError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
+                             f"{1 + self.l_layers + self.x_layers} states x {t} tokens")
+        if self.vis_hidden.shape[:2] != (1 + self.r_layers + self.x_layers, r):
+            raise ValueError(f"vis_hidden {tuple(self.vis_hidden.shape)} does not fit "
+                             f"{1 + self.r_layers + self.x_layers} states x {r} regions")
+        sizes = {"lang": t, "vis": r}
+        layers = {"lang": self.l_layers, "vis": self.r_layers}
+        for fam, a in self.attentions.items():
+            if fam not in FAMILIES:
+                raise ValueError(f"unknown attention family {fam!r}")
+            want_q, want_k = sizes[QUERY_SIDE[fam]], sizes[KEY_SIDE[fam]]
+            want_l = layers.get(fam, self.x_layers)
+            if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
+                raise ValueError(f"attentions[{fam!r}] is {tuple(a.shape)}; expected ({want_l}, heads, {want_q}, {want_k})")
+
+    # -- construction ----------------------------------------------------------------------------
+    @classmethod
+    def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
+                    image=None, answers=None, meta=None) -> "Result":
+        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding."""
+        t, r = len(tokens), regions.num_real
+        lang = torch.stack([h[index, :t] for h in out.lang_hidden]).detach().float().cpu()
+        vis = torch.stack([h[index, :r] for h in out.vis_hidden]).detach().float().cpu()
+        cut = {"lang": t, "vis": r}
+        maps = {}
+        for fam in out.attentions:
+            a = out.attentions[fam][index]  # (L, H, Q, K)
+            maps[fam] = a[..., : cut[QUERY_SIDE[fam]], : cut[KEY_SIDE[fam]]].detach().float().cpu()
+        logits = None
+        if out.question_answering_score is not None:
+            logits = out.question_answering_score[index].detach().float().cpu()
+        if r < len(regions):  # keep only the real regions
+            regions = Regions(regions.boxes[:r], regions.feats[:r], regions.image_size,
+                              None if regions.labels is None else regions.labels[:r],
+                              None if regions.scores is None else regions.scores[:r], r,
+                              {k: v[:r] for k, v in regions.extra.items()})
+        return cls(question, tokens, regions, image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
+                   maps, list(answers or []), logits, dict(meta or {}))
+
+    # -- selectors -------------------------------------------------------------------------------
+    @property
+    def answer(self) -> str | None:
+        return self.answers[0][0] if self.answers else None
+
+    def num_layers(self, kind: str) -> int:
+        return self._family(kind).shape[0]
+
+    @property
+    def num_heads(self) -> int:
+        return next(iter(self.attentions.values())).shape[1]
+
+    def _family(self, kind: str) -> torch.Tensor:
+        if kind not in self.attentions:
+            raise KeyError(f"no attention family {kind!r}; this result has {list(self.attentions)}")
+        return self.attentions[kind]
+
+    def attn(self, kind: str, layer: int = -1, head: int | str = "mean") -> np.ndarray:
+        """One (Q, K) map of family ``kind``: a layer (negative counts from the end) and a head or
+        an aggregate over heads (``"mean"``, ``"max"``)."""
+        a = self._family(kind)
+        n = a.shape[0]
+        if not -n <= layer < n:
+            raise IndexError(f"{kind} has {n} layers; layer {layer} is out of range")
+        a = a[layer]  # (H, Q, K)
+        if isinstance(head, str):
+            if head not in AGGREGATES:
+                raise ValueError(f"head must be an index or one of {AGGREGATES}, got {head!r}")
+            a = a.mean(0) if head == "mean" else a.max(0).values
+        else:
+            if not -a.shape[0] <= head < a.shape[0]:
+                raise IndexError(f"{kind} has {a.shape[0]} heads; head {head} is out of range")
+            a = a[head]
+        return a.numpy()
+
+    def side_labels(self, side: str) -> list[str]:
+        return self.tokens.labels() if side == "lang" else self.regions.names()
+
+    def labels(self, kind: str) -> tuple[list[str], list[str]]:
+        """(query labels, key labels) of family ``kind``."""
+        if kind not in QUERY_SIDE:
+            raise KeyError(f"unknown attention family {kind!r}; families are {list(FAMILIES)}")
+        return self.side_labels(QUERY_SIDE[kind]), self.side_labels(KEY_SIDE[kind])
+
+    def token_index(self, word: str | int) -> int:
+        """A token's position from its index or its word/piece text."""
+        if isinstance(word, (int, np.integer)):
+            if not -len(self.tokens) <= word < len(self.tokens):
+                raise IndexError(f"token {word} is out of range for {len(self.tokens)} tokens")
+            return int(word) % len(self.tokens)
+        return self.tokens.find(word)
+
+    def states(self, side: str) -> torch.Tensor:
+        """(S, N, D) hidden states of ``"lang"`` or ``"vis"``."""
+        if side not in ("lang", "vis"):
+            raise ValueError(f"side must be 'lang' or 'vis', got {side!r}")
+        return self.lang_hidden if side == "lang" else self.vis_hidden
+
+    def single_index(self, side: str) -> int:
+        """Index in ``states(side)`` of the last single-modality state (before mixing)."""
+        return self.l_layers if side == "lang" else self.r_layers
+
+    def stage_names(self, side: str) -> list[str]:
+        """A name per state: ``emb``, ``lang1..`` / ``vis1..``, ``cross1..``."""
+        n = self.single_index(side)
+        return ["emb"] + [f"{side}{i + 1}" for i in range(n)] + [f"cross{i + 1}" for i in range(self.x_layers)]

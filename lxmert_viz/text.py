@@ -1,0 +1,162 @@
+"""Questions to token ids: a BERT WordPiece tokenizer through the `tokenizers` package.
+
+``[CLS] question [SEP]``, lower-cased, at most 20 tokens by default (LXMERT's fine-tuning setting),
+and each word piece mapped back to the word it came from, for display.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DEFAULT_MAX_LENGTH = 20
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """One tokenized question.
+
+    Attributes:
+        ids: token ids, ``[CLS] … [SEP]`` included, no padding.
+        pieces: the word pieces (``"[CLS]"``, ``"what"``, ``"##s"``, …).
+        word_index: per piece, the index of its word in ``words`` (None for special tokens).
+        words: the question's words as the pre-tokenizer split them.
+        truncated: True when the question did not fit in the maximum length.
+    """
+
+    ids: tuple[int, ...]
+    pieces: tuple[str, ...]
+    word_index: tuple[int | None, ...]
+    words: tuple[str, ...]
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def labels(self) -> list[str]:
+        """Display label per token: the piece, de-duplicated by position when it repeats."""
+        seen: dict[str, int] = {}
+        out = []
+        for p in self.pieces:
+            seen[p] = seen.get(p, 0) + 1
+            out.append(p if seen[p] == 1 else f"{p} ({seen[p]})")
+        return out
+
+    def find(self, word: str) -> int:
+        """Index of the first token whose piece or word equals ``word`` (case-insensitive)."""
+        w = word.lower()
+        for i, (p, wi) in enumerate(zip(self.pieces, self.word_index)):
+            if p.lower() == w or (wi is not None and self.words[wi].lower() == w):
+                return i
+        raise KeyError(f"{word!r} is not among the tokens {list(self.pieces)}")
+
+
+class Tokenizer:
+    """WordPiece tokenizer for LXMERT checkpoints.
+
+    Example:
+        >>> tok = Tokenizer.from_pretrained("assets/shapes")   # doctest: +SKIP
+        >>> tok("What color is the circle?").pieces            # doctest: +SKIP
+        ('[CLS]', 'what', 'color', 'is', 'the', 'circle', '?', '[SEP]')
+    """
+
+    def __init__(self, tokenizer, max_length: int = DEFAULT_MAX_LENGTH):
+        from tokenizers import processors
+
+        self._tok = tokenizer
+        self.max_length = int(max_length)
+        vocab = tokenizer.get_vocab()
+        for special in ("[CLS]", "[SEP]", "[PAD]", "[UNK]"):
+            if special not in vocab:
+                raise ValueError(f"the vocabulary has no {special} token")
+        self.cls_id, self.sep_id, self.pad_id = vocab["[CLS]"], vocab["[SEP]"], vocab["[PAD]"]
+        self.unk_id = vocab["[UNK]"]
+        self.mask_id = vocab.get("[MASK]")
+        self._tok.no_truncation()
+        self._tok.no_padding()
+        self._tok.post_processor = processors.TemplateProcessing(
+            single="[CLS] $A [SEP]", special_tokens=[("[CLS]", self.cls_id), ("[SEP]", self.sep_id)]
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        return self._tok.get_vocab_size()
+
+    @classmethod
+    def from_vocab(cls, vocab_file: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+        """From a BERT ``vocab.txt`` (lower-cased, accents stripped, as `bert-base-uncased`)."""
+        from tokenizers import Tokenizer as HFTokenizer, models, normalizers, pre_tokenizers
+
+        path = Path(vocab_file)
+        if not path.is_file():
+            raise FileNotFoundError(f"no vocabulary file at {path}")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        vocab = {tok: i for i, tok in enumerate(lines) if tok}  # id = line number, as BERT
+        tok = HFTokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
+        tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
+                                                    strip_accents=None, lowercase=True)
+        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+        return cls(tok, max_length)
+
+    @classmethod
+    def from_file(cls, tokenizer_json: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+        from tokenizers import Tokenizer as HFTokenizer
+
+        path = Path(tokenizer_json)
+        if not path.is_file():
+            raise FileNotFoundError(f"no tokenizer file at {path}")
+        try:
+            return cls(HFTokenizer.from_file(str(path)), max_length)
+        except Exception as err:  # tokenizers raises a bare Exception for bad JSON
+            raise ValueError(f"{path} is not a tokenizers JSON file: {err}") from None
+
+    @classmethod
+    def from_pretrained(cls, directory: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+        """From a checkpoint directory: ``tokenizer.json`` first, else ``vocab.txt``."""
+        d = Path(directory)
+        if (d / "tokenizer.json").is_file():
+            return cls.from_file(d / "tokenizer.json", max_length)
+        if (d / "vocab.txt").is_file():
+            return cls.from_vocab(d / "vocab.txt", max_length)
+        raise FileNotFoundError(f"{d} holds neither tokenizer.json nor vocab.txt")
+
+    def __call__(self, question: str, max_length: int | None = None) -> Tokens:
+        if not isinstance(question, str):
+            raise TypeError(f"question must be a string, got {type(question).__name__}")
+        if not question.strip():
+            raise ValueError("the question is empty")
+        limit = self.max_length if max_length is None else int(max_length)
+        if limit < 2:
+            raise ValueError(f"max_length must leave room for [CLS] and [SEP], got {limit}")
+        enc = self._tok.encode(question)
+        ids, pieces, word_ids = list(enc.ids), list(enc.tokens), list(enc.word_ids)
+        truncated = len(ids) > limit
+        if truncated:  # keep [CLS] and the first words, close with [SEP]
+            ids = ids[: limit - 1] + [ids[-1]]
+            pieces = pieces[: limit - 1] + [pieces[-1]]
+            word_ids = word_ids[: limit - 1] + [None]
+        pre = self._tok.pre_tokenizer
+        norm = self._tok.normalizer
+        text = norm.normalize_str(question) if norm is not None else question
+        words = tuple(w for w, _ in pre.pre_tokenize_str(text)) if pre is not None else tuple(text.split())
+        return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated)
+
+    def batch(self, questions: list[str], max_length: int | None = None) -> tuple[list[Tokens], dict]:
+        """Tokenize and pad: returns the `Tokens` and ``input_ids``/``attention_mask`` (B, T) tensors."""
+        toks = [self(q, max_length) for q in questions]
+        t = max(len(x) for x in toks)
+        ids = torch.full((len(toks), t), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(toks), t), dtype=torch.long)
+        for i, x in enumerate(toks):
+            ids[i, : len(x)] = torch.tensor(x.ids)
+            mask[i, : len(x)] = 1
+        return toks, {"input_ids": ids, "attention_mask": mask}
+
+    def save(self, directory: str | Path) -> None:
+        """Write ``tokenizer.json`` and ``vocab.txt``."""
+        d = Path(directory)
+        d.mkdir(parents=True, exist_ok=True)
+        self._tok.save(str(d / "tokenizer.json"))
+        vocab = sorted(self._tok.get_vocab().items(), key=lambda kv: kv[1])
+        (d / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in vocab), encoding="utf-8")
