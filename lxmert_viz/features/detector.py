@@ -1,0 +1,228 @@
+"""The Faster R-CNN (ResNet C4 + RPN + res5 RoI heads) and its checkpoint: strict load, random twin.
+
+Shape letters: B images, N proposals of one image, D head size, K classes + 1, Q attributes + 1.
+
+The module tree gives exactly the state-dict keys of ``unc-nlp/frcnn-vg-finetuned``
+(``backbone.*``, ``proposal_generator.*``, ``roi_heads.*``; 640 entries, 65.4M values), so the
+hub's ``pytorch_model.bin`` loads as it is. Loading never unpickles code: safetensors, or
+``torch.load(weights_only=True)``. Missing, unexpected or mis-shaped keys raise an error that
+names them.
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .backbone import ResNetC4
+from .frcnn_config import FRCNNConfig
+from .preprocess import ImageBatch
+from .roi_heads import HeadOutputs, Res5ROIHeads
+from .rpn import RPN, cell_anchors
+
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth", "model.pkl")
+
+
+@dataclass
+class RawDetections:
+    """Everything the detector computed for one image, before box selection.
+
+    Attributes:
+        proposals: (N, 4) RPN boxes in resized-input pixels.
+        objectness: (N,) RPN logits.
+        head: the box head outputs for these N proposals.
+        size: ``(h, w)`` of the resized input.
+        original_size: ``(W0, H0)``.
+        scale: ``(sx, sy)`` from resized to original pixels.
+    """
+
+    proposals: torch.Tensor
+    objectness: torch.Tensor
+    head: HeadOutputs
+    size: tuple[int, int]
+    original_size: tuple[int, int]
+    scale: tuple[float, float]
+
+
+class FasterRCNN(nn.Module):
+    """Backbone -> RPN -> RoI heads. Call :meth:`detect` on an :class:`ImageBatch`."""
+
+    def __init__(self, cfg: FRCNNConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = ResNetC4(cfg)
+        self.proposal_generator = RPN(cfg)
+        self.roi_heads = Res5ROIHeads(cfg)
+        self.eval()
+
+    @torch.inference_mode()
+    def detect(self, batch: ImageBatch) -> list[RawDetections]:
+        """Run the whole detector; one :class:`RawDetections` per image."""
+        feats = self.backbone(batch.tensor)  # (B, C4, H/16, W/16)
+        props = self.proposal_generator(feats, batch.sizes)
+        head = self.roi_heads(feats, [p for p, _ in props])
+        out, start = [], 0
+        for i, (boxes, logits) in enumerate(props):
+            sl = slice(start, start + len(boxes))
+            start += len(boxes)
+            part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
+            out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
+        return out
+
+    def check_anchors(self) -> bool:
+        """Whether the loaded ``cell_anchors.0`` equals the anchors built from the config."""
+        built = cell_anchors(self.cfg.anchor_sizes, self.cfg.anchor_ratios)
+        return torch.allclose(self.proposal_generator.anchor_generator.cell_anchors[0].detach(), built, atol=1e-3)
+
+
+# ----------------------------------------------------------------------------- checkpoint I/O
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Read a weights file without unpickling code (safetensors or ``weights_only`` torch.load).
+
+    Args:
+        path: a weights file, or a directory holding one of ``model.safetensors``,
+            ``pytorch_model.bin``, ``model.pt``, ``model.pth``, ``model.pkl``.
+    """
+    path = Path(path)
+    if path.is_dir():
+        found = [path / n for n in WEIGHT_FILES if (path / n).is_file()]
+        if not found:
+            raise FileNotFoundError(f"no weights file ({', '.join(WEIGHT_FILES)}) in {path}")
+        path = found[0]
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    if isinstance(sd, dict) and "model" in sd and isinstance(sd["model"], dict):
+        sd = sd["model"]  # detectron2-style {"model": state_dict, ...}
+    return {k: torch.as_tensor(v) for k, v in sd.items()}
+
+
+def load_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
+    """Copy ``state_dict`` into ``model``; every key must exist on both sides with the same shape.
+
+    Raises:
+        KeyError: missing or unexpected keys (all of them named).
+        ValueError: shape mismatches (each key with both shapes).
+    """
+    own = model.state_dict()
+    missing = sorted(set(own) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(own))
+    if missing or unexpected:
+        raise KeyError(f"checkpoint does not match the detector: missing keys {missing[:20]}"
+                       f"{' ...' if len(missing) > 20 else ''} ({len(missing)}), unexpected keys "
+                       f"{unexpected[:20]}{' ...' if len(unexpected) > 20 else ''} ({len(unexpected)})")
+    bad = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}"
+           for k, v in own.items() if tuple(state_dict[k].shape) != tuple(v.shape)]
+    if bad:
+        raise ValueError("mis-shaped keys: " + "; ".join(bad))
+    with torch.no_grad():
+        for k, v in own.items():
+            v.copy_(state_dict[k].to(v.dtype))
+    if isinstance(model, FasterRCNN) and not model.check_anchors():
+        warnings.warn("checkpoint anchors differ from the config's anchor sizes/ratios; "
+                      "the checkpoint's anchors are used", stacklevel=2)
+
+
+def count_values(state_dict: dict[str, torch.Tensor]) -> int:
+    """Total number of values in a state dict (parameters and buffers, as the file holds them)."""
+    return sum(int(v.numel()) for v in state_dict.values())
+
+
+def build_random_state_dict(cfg: FRCNNConfig, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A state dict with the checkpoint's exact keys and shapes, filled with seeded random values.
+
+    Values are chosen so that a forward stays finite and boxes stay sane: He-init convs,
+    BN scales near 1 (the last BN of each block small), small box deltas, the real anchors.
+    """
+    g = torch.Generator().manual_seed(seed)
+    sd = FasterRCNN(cfg).state_dict()
+    out: dict[str, torch.Tensor] = {}
+    for key, ref in sd.items():
+        shape = tuple(ref.shape)
+        if key.endswith("num_batches_tracked"):
+            val = torch.tensor(0, dtype=torch.long)
+        elif key.endswith("cell_anchors.0"):
+            val = cell_anchors(cfg.anchor_sizes, cfg.anchor_ratios)
+        elif key.endswith("norm.running_mean"):
+            val = torch.randn(shape, generator=g) * 0.1
+        elif key.endswith("norm.running_var"):
+            val = torch.rand(shape, generator=g) * 0.5 + 0.75
+        elif key.endswith("norm.weight"):
+            small = ".conv3." in key
+            val = (torch.rand(shape, generator=g) * 0.2 + 0.9) * (0.2 if small else 1.0)
+        elif key.endswith("norm.bias"):
+            val = torch.randn(shape, generator=g) * 0.05
+        elif key.endswith("bias"):
+            val = torch.randn(shape, generator=g) * 0.01
+        elif "bbox_pred" in key or "anchor_deltas" in key:
+            val = torch.randn(shape, generator=g) * 0.001
+        elif "cls_embedding" in key:
+            val = torch.randn(shape, generator=g)
+        else:  # conv / linear weights: He init over fan-in
+            fan_in = max(1, int(torch.tensor(shape[1:]).prod().item()) if len(shape) > 1 else 1)
+            val = torch.randn(shape, generator=g) * (2.0 / fan_in) ** 0.5
+        out[key] = val.to(ref.dtype)
+    return out
+
+
+def random_checkpoint(directory: str | Path, cfg: FRCNNConfig | None = None, seed: int = 0,
+                      fmt: str = "bin") -> Path:
+    """Write a random checkpoint in the hub layout (``pytorch_model.bin`` or safetensors + config).
+
+    Args:
+        directory: created if needed.
+        cfg: the architecture (default: the full VG checkpoint's).
+        seed: random seed.
+        fmt: ``"bin"`` (torch.save, like the hub) or ``"safetensors"``.
+
+    Returns:
+        Path: the directory.
+    """
+    from .frcnn_config import FRCNNConfig as _C
+
+    cfg = cfg or _C()
+    d = Path(directory)
+    d.mkdir(parents=True, exist_ok=True)
+    sd = build_random_state_dict(cfg, seed)
+    if fmt == "safetensors":
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in sd.items()}, str(d / "model.safetensors"))
+    else:
+        torch.save(sd, d / "pytorch_model.bin")
+    (d / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
+    return d
+
+
+def config_to_yaml(cfg: FRCNNConfig) -> str:
+    """A detectron2-style ``config.yaml`` holding the fields :meth:`FRCNNConfig.from_yaml` reads."""
+    depth = {(3, 4, 6, 3): 50, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}.get(tuple(cfg.blocks))
+
+    def lst(vals, ind):
+        return "".join(f"\n{' ' * ind}- {v}" for v in vals)
+
+    lines = ["MODEL:", f"  PIXEL_MEAN:{lst(cfg.pixel_mean, 2)}", f"  PIXEL_STD:{lst(cfg.pixel_std, 2)}",
+             "  ANCHOR_GENERATOR:", f"    SIZES:\n    - - {cfg.anchor_sizes[0]}{lst(cfg.anchor_sizes[1:], 6)}",
+             f"    ASPECT_RATIOS:\n    - - {cfg.anchor_ratios[0]}{lst(cfg.anchor_ratios[1:], 6)}",
+             f"    OFFSET: {cfg.anchor_offset}",
+             "  RESNETS:", f"    DEPTH: {depth if depth else 'null'}",
+             f"    BLOCKS:{lst(cfg.blocks, 4)}",
+             f"    STEM_OUT_CHANNELS: {cfg.stem_out}", f"    RES2_OUT_CHANNELS: {cfg.res2_out}",
+             "    NUM_GROUPS: 1", f"    WIDTH_PER_GROUP: {cfg.bottleneck}",
+             f"    STRIDE_IN_1X1: {str(cfg.stride_in_1x1).lower()}", f"    RES5_DILATION: {cfg.res5_dilation}",
+             "  PROPOSAL_GENERATOR:", f"    HIDDEN_CHANNELS: {cfg.rpn_hidden}", f"    MIN_SIZE: {cfg.rpn_min_size}",
+             "  RPN:", f"    PRE_NMS_TOPK_TEST: {cfg.rpn_pre_nms_topk}",
+             f"    POST_NMS_TOPK_TEST: {cfg.rpn_post_nms_topk}", f"    NMS_THRESH: {cfg.rpn_nms_thresh}",
+             "  ROI_HEADS:", f"    NUM_CLASSES: {cfg.num_classes}", f"    SCORE_THRESH_TEST: {cfg.score_thresh}",
+             f"    NMS_THRESH_TEST: {cfg.nms_thresh}",
+             "  ROI_BOX_HEAD:", f"    NUM_ATTRS: {cfg.num_attrs}", f"    POOLER_RESOLUTION: {cfg.pooler_resolution}",
+             f"    BBOX_REG_WEIGHTS:{lst(cfg.bbox_weights, 4)}",
+             f"    CLS_AGNOSTIC_BBOX_REG: {str(cfg.cls_agnostic_bbox_reg).lower()}",
+             f"  MIN_DETECTIONS: {cfg.min_boxes}", f"  MAX_DETECTIONS: {cfg.max_boxes}",
+             "INPUT:", f"  MIN_SIZE_TEST: {cfg.min_size}", f"  MAX_SIZE_TEST: {cfg.max_size}", ""]
+    return "\n".join(lines)
