@@ -1,0 +1,39 @@
+"""Where the embedded shapes-world model and the sample scenes live.
+
+Looked up in order: ``$LXMERT_VIZ_ASSETS``, the source tree's ``assets/`` (a checkout or an editable
+install), then ``<prefix>/share/lxmert_viz/assets`` (a wheel install ships them there).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+SHAPES_MODEL = "shapes"
+SAMPLES = "samples"
+
+
+def assets_dir() -> Path:
+    """The assets folder; raises FileNotFoundError naming every place it looked."""
+    tried = []
+    env = os.environ.get("LXMERT_VIZ_ASSETS")
+    if env:
+        tried.append(Path(env))
+    tried.append(Path(__file__).resolve().parent.parent / "assets")
+    tried.append(Path(sys.prefix) / "share" / "lxmert_viz" / "assets")
+    for path in tried:
+        if (path / SHAPES_MODEL / "config.json").is_file():
+            return path
+    raise FileNotFoundError(
+        "the embedded shapes-world model was not found; looked in " + ", ".join(str(p) for p in tried)
+        + " (set LXMERT_VIZ_ASSETS to a folder holding shapes/config.json)"
+    )
+
+
+def shapes_model_dir() -> Path:
+    return assets_dir() / SHAPES_MODEL
+
+
+def sample_paths() -> list[Path]:
+    """The sample scenes shipped for the notebooks and README, sorted by name."""
+    return sorted((assets_dir() / SAMPLES).glob("*.png"))
