@@ -1,0 +1,468 @@
+"""Checkpoints to `Lxmert`: `transformers` directories, hub ids and the original release's files.
+
+What loads (see `convert_state_dict` for the key mapping):
+- a directory saved by `transformers` (`LxmertModel`, `LxmertForQuestionAnswering`,
+  `LxmertForPreTraining`): ``config.json`` plus ``model.safetensors``, ``pytorch_model.bin`` or a
+  sharded ``*.index.json``; safetensors is preferred;
+- a hub id (``unc-nlp/lxmert-vqa-uncased``) through `huggingface_hub`, when it is installed and online;
+- the original LXMERT release (github.com/airsplay/lxmert): ``bert.`` instead of ``lxmert.``,
+  ``module.`` from DataParallel, ``lxrt_encoder.model.`` and ``logit_fc.`` in the VQA/GQA
+  fine-tuned ``.pth`` files. A bare weights file needs ``config=``.
+
+Loading never unpickles code: ``.bin``/``.pth`` go through ``torch.load(weights_only=True)``. Every
+missing, unexpected or mis-shaped key is an error that names it (``strict=False`` reports instead).
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from .answers import Answers
+from .config import LxmertConfig
+from .model import HEADS, Lxmert
+
+log = logging.getLogger(__name__)
+
+SAFE_WEIGHTS = "model.safetensors"
+SAFE_INDEX = "model.safetensors.index.json"
+BIN_WEIGHTS = "pytorch_model.bin"
+BIN_INDEX = "pytorch_model.bin.index.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
+ANSWER_FILES = ("answers.json", "vqa_answers.json", "gqa_answers.json", "trainval_label2ans.json",
+                "answers.txt")
+TIED_KEY = "cls.predictions.decoder.weight"
+WORD_EMB_KEY = "lxmert.embeddings.word_embeddings.weight"
+QA_OUT_KEY = "answer_head.logit_fc.3.weight"
+LIST_AT_MOST = 10
+# Which key prefixes make up each head.
+HEAD_PREFIXES = {"qa": ("answer_head.",), "pretraining": ("cls.", "obj_predict_head.")}
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be loaded as it is (keys, shapes, files)."""
+
+
+@dataclass
+class LoadingReport:
+    """What `from_pretrained` did; attached to the model as ``model.loading_report``.
+
+    Attributes:
+        source: the path or hub id given; directory: where the files were read.
+        weights: the weight files read.
+        heads: the heads built; dropped: keys of heads not asked for (not loaded).
+        renamed: notes on key conversions (prefixes stripped or added).
+        missing, unexpected, mismatched: only non-empty with ``strict=False``.
+        notes: anything else worth knowing (e.g. an untied decoder that was tied).
+    """
+
+    source: str
+    directory: str | None
+    weights: list[str]
+    heads: tuple[str, ...]
+    dropped: list[str] = field(default_factory=list)
+    renamed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+    mismatched: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _listing(keys, at_most: int = LIST_AT_MOST) -> str:
+    keys = sorted(keys)
+    shown = ", ".join(keys[:at_most])
+    return shown + (f" (and {len(keys) - at_most} more)" if len(keys) > at_most else "")
+
+
+# -- where the files are -----------------------------------------------------------------------
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def _offline() -> bool:
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
+               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
+
+
+def resolve(path_or_hub_id: str | os.PathLike, revision: str | None = None, cache_dir=None) -> Path:
+    """A local directory or weights file for ``path_or_hub_id``, downloading a hub id if needed.
+
+    Raises:
+        FileNotFoundError: a path that does not exist and is not a hub id.
+        OSError: a hub id while offline, without `huggingface_hub`, or that could not be fetched.
+    """
+    path = Path(path_or_hub_id).expanduser()
+    if path.exists():
+        return path
+    text = str(path_or_hub_id)
+    looks_local = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
+    if looks_local or not _HUB_ID.match(text):
+        raise FileNotFoundError(f"no checkpoint directory at {text}")
+    if _offline():
+        raise OSError(f"{text!r} is not a local directory and the Hugging Face Hub is offline "
+                      f"(HF_HUB_OFFLINE is set); download it when online or give a local directory")
+    try:
+        from huggingface_hub import snapshot_download
+    except ImportError:
+        raise OSError(f"{text!r} is not a local directory; loading hub ids needs the huggingface_hub "
+                      f"package (pip install 'lxmert_viz[hub]')") from None
+    # Config, tokenizer and answer files, and the weights: safetensors when the repo has them.
+    small = ["*.json", "*.txt"]
+    try:
+        local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
+                                       allow_patterns=small + ["*.safetensors"]))
+        if _find_weights(local, required=False) is None:
+            local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
+                                           allow_patterns=small + ["*.bin"]))
+    except Exception as err:  # the hub raises many kinds; the user needs one plain message
+        raise OSError(f"could not fetch {text!r} from the Hugging Face Hub (offline, or no such "
+                      f"repo?): {type(err).__name__}: {err}") from None
+    return local
+
+
+def _find_weights(directory: Path, required: bool = True) -> list[Path] | None:
+    """The weight files of a checkpoint directory, safetensors first; shards from an index."""
+    for index in (SAFE_INDEX, BIN_INDEX):
+        if (directory / index).is_file():
+            data = _read_json(directory / index)
+            weight_map = data.get("weight_map") if isinstance(data, dict) else None
+            if not isinstance(weight_map, dict) or not weight_map:
+                raise CheckpointError(f"{directory / index} has no 'weight_map'")
+            files = [directory / f for f in dict.fromkeys(weight_map.values())]
+            lost = [f.name for f in files if not f.is_file()]
+            if lost:
+                raise FileNotFoundError(f"{directory / index} names shard files that are missing: {_listing(lost)}")
+            if index == SAFE_INDEX or not (directory / SAFE_WEIGHTS).is_file():
+                return files
+    for name in (SAFE_WEIGHTS, BIN_WEIGHTS):
+        if (directory / name).is_file():
+            return [directory / name]
+    others = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
+    if len(others) == 1:
+        return others
+    if not required:
+        return None
+    if others:
+        raise CheckpointError(f"{directory} holds several weight files ({_listing(p.name for p in others)}) "
+                              f"and no {SAFE_WEIGHTS} / {BIN_WEIGHTS}; pass the one to load")
+    raise FileNotFoundError(f"no weights in {directory}: looked for {SAFE_WEIGHTS}, {SAFE_INDEX}, "
+                            f"{BIN_WEIGHTS}, {BIN_INDEX}")
+
+
+def _read_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+
+
+def _read_config(path: Path) -> LxmertConfig:
+    if not path.is_file():
+        raise FileNotFoundError(f"no config.json in {path.parent} (a transformers checkpoint directory has one)")
+    data = _read_json(path)
+    try:
+        return LxmertConfig.from_dict(data)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"{path} is not an LXMERT config: {err}") from None
+
+
+# -- reading weights ---------------------------------------------------------------------------
+def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """One weights file to a state dict, on CPU, without running any pickled code.
+
+    ``.safetensors`` through `safetensors`; anything else through ``torch.load(weights_only=True)``,
+    which refuses pickles that hold code or non-tensor objects.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
+    if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(path), device="cpu")
+        except SafetensorError as err:
+            raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        raise CheckpointError(
+            f"refused to load {path}: it is a pickle that holds more than tensors (it could run code "
+            f"when unpickled), and only weights_only loading is allowed. Convert it to safetensors "
+            f"where you trust it. ({first})"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as err:
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
+    # Some trainers wrap the state dict: {"state_dict": {...}} or {"model": {...}}.
+    if isinstance(state, dict) and len(state) == 1:
+        inner = next(iter(state.values()))
+        if next(iter(state)) in ("state_dict", "model") and isinstance(inner, dict):
+            state = inner
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise CheckpointError(f"{path} does not hold a state dict of tensors")
+    return dict(state)
+
+
+def read_state_dict(files: list[Path]) -> dict[str, torch.Tensor]:
+    state: dict[str, torch.Tensor] = {}
+    for f in files:
+        part = read_weights(f)
+        dup = set(part) & set(state)
+        if dup:
+            raise CheckpointError(f"{f} repeats keys of another shard: {_listing(dup)}")
+        state.update(part)
+    return state
+
+
+# -- key conversion ----------------------------------------------------------------------------
+_BACKBONE_TOP = ("embeddings.", "encoder.", "pooler.")
+
+
+def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Rename any known LXMERT key layout to this model's (`transformers`' head-model names).
+
+    Mapping, applied in order (a new dict is returned; ``state`` is left as it is):
+        ``module.``                  -> stripped (DataParallel / DistributedDataParallel);
+        ``lxrt_encoder.model.``      -> stripped (original VQA/GQA fine-tuned models);
+        ``bert.``                    -> ``lxmert.`` (original release);
+        ``logit_fc.``                -> ``answer_head.logit_fc.`` (original VQA/GQA answer head);
+        ``embeddings.``/``encoder.``/``pooler.`` at top level -> under ``lxmert.`` (`LxmertModel`);
+        LayerNorm ``gamma``/``beta`` -> ``weight``/``bias`` (TF-era BERT names);
+        ``…embeddings.position_ids`` -> dropped (a buffer older `transformers` saved).
+
+    Returns:
+        the renamed state dict and a list of notes saying what was renamed.
+    """
+    notes: list[str] = []
+    counts: dict[str, int] = {}
+
+    def bump(note):
+        counts[note] = counts.get(note, 0) + 1
+
+    out: dict[str, torch.Tensor] = {}
+    def unwrapped(key):
+        while key.startswith("module."):
+            key = key[len("module."):]
+        return key
+
+    bare_backbone = not any(unwrapped(k).startswith(("lxmert.", "bert.", "lxrt_encoder.")) for k in state)
+    for key, value in state.items():
+        new = unwrapped(key)
+        if new != key:
+            bump("stripped 'module.'")
+        if new.startswith("lxrt_encoder.model."):
+            new = new[len("lxrt_encoder.model."):]
+            bump("stripped 'lxrt_encoder.model.'")
+        if new.startswith("bert."):
+            new = "lxmert." + new[len("bert."):]
+            bump("'bert.' -> 'lxmert.'")
+        elif new.startswith("logit_fc."):
+            new = "answer_head." + new
+            bump("'logit_fc.' -> 'answer_head.logit_fc.'")
+        elif bare_backbone and new.startswith(_BACKBONE_TOP):
+            new = "lxmert." + new
+            bump("added 'lxmert.' (LxmertModel checkpoint)")
+        if new.endswith(".gamma") or new.endswith(".beta"):
+            new = new.rsplit(".", 1)[0] + (".weight" if new.endswith(".gamma") else ".bias")
+            bump("LayerNorm gamma/beta -> weight/bias")
+        if new.endswith("embeddings.position_ids"):
+            bump("dropped the position_ids buffer")
+            continue
+        if new in out:
+            raise CheckpointError(f"keys {key!r} and another key both map to {new!r}")
+        out[new] = value
+    notes.extend(f"{note} ({n} keys)" for note, n in counts.items())
+    return out, notes
+
+
+def heads_in(state: dict[str, torch.Tensor]) -> tuple[str, ...]:
+    """The heads whose weights a converted state dict holds, in `HEADS` order."""
+    return tuple(h for h in HEADS if any(k.startswith(HEAD_PREFIXES[h]) for k in state))
+
+
+# -- the model ---------------------------------------------------------------------------------
+def from_pretrained(
+    path_or_hub_id: str | os.PathLike,
+    heads: tuple[str, ...] | list[str] | str | None = None,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    strict: bool = True,
+    config: LxmertConfig | str | os.PathLike | None = None,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Lxmert:
+    """Load an LXMERT checkpoint into `Lxmert`, in eval mode.
+
+    Args:
+        path_or_hub_id: a checkpoint directory, a weights file (with ``config=``, or a
+            ``config.json`` beside it), or a hub id such as ``"unc-nlp/lxmert-vqa-uncased"``.
+        heads: heads to build (``"qa"``, ``"pretraining"``); None builds those the checkpoint has.
+            Weights of heads left out are dropped and reported; asking for a missing head is an error.
+        dtype, device: where the model's parameters go.
+        strict: False loads what fits and reports missing/unexpected/mis-shaped keys (warning)
+            instead of raising.
+        config: overrides the checkpoint's ``config.json`` (an `LxmertConfig` or a path).
+        revision, cache_dir: passed to `huggingface_hub.snapshot_download` for hub ids.
+
+    Returns:
+        The model, with ``model.config`` and ``model.loading_report`` (`LoadingReport`).
+
+    Example:
+        >>> model = from_pretrained("path/to/lxmert-vqa")                 # doctest: +SKIP
+        >>> model.heads, model.config.num_qa_labels                        # doctest: +SKIP
+        (('qa',), 3129)
+    """
+    local = resolve(path_or_hub_id, revision=revision, cache_dir=cache_dir)
+    if local.is_dir():
+        directory, files = local, _find_weights(local)
+    elif local.suffix in WEIGHT_SUFFIXES:
+        directory, files = local.parent, [local]
+    else:
+        raise NotADirectoryError(f"{local} is neither a checkpoint directory nor a weights file "
+                                 f"({', '.join(WEIGHT_SUFFIXES)})")
+    if config is None:
+        config = _read_config(directory / "config.json")
+    elif not isinstance(config, LxmertConfig):
+        config = _read_config(Path(config))
+
+    state, renamed = convert_state_dict(read_state_dict(files))
+    report = LoadingReport(source=str(path_or_hub_id), directory=str(directory),
+                           weights=[str(f) for f in files], heads=(), renamed=renamed)
+    present = heads_in(state)
+    wanted = _wanted_heads(heads, present, files)
+    report.heads = wanted
+    for h in set(present) - set(wanted):
+        dropped = [k for k in state if k.startswith(HEAD_PREFIXES[h])]
+        for k in dropped:
+            del state[k]
+        report.dropped.extend(sorted(dropped))
+    if report.dropped:
+        _warn(f"heads {sorted(set(present) - set(wanted))} not asked for: dropped {len(report.dropped)} "
+              f"weights ({_listing(report.dropped, 3)})")
+
+    if "qa" in wanted and QA_OUT_KEY in state:
+        n = state[QA_OUT_KEY].shape[0]
+        if n != config.num_qa_labels:
+            raise CheckpointError(f"the answer head has {n} answers ({QA_OUT_KEY} is {tuple(state[QA_OUT_KEY].shape)}) "
+                                  f"but the config says num_qa_labels={config.num_qa_labels}")
+        if config.id2label and len(config.id2label) != n:
+            report.notes.append(f"config id2label has {len(config.id2label)} labels for {n} answers")
+
+    tied = "pretraining" in wanted and config.tie_word_embeddings
+    if tied and TIED_KEY in state:
+        decoder = state.pop(TIED_KEY)
+        emb = state.get(WORD_EMB_KEY)
+        if emb is None or decoder.shape != emb.shape or not torch.equal(decoder, emb):
+            note = (f"{TIED_KEY} differs from {WORD_EMB_KEY}; tie_word_embeddings=True so the word "
+                    f"embeddings serve as the decoder (set it False in config.json to keep both)")
+            report.notes.append(note)
+            _warn(note)
+
+    model = _build(config, wanted, state, strict, report, dtype)
+    model.to(device=device)
+    model.eval()
+    model.loading_report = report
+    log.info("loaded %s: heads %s from %s", report.source, wanted, ", ".join(report.weights))
+    return model
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
+
+
+def _wanted_heads(heads, present: tuple[str, ...], files: list[Path]) -> tuple[str, ...]:
+    if heads is None:
+        return present
+    if isinstance(heads, str):
+        heads = (heads,)
+    unknown = [h for h in heads if h not in HEADS]
+    if unknown:
+        raise ValueError(f"unknown heads {unknown}; choose from {HEADS}")
+    lacking = [h for h in heads if h not in present]
+    if lacking:
+        where = ", ".join(str(f) for f in files)
+        keys = " / ".join(p + "*" for h in lacking for p in HEAD_PREFIXES[h])
+        raise CheckpointError(f"the checkpoint has no {lacking} head ({keys} weights) in {where}; "
+                              f"it has {list(present) or 'no heads'}")
+    return tuple(h for h in HEADS if h in heads)
+
+
+def _build(config, heads, state, strict, report, dtype) -> Lxmert:
+    """Check every key and shape against a shape-only model, then load (assigning the tensors)."""
+    with torch.device("meta"):
+        probe = Lxmert(config, heads=heads)
+    expected = {k: v.shape for k, v in probe.state_dict().items()}
+    if "pretraining" in heads and config.tie_word_embeddings:
+        expected.pop(TIED_KEY, None)  # the same tensor as the word embeddings
+    missing = sorted(set(expected) - set(state))
+    unexpected = sorted(set(state) - set(expected))
+    mismatched = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k])}"
+                        for k in set(expected) & set(state) if state[k].shape != expected[k])
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} missing keys: {_listing(missing)}")
+    if unexpected:
+        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
+    if mismatched:
+        problems.append(f"{len(mismatched)} mis-shaped keys: {_listing(mismatched)}")
+    if problems and strict:
+        raise CheckpointError(f"the weights in {', '.join(report.weights)} do not fit LXMERT with heads "
+                              f"{heads} and this config: " + "; ".join(problems))
+    state = {k: _cast(v, dtype) for k, v in state.items() if k in expected and v.shape == expected[k]}
+    if problems:
+        report.missing, report.unexpected = missing, unexpected
+        report.mismatched = mismatched
+        _warn("loaded with strict=False: " + "; ".join(problems))
+        model = Lxmert(config, heads=heads).to(dtype)  # random init for what the checkpoint lacks
+        model.load_state_dict(state, strict=False)
+        return model
+    probe.load_state_dict(state, strict=False, assign=True)
+    probe.tie_weights()
+    return probe
+
+
+def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    return t.to(dtype) if t.is_floating_point() else t
+
+
+# -- tokenizer and answers ---------------------------------------------------------------------
+def load_tokenizer(path_or_hub_id: str | os.PathLike, max_length: int | None = None):
+    """The checkpoint's `Tokenizer` (``tokenizer.json``, else ``vocab.txt``)."""
+    from .text import DEFAULT_MAX_LENGTH, Tokenizer
+
+    local = resolve(path_or_hub_id)
+    directory = local if local.is_dir() else local.parent
+    return Tokenizer.from_pretrained(directory, DEFAULT_MAX_LENGTH if max_length is None else max_length)
+
+
+def load_answers(path_or_hub_id: str | os.PathLike, config: LxmertConfig | None = None) -> Answers | None:
+    """The answer vocabulary: an answer file in the directory, else the config's ``id2label``.
+
+    Looks for ``answers.json``, ``vqa_answers.json``, ``gqa_answers.json``,
+    ``trainval_label2ans.json`` (original release) and ``answers.txt`` (a JSON list, a dict
+    answer->id or id->answer, or one answer a line). Returns None when there is none. When the
+    config has ``num_qa_labels``, the count must match.
+    """
+    local = resolve(path_or_hub_id)
+    directory = local if local.is_dir() else local.parent
+    if config is None and (directory / "config.json").is_file():
+        config = _read_config(directory / "config.json")
+    answers, source = None, None
+    for name in ANSWER_FILES:
+        if (directory / name).is_file():
+            answers, source = Answers.from_file(directory / name), str(directory / name)
+            break
+    if answers is None and config is not None:
+        answers, source = Answers.from_config(config.id2label), "config id2label"
+    if answers is not None and config is not None and len(answers) != config.num_qa_labels:
+        raise CheckpointError(f"{source} has {len(answers)} answers but the config says "
+                              f"num_qa_labels={config.num_qa_labels}")
+    return answers
