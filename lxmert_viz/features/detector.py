@@ -161,6 +161,8 @@ def build_random_state_dict(cfg: FRCNNConfig, seed: int = 0) -> dict[str, torch.
             val = torch.randn(shape, generator=g) * 0.01
         elif "bbox_pred" in key or "anchor_deltas" in key:
             val = torch.randn(shape, generator=g) * 0.001
+        elif "cls_score.weight" in key or "attr_score.weight" in key:
+            val = torch.randn(shape, generator=g) * 0.01  # detectron2's init: soft class scores
         elif "cls_embedding" in key:
             val = torch.randn(shape, generator=g)
         else:  # conv / linear weights: He init over fan-in
