@@ -1,0 +1,19 @@
+"""Explanations of LXMERT's answers: raw attention, rollout, gradient relevancy, a random baseline,
+live masking and the perturbation benchmark. Computation only (torch/numpy).
+
+    explain(model, inputs, method="relevancy", answer=None, seed=0) -> Explanation
+    explain_batch(model, inputs, methods=METHODS, answer=None, seed=0) -> [{method: Explanation}]
+    ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
+    perturbation_benchmark(model, examples, ...) -> PerturbationReport
+"""
+from .explanation import METHODS, Explanation
+from .masking import MaskedRun, ask_masked, masked_inputs
+from .methods import explain, explain_batch, from_trace, random_baseline, raw_attention, rollout
+from .relevancy import grad_cam, normalize_residual, relevancy
+from .trace import Trace, run_trace
+
+__all__ = [
+    "METHODS", "Explanation", "MaskedRun", "Trace", "ask_masked", "explain", "explain_batch", "from_trace",
+    "grad_cam", "masked_inputs", "normalize_residual", "random_baseline", "raw_attention", "relevancy",
+    "rollout", "run_trace",
+]
