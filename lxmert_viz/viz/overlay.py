@@ -1,0 +1,232 @@
+"""Attention on the image: region boxes shaded by one query's attention, with its weights as bars.
+
+Shape letters: R regions, T tokens, K keys of the chosen family.
+
+One query row of a family drives the picture: ``token=`` picks a word (default family ``l2v``:
+the boxes are shaded by how much the word attends to each region), ``region=`` picks a region
+(default family ``v2l``: the region is outlined and the bars show its attention over the words).
+Any family works as long as its queries come from the chosen side. `overlay` draws with
+matplotlib; `overlay_plotly` / `update_overlay` build and update a plotly figure in place.
+"""
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+
+from .stats import attention_row, key_side, normalise, query_side
+
+FILL_RGB = (214, 39, 40)       # box shading (attention)
+OUTLINE = "#ffbf00"            # the chosen region
+MIN_ALPHA, MAX_ALPHA = 0.0, 0.75
+
+
+def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, head="mean") -> dict:
+    """Everything a renderer needs for one overlay, as plain values (no plotting).
+
+    Returns:
+        dict with ``family``, ``query`` (index), ``query_label``, ``weights`` (K,), ``key_labels``,
+        ``alphas`` (R,) box fill opacities (0 when the keys are words), ``outline`` (region index or
+        None), ``boxes`` (R, 4) px, ``names`` (R,), ``title``.
+    """
+    if (token is None) == (region is None):
+        raise ValueError("give exactly one of token= or region=")
+    side = "lang" if token is not None else "vis"
+    family = family or ("l2v" if side == "lang" else "v2l")
+    if query_side(family) != side:
+        raise ValueError(f"family {family!r} has {query_side(family)} queries; "
+                         f"pick {'region=' if side == 'lang' else 'token='} instead")
+    q = result.token_index(token) if side == "lang" else int(region)
+    if side == "vis" and not -result.regions.num_real <= q < result.regions.num_real:
+        raise IndexError(f"region {q} is out of range for {result.regions.num_real} regions")
+    q %= len(result.tokens) if side == "lang" else result.regions.num_real
+    weights = attention_row(result, family, q, layer, head)
+    qlabels, klabels = result.labels(family)
+    n = result.regions.num_real
+    alphas = np.zeros(n)
+    if key_side(family) == "vis":
+        alphas = MIN_ALPHA + (MAX_ALPHA - MIN_ALPHA) * normalise(weights)
+    nl = result.num_layers(family)
+    shown_layer = layer % nl
+    hname = head if isinstance(head, str) else f"head {head}"
+    return {
+        "family": family, "query": q, "query_label": qlabels[q], "weights": np.asarray(weights, dtype=float),
+        "key_labels": klabels, "alphas": alphas, "outline": q if side == "vis" else None,
+        "boxes": result.regions.boxes[:n], "names": result.regions.names()[:n],
+        "title": f"{family} · layer {shown_layer + 1}/{nl} · {hname} · query {qlabels[q]!r}",
+    }
+
+
+def _image_array(result) -> np.ndarray | None:
+    if result.image is None:
+        return None
+    return np.asarray(result.image.convert("RGB"))
+
+
+# -- matplotlib -----------------------------------------------------------------------------------
+def overlay(result, token=None, region=None, *, family: str | None = None, layer: int = -1,
+            head: int | str = "mean", ax=None, show_labels: bool = True):
+    """Image with region boxes shaded by attention, plus the query's weights as a bar chart.
+
+    Args:
+        result: a `Result`.
+        token: a word or token index (queries from the language side; default family ``l2v``).
+        region: a region index (queries from the vision side; default family ``v2l``).
+        family: any attention family whose queries are on the chosen side.
+        layer, head: as `Result.attn` (``head`` an index, ``"mean"`` or ``"max"``).
+        ax: image axes to draw on; the bars go in an inset to its right. None: a new figure.
+        show_labels: write each region's name at its top-left corner.
+
+    Returns:
+        the matplotlib `Figure`. Box patches carry ``gid="region-<i>"``.
+
+    Example:
+        >>> fig = overlay(result, token="circle", layer=-1, head="mean")   # doctest: +SKIP
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
+
+    spec = overlay_spec(result, token, region, family, layer, head)
+    if ax is None:
+        fig = Figure(figsize=(9, 4), layout="constrained")
+        ax, ax_bar = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
+    else:
+        fig = ax.figure
+        ax_bar = ax.inset_axes([1.12, 0.0, 0.6, 1.0])
+    w, h = result.regions.image_size
+    img = _image_array(result)
+    if img is not None:
+        ax.imshow(img, extent=(0, w, h, 0), interpolation="nearest")
+    ax.set_xlim(0, w)
+    ax.set_ylim(h, 0)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    rgb = np.array(FILL_RGB) / 255.0
+    for i, (box, alpha) in enumerate(zip(spec["boxes"], spec["alphas"])):
+        x1, y1, x2, y2 = (float(v) for v in box)
+        chosen = spec["outline"] == i
+        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, gid=f"region-{i}",
+                               facecolor=(*rgb, float(alpha)), edgecolor=OUTLINE if chosen else (*rgb, 1.0),
+                               linewidth=3.0 if chosen else 1.0))
+        if show_labels:
+            ax.text(x1 + 1, y1 + 1, spec["names"][i], fontsize=7, va="top", ha="left",
+                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
+    ax.set_title(spec["title"], fontsize=9)
+    wts = spec["weights"]
+    from matplotlib import colormaps
+
+    ax_bar.barh(np.arange(len(wts)), wts, color=colormaps["Reds"](0.25 + 0.75 * normalise(wts)))
+    ax_bar.set_yticks(np.arange(len(wts)), spec["key_labels"], fontsize=8)
+    ax_bar.invert_yaxis()
+    ax_bar.set_xlim(0, max(float(wts.max()) * 1.05, 1e-6) if len(wts) else 1)
+    ax_bar.set_xlabel("attention", fontsize=8)
+    return fig
+
+
+# -- plotly ---------------------------------------------------------------------------------------
+def image_uri(image) -> str:
+    """A PIL image as a PNG data URI (plotly `go.Image` source; no file, no network)."""
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _box_trace(go, box, name):
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return go.Scatter(x=[x1, x2, x2, x1, x1], y=[y1, y1, y2, y2, y1], mode="lines", fill="toself",
+                      name=name, showlegend=False, hoveron="fills+points", xaxis="x", yaxis="y")
+
+
+def overlay_plotly(result, token=None, region=None, *, family: str | None = None, layer: int = -1,
+                   head: int | str = "mean", widget: bool = False):
+    """Plotly version of `overlay`: image + box traces (left), weights as bars (right).
+
+    Trace order: ``data[0]`` the image, ``data[1:1+R]`` one filled box per region, ``data[1+R]`` the
+    region names, ``data[2+R]`` the bars. Box opacity lives in each trace's ``fillcolor`` (rgba) and
+    the raw weight in its ``customdata``; `update_overlay` changes them in place.
+
+    Args:
+        widget: return a `go.FigureWidget` (needs ``anywidget``) instead of a `go.Figure`.
+
+    Returns:
+        the figure.
+    """
+    import plotly.graph_objects as go
+
+    fig = (go.FigureWidget if widget else go.Figure)()
+    fig.set_subplots(1, 2, column_widths=[0.6, 0.4], horizontal_spacing=0.14)
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=380, showlegend=False,
+                      plot_bgcolor="white", title={"font": {"size": 13}})
+    update_overlay(fig, result, token=token, region=region, family=family, layer=layer, head=head)
+    return fig
+
+
+def _build(fig, result):
+    """(Re)create the traces for this result's image and region count, keeping the figure object."""
+    import plotly.graph_objects as go
+
+    n = result.regions.num_real
+    w, h = result.regions.image_size
+    fig.data = []
+    img = go.Image(source=image_uri(result.image) if result.image is not None else None, name="image",
+                   hoverinfo="skip", x0=0, y0=0, dx=w / result.image.width if result.image else 1,
+                   dy=h / result.image.height if result.image else 1)
+    traces = [img] + [_box_trace(go, b, f"region {i}") for i, b in enumerate(result.regions.boxes[:n])]
+    boxes = result.regions.boxes[:n]
+    traces.append(go.Scatter(x=[float(b[0]) + 1 for b in boxes], y=[float(b[1]) + 1 for b in boxes],
+                             mode="text", text=result.regions.names()[:n], textposition="bottom right",
+                             textfont={"size": 10}, name="region names", hoverinfo="skip"))
+    fig.add_traces(traces, rows=[1] * len(traces), cols=[1] * len(traces))
+    fig.add_trace(go.Bar(orientation="h", name="weights", marker={"colorscale": "Reds", "cmin": 0}),
+                  row=1, col=2)
+    fig.update_xaxes(range=[0, w], visible=False, row=1, col=1)
+    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", row=1, col=1)
+    fig.update_yaxes(autorange="reversed", row=1, col=2)
+    fig.update_xaxes(title={"text": "attention"}, row=1, col=2)
+    fig.layout.meta = {"lxmert_viz": "overlay", "regions": n, "image_size": [w, h]}
+
+
+def update_overlay(fig, result, token=None, region=None, *, family: str | None = None, layer: int = -1,
+                   head: int | str = "mean", image: bool | None = None) -> dict:
+    """Redraw an `overlay_plotly` figure in place for a (possibly new) result and query.
+
+    Args:
+        image: True to re-send the image and rebuild the box traces (a new image), False to keep
+            them (same image, new question or query); None decides from the region count and size.
+
+    Returns:
+        the `overlay_spec` that was drawn.
+    """
+    spec = overlay_spec(result, token, region, family, layer, head)
+    meta = fig.layout.meta or {}
+    n = result.regions.num_real
+    if image is None:
+        image = meta.get("regions") != n or list(meta.get("image_size", [])) != list(result.regions.image_size)
+    r, g, b = FILL_RGB
+    with fig.batch_update():
+        if image:
+            _build(fig, result)
+        for i in range(n):
+            tr = fig.data[1 + i]
+            a = float(spec["alphas"][i])
+            chosen = spec["outline"] == i
+            tr.fillcolor = f"rgba({r},{g},{b},{a:.6f})"
+            tr.line = {"color": OUTLINE if chosen else f"rgba({r},{g},{b},0.9)", "width": 4 if chosen else 1}
+            wt = spec["weights"][i] if key_side(spec["family"]) == "vis" else float("nan")
+            tr.customdata = [wt] * 5
+            tr.hovertemplate = f"{spec['names'][i]}<br>attention %{{customdata:.3f}}<extra></extra>"
+        bar = fig.data[2 + n]
+        wts = spec["weights"]
+        bar.x = wts
+        bar.y = spec["key_labels"]
+        bar.marker.color = wts
+        bar.marker.cmax = max(float(wts.max()), 1e-6) if len(wts) else 1.0
+        fig.layout.title.text = spec["title"]
+    return spec
+
+
+def box_alphas(fig) -> np.ndarray:
+    """(R,) fill opacities of an `overlay_plotly` figure's boxes (read back from ``fillcolor``)."""
+    n = (fig.layout.meta or {}).get("regions", 0)
+    return np.array([float(fig.data[1 + i].fillcolor.rsplit(",", 1)[1].rstrip(")")) for i in range(n)])
