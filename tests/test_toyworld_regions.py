@@ -1,0 +1,102 @@
+"""Pixel region extractor: recovers generated boxes, reads easy-vqa images, pads, handles odd inputs."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from lxmert_viz.regions import Regions
+from lxmert_viz.toyworld.components import connected_components
+from lxmert_viz.toyworld.regions import FEATURE_NAMES, extract_regions, find_regions
+from lxmert_viz.toyworld.scenes import generate_easyvqa_like, generate_scene
+
+
+def iou(a, b) -> float:
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter)
+
+
+def test_recovers_every_generated_object_over_100_seeds():
+    ious = []
+    for seed in range(100):
+        s = generate_scene(seed)
+        r = find_regions(s.image)
+        assert r.num_real == len(s.objects) == len(r)
+        for o in s.objects:
+            best = max(range(len(r)), key=lambda i: iou(o.box, r.boxes[i]))
+            ious.append(iou(o.box, r.boxes[best]))
+            assert r.labels[best] == o.name, (seed, o, r.labels)
+    assert min(ious) >= 0.9
+
+
+def test_easyvqa_like_scenes_give_one_region():
+    for seed in range(50):
+        s = generate_easyvqa_like(seed)
+        r = find_regions(s.image)
+        assert r.num_real == 1 and r.labels[0] == s.objects[0].name
+
+
+@pytest.mark.parametrize("split", ["train", "test"])
+def test_easyvqa_images_give_one_region_with_the_right_colour(split):
+    pytest.importorskip("easy_vqa")
+    from lxmert_viz.toyworld.easyvqa import load_easyvqa
+
+    checked = 0
+    for it in load_easyvqa(split)[::20]:
+        r = find_regions(it.path)
+        assert r.num_real == 1, it.path
+        qa = dict(it.qa)
+        color = qa.get("what color is the shape?") or qa.get("what is the color of the shape?")
+        if color is None:
+            color = next((q.split()[3] for q, a in it.qa if q.endswith(" shape?") and q.startswith("what is the ")
+                          and q.split()[3] != "color"), None)
+        if color is not None:
+            assert r.labels[0].split()[0] == color, (it.path, r.labels, color)
+            checked += 1
+    assert checked >= 20
+
+
+def test_padding_features_and_determinism():
+    img = generate_scene(4).image
+    r = extract_regions(img, max_regions=8)
+    assert isinstance(r, Regions) and len(r) == 8 and r.feats.shape == (8, len(FEATURE_NAMES))
+    assert 24 <= len(FEATURE_NAMES) <= 40 and len(set(FEATURE_NAMES)) == len(FEATURE_NAMES)
+    n = r.num_real
+    assert (r.feats[n:] == 0).all() and (r.boxes[n:] == 0).all() and r.mask.sum() == n
+    assert (r.feats[:n, FEATURE_NAMES.index("real")] == 1).all()
+    assert list(r.boxes[:n, 0]) == sorted(r.boxes[:n, 0])  # sorted by x1
+    again = extract_regions(img.copy())
+    assert np.array_equal(r.feats, again.feats) and np.array_equal(r.boxes, again.boxes)
+    np.testing.assert_allclose(r.feats[:n, 3:11].sum(1), 1.0, atol=1e-5)  # soft colours sum to 1
+
+
+def test_keeps_the_largest_when_too_many():
+    s = generate_scene(0)  # 6 objects
+    r = find_regions(s.image, max_regions=2)
+    biggest = sorted(find_regions(s.image).extra["pixels"])[-2:]
+    assert r.num_real == 2 and sorted(r.extra["pixels"]) == biggest
+
+
+def test_inputs_of_any_kind_and_blank_images():
+    s = generate_scene(1)
+    arr = np.asarray(s.image)
+    ref = find_regions(s.image)
+    for img in (arr, s.image.convert("RGBA"), s.image.convert("P")):
+        assert find_regions(img).labels == ref.labels
+    gray = find_regions(s.image.convert("L"))
+    assert 1 <= gray.num_real <= ref.num_real  # grey levels may hide light colours such as yellow
+    blank = extract_regions(Image.new("RGB", (64, 64), "white"))
+    assert blank.num_real == 0 and len(blank) == 8 and (blank.feats == 0).all()
+    assert find_regions(np.full((32, 32, 3), 240, np.uint8)).num_real == 0
+
+
+def test_connected_components_8_connectivity():
+    m = np.zeros((6, 8), bool)
+    m[0, 0] = m[1, 1] = True  # diagonal neighbours: one component
+    m[3:5, 3:7] = True
+    m[5, 0] = True
+    labels, n = connected_components(m)
+    assert n == 3 and labels[0, 0] == labels[1, 1] == 1 and labels[3, 3] == 2 and labels[5, 0] == 3
+    assert connected_components(np.zeros((4, 4), bool))[1] == 0
