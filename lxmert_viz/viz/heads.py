@@ -42,7 +42,7 @@ def head_grid(result, family: str, *, ax=None):
     for a, (vals, name, cmap, vmax) in zip(axes, panels):
         im = a.imshow(vals, cmap=cmap, vmin=0.0, vmax=max(vmax, 1e-6), aspect="auto", interpolation="nearest")
         a.set_xticks(np.arange(n_h), [str(h) for h in range(n_h)], fontsize=8)
-        a.set_yticks(np.arange(n_l), [str(i + 1) for i in range(n_l)], fontsize=8)
+        a.set_yticks(np.arange(n_l), [str(i) for i in range(n_l)], fontsize=8)
         a.set_xlabel("head", fontsize=8)
         a.set_ylabel("layer", fontsize=8)
         a.set_title(f"{family}: {name}", fontsize=9)
@@ -75,7 +75,7 @@ def update_head_grid(fig, result, family: str) -> dict:
     """Redraw a `head_grid_plotly` figure in place for ``family``; returns the `head_stats`."""
     st = head_stats(result, family)
     n_l, n_h = st["entropy"].shape
-    heads, layers = list(range(n_h)), list(range(1, n_l + 1))
+    heads, layers = list(range(n_h)), list(range(n_l))
     with fig.batch_update():
         for tr, key in zip(fig.data, ("entropy", "max")):
             tr.z = st[key]

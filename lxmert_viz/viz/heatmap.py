@@ -23,7 +23,7 @@ def _check(a: np.ndarray, query_labels, key_labels) -> np.ndarray:
 
 def _title(result, family, layer, head) -> str:
     n = result.num_layers(family)
-    return f"{family} · layer {layer % n + 1}/{n} · {head if isinstance(head, str) else f'head {head}'}"
+    return f"{family} · layer {layer % n} of 0..{n - 1} · {head if isinstance(head, str) else f'head {head}'}"
 
 
 def heatmap_array(a: np.ndarray, query_labels, key_labels, *, ax=None, title: str | None = None,

@@ -54,7 +54,7 @@ def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, 
         "family": family, "query": q, "query_label": qlabels[q], "weights": np.asarray(weights, dtype=float),
         "key_labels": klabels, "alphas": alphas, "outline": q if side == "vis" else None,
         "boxes": result.regions.boxes[:n], "names": result.regions.names()[:n],
-        "title": f"{family} · layer {shown_layer + 1}/{nl} · {hname} · query {qlabels[q]!r}",
+        "title": f"{family} · layer {shown_layer} of 0..{nl - 1} · {hname} · query {qlabels[q]!r}",
     }
 
 
@@ -152,13 +152,19 @@ def overlay_plotly(result, token=None, region=None, *, family: str | None = None
     Returns:
         the figure.
     """
+    fig = empty_overlay(widget)
+    update_overlay(fig, result, token=token, region=region, family=family, layer=layer, head=head)
+    return fig
+
+
+def empty_overlay(widget: bool = True):
+    """The overlay figure's frame (two panels, no traces yet); `update_overlay` fills it."""
     import plotly.graph_objects as go
 
     fig = (go.FigureWidget if widget else go.Figure)()
     fig.set_subplots(1, 2, column_widths=[0.6, 0.4], horizontal_spacing=0.14)
     fig.update_layout(margin={"l": 10, "r": 10, "t": 40, "b": 10}, height=380, showlegend=False,
                       plot_bgcolor="white", title={"font": {"size": 13}})
-    update_overlay(fig, result, token=token, region=region, family=family, layer=layer, head=head)
     return fig
 
 
