@@ -193,11 +193,12 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else ""
+        # Keep torch's one line that names the offending global, not its advice to retry unsafely.
+        found = re.search(r"[^\n.]*(GLOBAL|global)[^\n]*", str(err))
+        detail = f" ({found.group(0).strip()})" if found else ""
         raise CheckpointError(
             f"refused to load {path}: it is a pickle that holds more than tensors (it could run code "
-            f"when unpickled), and only weights_only loading is allowed. Convert it to safetensors "
-            f"where you trust it. ({first})"
+            f"when unpickled), and only weights_only loading is allowed{detail}"
         ) from None
     except (RuntimeError, EOFError, OSError) as err:
         raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
