@@ -1,0 +1,165 @@
+"""Examples for the perturbation benchmark: one question about one image, with its gold answer.
+
+Shape letters: T tokens, R regions, F feature size.
+
+Any data set works once it is a stream of `Example`s: `examples_from_files` reads region features
+(a folder of ``<image_id>.npz`` or a ``.tsv`` file, as `lxmert_viz.features` writes them) plus a
+questions file; `shapes_examples` generates the shapes world's held-out scenes offline.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..regions import Regions
+
+
+@dataclass
+class Example:
+    """One benchmark item (unbatched tensors).
+
+    Attributes:
+        input_ids: (T,) ``[CLS] … [SEP]`` ids, optionally padded.
+        attention_mask: (T,) 1 real, 0 padding.
+        visual_feats: (R, F).
+        visual_pos: (R, 4) normalised boxes.
+        visual_attention_mask: (R,) 1 real, 0 padding.
+        gold: the right answer's index.
+        meta: free-form (question text, image id, ...).
+    """
+
+    input_ids: torch.Tensor
+    attention_mask: torch.Tensor
+    visual_feats: torch.Tensor
+    visual_pos: torch.Tensor
+    visual_attention_mask: torch.Tensor
+    gold: int
+    meta: dict | None = None
+
+    def inputs(self) -> dict:
+        """Batch-of-one model keyword arguments."""
+        return {"input_ids": self.input_ids[None], "attention_mask": self.attention_mask[None],
+                "visual_feats": self.visual_feats[None], "visual_pos": self.visual_pos[None],
+                "visual_attention_mask": self.visual_attention_mask[None]}
+
+
+def make_example(token_ids, regions: Regions, gold: int, meta: dict | None = None) -> Example:
+    """An `Example` from token ids (``Tokens.ids`` or a list) and a `Regions`."""
+    ids = torch.as_tensor(list(token_ids), dtype=torch.long)
+    return Example(ids, torch.ones_like(ids), torch.as_tensor(regions.feats, dtype=torch.float32),
+                   torch.as_tensor(regions.boxes_norm, dtype=torch.float32),
+                   torch.as_tensor(regions.mask, dtype=torch.float32), int(gold), meta)
+
+
+def _read_questions(path: Path) -> list[dict]:
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        rows = json.loads(text)
+    for k, row in enumerate(rows):
+        missing = {"image_id", "question", "answer"} - set(row)
+        if missing:
+            raise ValueError(f"{path}: question {k} lacks {sorted(missing)}")
+    return rows
+
+
+def examples_from_files(features: str | Path, questions: str | Path, tokenizer, answers,
+                        skip_unknown: bool = True) -> Iterator[Example]:
+    """Examples from feature files and a questions file.
+
+    Args:
+        features: a folder of ``<image_id>.npz`` files or one ``.tsv`` file (`lxmert_viz.features`).
+        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``.
+        tokenizer: a `Tokenizer`.
+        answers: an `Answers`; questions whose answer is not in it are skipped (or an error when
+            ``skip_unknown`` is False).
+
+    Yields:
+        `Example`s in the questions file's order.
+    """
+    features = Path(features)
+    if features.is_file() and features.suffix == ".tsv":
+        from ..features.tsv import read_tsv
+
+        table = read_tsv(features)
+        get = table.__getitem__
+    elif features.is_dir():
+        from ..features.npz import load_npz
+
+        cache: dict[str, Regions] = {}
+
+        def get(img_id: str) -> Regions:
+            if img_id not in cache:
+                cache.clear()  # questions are usually grouped by image; keep one
+                cache[img_id] = load_npz(features / f"{img_id}.npz")
+            return cache[img_id]
+    else:
+        raise FileNotFoundError(f"{features} is neither a folder of .npz files nor a .tsv file")
+    for row in _read_questions(Path(questions)):
+        try:
+            gold = answers.index(str(row["answer"]))
+        except KeyError:
+            if skip_unknown:
+                continue
+            raise
+        regions = get(str(row["image_id"]))
+        yield make_example(tokenizer(row["question"]).ids, regions, gold,
+                           {"image_id": str(row["image_id"]), "question": row["question"]})
+
+
+def shapes_examples(kit, n_scenes: int = 100, seed: int = 7, size: int = 128) -> Iterator[Example]:
+    """The shapes world's generated questions, through the kit's own tokenizer and region extractor.
+
+    Args:
+        kit: a `Kit` (``lxmert_viz.load()``).
+        n_scenes: scenes to draw (each gives several balanced questions).
+        seed: data-set seed of `toyworld.dataset.make_dataset`; pick one the training did not use
+            (scene seeds are ``seed * 1e6 + i``, so different seeds share no scene).
+        size: scene side in pixels.
+
+    Yields:
+        `Example`s whose gold answer is in the kit's answers.
+    """
+    from ..toyworld.dataset import make_dataset
+    from ..toyworld.scenes import generate_scene
+
+    for sample in make_dataset(n_scenes, seed, size=size):
+        q = sample.question
+        if q.answer not in kit.answers.names:
+            continue
+        scene = generate_scene(sample.scene_seed, size)
+        regions = kit.extract(scene.image)
+        n = regions.num_real if regions.num_real > 0 else len(regions)
+        regions = Regions(regions.boxes[:n], regions.feats[:n], regions.image_size, num_real=regions.num_real)
+        yield make_example(kit.tokenizer(q.text).ids, regions, kit.answers.index(q.answer),
+                           {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype,
+                            "target": q.target})
+
+
+def collate(examples: list[Example]) -> dict:
+    """Pad a list of examples into one batch of model keyword arguments (masks 0 on padding)."""
+    b = len(examples)
+    t = max(len(e.input_ids) for e in examples)
+    r = max(len(e.visual_feats) for e in examples)
+    f = examples[0].visual_feats.shape[1]
+    out = {"input_ids": torch.zeros(b, t, dtype=torch.long), "attention_mask": torch.zeros(b, t, dtype=torch.long),
+           "visual_feats": torch.zeros(b, r, f), "visual_pos": torch.zeros(b, r, 4),
+           "visual_attention_mask": torch.zeros(b, r)}
+    for i, e in enumerate(examples):
+        nt, nr = len(e.input_ids), len(e.visual_feats)
+        out["input_ids"][i, :nt] = e.input_ids
+        out["attention_mask"][i, :nt] = e.attention_mask
+        out["visual_feats"][i, :nr] = e.visual_feats
+        out["visual_pos"][i, :nr] = e.visual_pos
+        out["visual_attention_mask"][i, :nr] = e.visual_attention_mask
+    return out
+
+
+def gold_array(examples: list[Example]) -> np.ndarray:
+    return np.array([e.gold for e in examples], dtype=np.int64)

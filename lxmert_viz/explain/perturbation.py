@@ -1,0 +1,255 @@
+"""Perturbation benchmark of Chefer, Gur & Wolf (2021): remove inputs by relevance, watch accuracy.
+
+Shape letters: S steps (fractions 0, 0.1, …, 1), N removable items of one example.
+
+For each example and each method, the [CLS] row ranks the removable items: regions by
+``R_ti[cls]``, words by ``R_tt[cls]`` (every real token but [CLS] and [SEP]). Removing 0 %, 10 %,
+…, 100 % of them, most relevant first (``positive``: a good map makes accuracy fall fast, lower AUC
+is better) or least relevant first (``negative``: a good map keeps it up, higher AUC is better),
+happens through the attention masks (``visual_attention_mask`` / ``attention_mask`` set to 0), so
+nothing else about the input changes. Accuracy is against the gold answer; ``agreement`` (the
+share that keeps the unperturbed prediction) is kept too. AUC is the trapezoid over the fraction
+0..1. Ties in relevance break at random (seeded), so a constant map scores like the random one.
+
+With 100 % of the regions masked, every l2v row is masked entirely and its softmax is uniform over
+all (masked) positions, as in `transformers`: the model then sees the mean of the region values.
+That last point is the same for every method, so it does not change their order.
+
+Command line (writes a markdown table):
+    python -m lxmert_viz.explain.perturbation --shapes 200 --out benchmarks/RESULTS_perturbation.md
+    python -m lxmert_viz.explain.perturbation --checkpoint DIR --features FEATS --questions Q.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .examples import Example
+from .explanation import METHODS
+from .methods import explain_batch
+
+MODALITIES = ("regions", "words")
+DIRECTIONS = ("positive", "negative")
+
+
+def auc(fractions: np.ndarray, values: np.ndarray) -> float:
+    """Trapezoid area under ``values`` over ``fractions``."""
+    f, v = np.asarray(fractions, float), np.asarray(values, float)
+    return float(np.sum((v[1:] + v[:-1]) * np.diff(f)) / 2.0)
+
+
+def removal_order(relevance: np.ndarray, direction: str, rng: np.random.Generator) -> np.ndarray:
+    """Item indices in removal order: most relevant first (positive) or least (negative); ties random."""
+    rel = np.asarray(relevance, float)
+    if direction not in DIRECTIONS:
+        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+    key = -rel if direction == "positive" else rel
+    return np.lexsort((rng.random(len(rel)), key))  # last key sorts first
+
+
+def removal_counts(n: int, fractions: np.ndarray) -> list[int]:
+    """How many of ``n`` items go at each fraction (rounded half up)."""
+    return [int(np.floor(f * n + 0.5 + 1e-9)) for f in fractions]
+
+
+@dataclass
+class PerturbationReport:
+    """Curves and AUCs over all examples.
+
+    Attributes:
+        fractions: (S,) removed fractions.
+        accuracy: ``(method, modality, direction)`` -> (S,) accuracy against gold.
+        agreement: same keys -> (S,) share keeping the unperturbed prediction.
+        num_examples: examples counted.
+        base_accuracy: accuracy with nothing removed.
+        meta: settings and timing.
+    """
+
+    fractions: np.ndarray
+    accuracy: dict[tuple[str, str, str], np.ndarray]
+    agreement: dict[tuple[str, str, str], np.ndarray]
+    num_examples: int
+    base_accuracy: float
+    meta: dict = field(default_factory=dict)
+
+    def auc(self, method: str, modality: str, direction: str, of: str = "accuracy") -> float:
+        curves = self.accuracy if of == "accuracy" else self.agreement
+        return auc(self.fractions, curves[(method, modality, direction)])
+
+    def methods(self) -> list[str]:
+        return list(dict.fromkeys(k[0] for k in self.accuracy))
+
+    def modalities(self) -> list[str]:
+        return list(dict.fromkeys(k[1] for k in self.accuracy))
+
+    def table(self, of: str = "accuracy") -> str:
+        """Markdown table: one row per method, AUC per modality and direction."""
+        cols = [(m, d) for m in self.modalities() for d in DIRECTIONS]
+        head = "| method | " + " | ".join(f"{m} {d[:3]}. AUC {'↓' if d == 'positive' else '↑'}" for m, d in cols) + " |"
+        lines = [head, "|---" * (len(cols) + 1) + "|"]
+        for meth in self.methods():
+            lines.append(f"| {meth} | " + " | ".join(f"{self.auc(meth, m, d, of):.3f}" for m, d in cols) + " |")
+        return "\n".join(lines)
+
+    def curves_table(self, modality: str, direction: str) -> str:
+        """Markdown table of the accuracy curve itself, one row per method."""
+        head = "| method | " + " | ".join(f"{f:.0%}" for f in self.fractions) + " |"
+        lines = [head, "|---" * (len(self.fractions) + 1) + "|"]
+        for meth in self.methods():
+            vals = self.accuracy[(meth, modality, direction)]
+            lines.append(f"| {meth} | " + " | ".join(f"{v:.2f}" for v in vals) + " |")
+        return "\n".join(lines)
+
+
+def _variants(ex: Example, maps: dict, methods, modalities, counts_of, rng) -> tuple[list, list]:
+    """All masked copies of one example: (list of (vmask, tmask), list of keys)."""
+    tm0, vm0 = ex.attention_mask.clone(), ex.visual_attention_mask.clone()
+    masks, keys = [], []
+    for meth in methods:
+        e = maps[meth]
+        for mod in modalities:
+            if mod == "regions":
+                pos, rel = e.region_index, e.cls_regions()
+            else:  # words: every real token except [CLS] (first) and [SEP] (last)
+                pos, rel = e.token_index[1:-1], e.cls_words()[1:-1]
+            for d in DIRECTIONS:
+                order = pos[removal_order(rel, d, rng)]
+                for s, k in enumerate(counts_of(len(pos))):
+                    vm, tm = vm0.clone(), tm0.clone()
+                    (vm if mod == "regions" else tm)[torch.as_tensor(order[:k], dtype=torch.long)] = 0
+                    masks.append((vm, tm))
+                    keys.append((meth, mod, d, s))
+    return masks, keys
+
+
+def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence[str] = METHODS,
+                           modalities: Sequence[str] = MODALITIES, steps: int = 10, seed: int = 0,
+                           chunk: int = 256, limit: int | None = None) -> PerturbationReport:
+    """Run the positive/negative perturbation test for each method on each modality.
+
+    Args:
+        model: an `Lxmert` with the QA head.
+        examples: `Example`s (any iterable; consumed once).
+        methods: explanation methods to compare.
+        modalities: ``"regions"`` and/or ``"words"``.
+        steps: the fractions are ``0, 1/steps, …, 1``.
+        seed: for the random baseline (example ``k`` uses ``seed + k``) and tie-breaking.
+        chunk: most masked copies run in one no-grad forward.
+        limit: stop after this many examples.
+
+    Returns:
+        A `PerturbationReport`.
+
+    Example:
+        >>> rep = perturbation_benchmark(model, examples, steps=10)   # doctest: +SKIP
+        >>> print(rep.table())                                         # doctest: +SKIP
+    """
+    for m in modalities:
+        if m not in MODALITIES:
+            raise ValueError(f"modality must be one of {MODALITIES}, got {m!r}")
+    fractions = np.linspace(0.0, 1.0, steps + 1)
+    keys_all = [(m, mod, d) for m in methods for mod in modalities for d in DIRECTIONS]
+    correct = {k: np.zeros(steps + 1) for k in keys_all}
+    agree = {k: np.zeros(steps + 1) for k in keys_all}
+    rng = np.random.default_rng(seed)
+    n, base_ok, t0 = 0, 0, time.perf_counter()
+    was_training = model.training
+    model.eval()
+    try:
+        for k, ex in enumerate(examples):
+            if limit is not None and k >= limit:
+                break
+            maps = explain_batch(model, ex.inputs(), methods, answer=None, seed=seed + k)[0]
+            masks, keys = _variants(ex, maps, methods, modalities, lambda m: removal_counts(m, fractions), rng)
+            preds = []
+            with torch.no_grad():
+                for lo in range(0, len(masks), chunk):
+                    part = masks[lo:lo + chunk]
+                    b = len(part)
+                    out = model(input_ids=ex.input_ids[None].expand(b, -1),
+                                attention_mask=torch.stack([tm for _, tm in part]),
+                                visual_feats=ex.visual_feats[None].expand(b, -1, -1),
+                                visual_pos=ex.visual_pos[None].expand(b, -1, -1),
+                                visual_attention_mask=torch.stack([vm for vm, _ in part]),
+                                output_attentions=False)
+                    preds.append(out.question_answering_score.argmax(-1))
+            preds = torch.cat(preds).tolist()
+            original = next(iter(maps.values())).answer
+            for (meth, mod, d, s), p in zip(keys, preds):
+                correct[(meth, mod, d)][s] += p == ex.gold
+                agree[(meth, mod, d)][s] += p == original
+            base_ok += original == ex.gold
+            n += 1
+    finally:
+        model.train(was_training)
+    if n == 0:
+        raise ValueError("no examples to benchmark")
+    acc = {k: v / n for k, v in correct.items()}
+    agr = {k: v / n for k, v in agree.items()}
+    meta = {"seconds": time.perf_counter() - t0, "steps": steps, "seed": seed}
+    return PerturbationReport(fractions, acc, agr, n, base_ok / n, meta)
+
+
+def write_markdown(report: PerturbationReport, path, command: str, title: str, notes: str = "") -> None:
+    """Write the AUC tables, the curves and the command that made them."""
+    parts = [f"# {title}", "", "Command:", "", "```", command, "```", "",
+             f"{report.num_examples} examples, unperturbed accuracy {report.base_accuracy:.3f}, "
+             f"{report.meta.get('seconds', 0):.0f} s. Positive perturbation: most relevant removed first "
+             "(lower AUC is a better explanation); negative: least relevant first (higher is better).", "",
+             "## AUC of accuracy against the gold answer", "", report.table("accuracy"), "",
+             "## AUC of agreement with the unperturbed prediction", "", report.table("agreement"), ""]
+    for mod in report.modalities():
+        for d in DIRECTIONS:
+            parts += [f"### Accuracy curve: {mod}, {d}", "", report.curves_table(mod, d), ""]
+    if notes:
+        parts += ["## Notes", "", notes.strip(), ""]
+    from pathlib import Path
+
+    Path(path).write_text("\n".join(parts), encoding="utf-8")
+
+
+def main(argv: Sequence[str] | None = None) -> PerturbationReport:
+    p = argparse.ArgumentParser(prog="python -m lxmert_viz.explain.perturbation", description=__doc__.split("\n")[0])
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--shapes", type=int, metavar="N_SCENES", help="embedded kit on N generated held-out scenes")
+    src.add_argument("--features", help="folder of <image_id>.npz or a .tsv feature file (with --questions)")
+    p.add_argument("--questions", help="JSON / JSON-lines of {image_id, question, answer}")
+    p.add_argument("--checkpoint", help="checkpoint dir or hub id for --features (default: embedded model)")
+    p.add_argument("--data-seed", type=int, default=7, help="make_dataset seed of the shapes scenes (held out)")
+    p.add_argument("--limit", type=int, default=None, help="at most this many questions")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--methods", default=",".join(METHODS))
+    p.add_argument("--out", default=None, help="write the markdown report here")
+    args = p.parse_args(argv)
+    torch.manual_seed(args.seed)
+    from .. import load
+    from .examples import examples_from_files, shapes_examples
+
+    if args.shapes is not None:
+        kit = load()
+        examples = shapes_examples(kit, args.shapes, args.data_seed)
+        title = f"Perturbation benchmark: embedded shapes model, held-out scenes (data seed {args.data_seed})"
+    else:
+        if not args.questions:
+            p.error("--features needs --questions")
+        kit = load(args.checkpoint) if args.checkpoint else load()
+        examples = examples_from_files(args.features, args.questions, kit.tokenizer, kit.answers)
+        title = f"Perturbation benchmark: {args.features}"
+    report = perturbation_benchmark(kit.model, examples, tuple(args.methods.split(",")), steps=args.steps,
+                                    seed=args.seed, limit=args.limit)
+    print(report.table())
+    if args.out:
+        import sys
+
+        write_markdown(report, args.out, "python -m lxmert_viz.explain.perturbation " + " ".join(sys.argv[1:] if argv is None else argv), title)
+    return report
+
+
+if __name__ == "__main__":
+    main()
