@@ -91,8 +91,11 @@ def test_checkpoint_directory_round_trip(tmp_path, fmt):
 
 def test_yaml_lite_matches_pyyaml_on_the_config():
     yaml = pytest.importorskip("yaml")
-    text = config_to_yaml(FRCNNConfig()) + "# comment\nEXTRA:\n  FLOW: [1, 2.5, [3, 4]]\n  NAME: 'x y'\n  NONE: null\n"
+    text = config_to_yaml(FRCNNConfig()) + (
+        "# comment\nEXTRA:\n  FLOW: [1, 2.5, [3, 4]]\n  NAME: 'x y'\n  NONE: null\n"
+        "  W: &id001\n  - 1.0\n  - 2.0\n  V: *id001\n  L:\n  - A: 1\n    B: 2\n")
     assert yaml_lite.loads(text) == yaml.safe_load(text)
+    assert yaml_lite.loads("INPUT:\n  MIN_SIZE_TRAIN: !!python/tuple\n  - 800\n") == {"INPUT": {"MIN_SIZE_TRAIN": [800]}}
 
 
 def check_regions(r: Regions, image_size, num, feat_dim):

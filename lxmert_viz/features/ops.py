@@ -133,7 +133,7 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
     return keep[score_order(scores[keep])]
 
 
-def multiclass_nms_mask(boxes: Tensor, scores: Tensor, iou_threshold: float, chunk: int = 128) -> Tensor:
+def multiclass_nms_mask(boxes: Tensor, scores: Tensor, iou_threshold: float, chunk: int | None = None) -> Tensor:
     """Per-class greedy NMS for many classes at once; returns which (box, class) pairs survive.
 
     Equivalent to calling :func:`nms` for every class column, but vectorised over classes: the
@@ -143,7 +143,8 @@ def multiclass_nms_mask(boxes: Tensor, scores: Tensor, iou_threshold: float, chu
         boxes: (N, 4) boxes shared by all classes, or (N, K, 4) class-specific boxes.
         scores: (N, K) scores.
         iou_threshold: NMS threshold.
-        chunk: classes handled together (memory ~ chunk * N * N for class-specific boxes).
+        chunk: classes handled together (default: all for shared boxes, 64 for class-specific
+            ones, whose IoU tensor takes chunk * N * N values).
 
     Returns:
         Tensor: (N, K) bool, True where box n survives NMS of class k.
@@ -153,6 +154,7 @@ def multiclass_nms_mask(boxes: Tensor, scores: Tensor, iou_threshold: float, chu
     if n == 0:
         return keep
     shared = boxes.dim() == 2
+    chunk = chunk or (k if shared else 64)
     iou_shared = box_iou(boxes, boxes) if shared else None  # (N, N)
     for c0 in range(0, k, chunk):
         sc = scores[:, c0:c0 + chunk].T  # (k_c, N)

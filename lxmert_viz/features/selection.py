@@ -155,7 +155,11 @@ def select(det: RawDetections, cfg: FRCNNConfig, s: SelectionSettings) -> Select
         boxes = reg[keep]
     fg = _foreground(det.head.cls_logits[keep], s.background)
     obj_conf, obj_ids = fg.max(dim=1) if len(keep) else (fg.new_zeros(0), torch.zeros(0, dtype=torch.long))
-    attr = _foreground(det.head.attr_logits[keep], s.no_attr)
+    attr_logits = det.head.attr_logits[keep]
+    if s.recipe == "hf_demo":  # the demo drops "no attribute" BEFORE the softmax
+        attr = torch.softmax(attr_logits[:, :-1] if s.no_attr == "last" else attr_logits[:, 1:], dim=-1)
+    else:  # bottom-up: softmax over all, then drop "no attribute"
+        attr = _foreground(attr_logits, s.no_attr)
     attr_conf, attr_ids = attr.max(dim=1) if len(keep) else (attr.new_zeros(0), torch.zeros(0, dtype=torch.long))
     sx, sy = det.scale
     boxes = boxes * torch.tensor([sx, sy, sx, sy], dtype=boxes.dtype)

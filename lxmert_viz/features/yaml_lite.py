@@ -4,7 +4,7 @@ No shape letters: this file holds text, not tensors.
 
 Supported: nested mappings by indentation, ``key: scalar``, block lists (``- item``, including
 nested ``- - 32`` lists of lists), flow lists (``[0.5, 1.0]``), quoted strings, ``true/false``,
-``null``/``~``, ints, floats, comments, and YAML anchors/aliases are read as plain strings. That is
+``null``/``~``, ints, floats, comments, anchors/aliases (``&id001`` / ``*id001``) and type tags (``!!python/tuple``, ignored). That is
 all the Visual Genome Faster R-CNN ``config.yaml`` needs, so the kit does not depend on PyYAML.
 """
 from __future__ import annotations
@@ -82,53 +82,68 @@ def loads(text: str) -> dict:
         line = _strip_comment(raw).rstrip()
         if line.strip() and line.strip() != "---":
             lines.append((len(line) - len(line.lstrip(" ")), line.strip()))
-    value, pos = _block(lines, 0, 0)
+    value, pos = _block(lines, 0, 0, {})
     return value if isinstance(value, dict) else {}
 
 
-def _block(lines, pos: int, indent: int):
+def _block(lines, pos: int, indent: int, anchors: dict):
     """Parse the block starting at ``lines[pos]`` whose items sit at column ``indent``."""
     if pos >= len(lines):
         return None, pos
     if lines[pos][1].startswith("- ") or lines[pos][1] == "-":
-        return _list(lines, pos, lines[pos][0])
-    return _mapping(lines, pos, lines[pos][0])
+        return _list(lines, pos, lines[pos][0], anchors)
+    return _mapping(lines, pos, lines[pos][0], anchors)
 
 
-def _mapping(lines, pos: int, indent: int):
+def _split_props(rest: str) -> tuple[str | None, str]:
+    """Strip ``&anchor`` and ``!!tag`` prefixes; return (anchor name, remaining text)."""
+    anchor = None
+    while rest.startswith(("&", "!")):
+        head, _, rest = rest.partition(" ")
+        if head.startswith("&"):
+            anchor = head[1:]
+        rest = rest.strip()
+    return anchor, rest
+
+
+def _mapping(lines, pos: int, indent: int, anchors: dict):
     out: dict = {}
     while pos < len(lines) and lines[pos][0] == indent and not lines[pos][1].startswith("-"):
         key, _, rest = lines[pos][1].partition(":")
         key = parse_scalar(key)
-        rest = rest.strip()
+        anchor, rest = _split_props(rest.strip())
         pos += 1
-        if rest and not rest.startswith(("&", "*")):
+        if rest.startswith("*"):
+            out[key] = anchors.get(rest[1:].strip())
+        elif rest:
             out[key] = parse_scalar(rest)
         elif pos < len(lines) and (lines[pos][0] > indent or
                                    (lines[pos][0] == indent and lines[pos][1].startswith("-"))):
-            out[key], pos = _block(lines, pos, lines[pos][0])
+            out[key], pos = _block(lines, pos, lines[pos][0], anchors)
         else:
-            out[key] = None if not rest else rest
+            out[key] = None
+        if anchor:
+            anchors[anchor] = out[key]
     return out, pos
 
 
-def _list(lines, pos: int, indent: int):
+def _list(lines, pos: int, indent: int, anchors: dict):
     out: list = []
     while pos < len(lines) and lines[pos][0] == indent and lines[pos][1].startswith("-"):
         item = lines[pos][1][1:].strip()
         if not item:  # "-" alone: the item is the nested block below
             pos += 1
-            val, pos = _block(lines, pos, lines[pos][0]) if pos < len(lines) else (None, pos)
+            val, pos = _block(lines, pos, lines[pos][0], anchors) if pos < len(lines) else (None, pos)
             out.append(val)
         elif item.startswith("- ") or item == "-":  # "- - 32": a nested list starts on this line
             sub_indent = indent + (len(lines[pos][1]) - len(item))
             lines[pos] = (sub_indent, item)
-            val, pos = _list(lines, pos, sub_indent)
+            val, pos = _list(lines, pos, sub_indent, anchors)
             out.append(val)
         elif ":" in item and not item.startswith(("[", "'", '"')):
             sub_indent = indent + (len(lines[pos][1]) - len(item))
             lines[pos] = (sub_indent, item)
-            val, pos = _mapping(lines, pos, sub_indent)
+            val, pos = _mapping(lines, pos, sub_indent, anchors)
             out.append(val)
         else:
             out.append(parse_scalar(item))
