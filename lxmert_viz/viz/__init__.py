@@ -15,37 +15,26 @@ Public API:
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
     head_stats, state_drift_values, pca_2d           the numbers, pure numpy
 
-Names load lazily, so ``import lxmert_viz.viz`` is cheap until a renderer is used.
+Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
+package stays cheap until something is drawn.
 """
 from __future__ import annotations
 
-import importlib
+from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
+from .export import save
+from .heads import head_grid, head_grid_plotly, update_head_grid
+from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
+from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
+from .stats import head_stats, pca_2d, state_points
+from .stats import state_drift as state_drift_values
+from .widgets_attention import AttentionExplorer
+from .widgets_qa import QAWidget
+from .widgets_states import StatesExplorer
 
-_NAMES = {
-    "overlay": "overlay", "overlay_plotly": "overlay", "update_overlay": "overlay", "overlay_spec": "overlay",
-    "box_alphas": "overlay",
-    "heatmap": "heatmap", "heatmap_array": "heatmap", "heatmap_plotly": "heatmap", "update_heatmap": "heatmap",
-    "head_grid": "heads", "head_grid_plotly": "heads", "update_head_grid": "heads",
-    "state_drift": "states", "state_pca": "states", "state_drift_plotly": "states", "state_pca_plotly": "states",
-    "update_state_drift": "states", "update_state_pca": "states",
-    "save": "export",
-    "head_stats": "stats", "pca_2d": "stats", "state_points": "stats",
-    "AttentionExplorer": "widgets_attention", "StatesExplorer": "widgets_states", "QAWidget": "widgets_qa",
-}
-_ALIASES = {"state_drift_values": ("stats", "state_drift")}
-
-__all__ = sorted([*_NAMES, *_ALIASES])
-
-
-def __getattr__(name: str):
-    if name in _NAMES:
-        mod = importlib.import_module(f".{_NAMES[name]}", __name__)
-        return getattr(mod, name)
-    if name in _ALIASES:
-        mod_name, attr = _ALIASES[name]
-        return getattr(importlib.import_module(f".{mod_name}", __name__), attr)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def __dir__():
-    return __all__
+__all__ = [
+    "AttentionExplorer", "QAWidget", "StatesExplorer", "box_alphas", "empty_overlay", "head_grid",
+    "head_grid_plotly", "head_stats", "heatmap", "heatmap_array", "heatmap_plotly", "overlay", "overlay_plotly",
+    "overlay_spec", "pca_2d", "save", "state_drift", "state_drift_plotly", "state_drift_values", "state_pca",
+    "state_pca_plotly", "state_points", "update_head_grid", "update_heatmap", "update_overlay",
+    "update_state_drift", "update_state_pca",
+]

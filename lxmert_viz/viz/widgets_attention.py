@@ -8,8 +8,8 @@ the explorer without a browser (tests, notebooks run by nbval).
 from __future__ import annotations
 
 from .heads import head_grid_plotly, update_head_grid
-from .heatmap import heatmap_plotly, update_heatmap
-from .overlay import overlay_plotly, update_overlay
+from .attention_heatmap import heatmap_plotly, update_heatmap
+from .image_overlay import overlay_plotly, update_overlay
 from .stats import query_side
 from .widget_base import Explorer, head_options
 

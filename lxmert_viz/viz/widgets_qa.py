@@ -13,7 +13,7 @@ import io
 import time
 from pathlib import Path
 
-from .overlay import empty_overlay, update_overlay
+from .image_overlay import empty_overlay, update_overlay
 from .widget_base import Explorer, head_options
 
 CSS = {"question": "lxmert-viz-qa-question", "ask": "lxmert-viz-qa-ask", "answers": "lxmert-viz-qa-answers",

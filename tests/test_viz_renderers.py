@@ -1,0 +1,181 @@
+"""Renderers return the right figure type, the right number of boxes/cells, and the model's numbers."""
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("plotly")
+
+from matplotlib.figure import Figure  # noqa: E402
+import plotly.graph_objects as go  # noqa: E402
+
+from lxmert_viz.viz import (box_alphas, head_grid, head_grid_plotly, head_stats, heatmap, heatmap_array,  # noqa: E402
+                            heatmap_plotly, overlay, overlay_plotly, pca_2d, state_drift, state_drift_plotly,
+                            state_drift_values, state_pca, state_pca_plotly)
+from viz_fixtures import make_result  # noqa: E402
+
+FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
+
+
+@pytest.fixture(scope="module")
+def result():
+    return make_result()
+
+
+def _ranks(x):
+    return np.argsort(np.argsort(np.asarray(x)))
+
+
+# -- overlay -----------------------------------------------------------------------------------------
+def test_overlay_mpl_token_boxes_rank_like_attention(result):
+    fig = overlay(result, token="circle", layer=0, head=1)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    boxes = [p for p in ax.patches if (p.get_gid() or "").startswith("region-")]
+    assert len(boxes) == result.regions.num_real == 4
+    w = result.attn("l2v", 0, 1)[result.token_index("circle")]
+    alphas = [p.get_facecolor()[3] for p in boxes]
+    np.testing.assert_array_equal(_ranks(alphas), _ranks(w))
+    bars = fig.axes[1].patches
+    np.testing.assert_allclose([b.get_width() for b in bars], w, rtol=1e-6)
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == result.regions.names()
+
+
+def test_overlay_mpl_region_outlines_and_bars_over_words(result):
+    fig = overlay(result, region=2, layer=-1, head="max")
+    boxes = [p for p in fig.axes[0].patches if (p.get_gid() or "").startswith("region-")]
+    widths = [p.get_linewidth() for p in boxes]
+    assert int(np.argmax(widths)) == 2
+    bars = fig.axes[1].patches
+    assert len(bars) == len(result.tokens)
+    np.testing.assert_allclose([b.get_width() for b in bars], result.attn("v2l", -1, "max")[2], rtol=1e-6)
+    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == result.tokens.labels()
+
+
+def test_overlay_mpl_on_given_ax_and_without_image():
+    from matplotlib.figure import Figure as F
+
+    r = make_result(image=False, labels=False)
+    host = F()
+    ax = host.add_subplot()
+    fig = overlay(r, token=1, ax=ax)
+    assert fig is host
+    assert any(t.get_text() == "r0" for t in ax.texts)
+
+
+def test_overlay_rejects_bad_queries(result):
+    with pytest.raises(ValueError, match="exactly one"):
+        overlay(result)
+    with pytest.raises(ValueError, match="lang queries"):
+        overlay(result, region=0, family="l2v")
+    with pytest.raises(IndexError):
+        overlay(result, region=9)
+
+
+def test_overlay_plotly_structure_and_alphas(result):
+    fig = overlay_plotly(result, token="circle", layer=0, head=1)
+    assert isinstance(fig, go.Figure)
+    n = result.regions.num_real
+    assert fig.data[0].type == "image" and fig.data[0].source.startswith("data:image/png;base64,")
+    assert [tr.type for tr in fig.data[1:1 + n]] == ["scatter"] * n
+    w = result.attn("l2v", 0, 1)[result.token_index("circle")]
+    np.testing.assert_array_equal(_ranks(box_alphas(fig)), _ranks(w))
+    assert box_alphas(fig).max() == pytest.approx(0.75)
+    np.testing.assert_allclose(fig.data[2 + n].x, w, rtol=1e-6)
+    assert list(fig.data[2 + n].y) == result.regions.names()
+
+
+def test_overlay_plotly_v2l_has_no_shading(result):
+    fig = overlay_plotly(result, region=1)
+    np.testing.assert_array_equal(box_alphas(fig), 0.0)
+    assert fig.data[2].line.width == 4  # region 1 outlined
+    assert list(fig.data[-1].y) == result.tokens.labels()
+
+
+# -- heatmaps ----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("family", FAMILIES)
+def test_heatmap_mpl_every_family(result, family):
+    fig = heatmap(result, family, layer=0, head=2)
+    ax = fig.axes[0]
+    np.testing.assert_allclose(ax.images[0].get_array(), result.attn(family, 0, 2), rtol=1e-6)
+    q, k = result.labels(family)
+    assert [t.get_text() for t in ax.get_yticklabels()] == q
+    assert [t.get_text() for t in ax.get_xticklabels()] == k
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_heatmap_plotly_every_family(result, family):
+    fig = heatmap_plotly(result, family, layer=-1, head="mean", highlight_query=1)
+    hm = fig.data[0]
+    np.testing.assert_allclose(np.asarray(hm.z), result.attn(family, -1, "mean"), rtol=1e-6)
+    assert (list(hm.y), list(hm.x)) == result.labels(family)
+    assert fig.layout.shapes[0].y0 == 0.5
+
+
+def test_heatmap_array_checks_labels():
+    with pytest.raises(ValueError, match="2 query labels"):
+        heatmap_array(np.ones((3, 2)), ["a", "b"], ["x", "y"])
+    assert isinstance(heatmap_array(np.eye(2), ["a", "b"], ["x", "y"]), Figure)
+
+
+# -- head grid ---------------------------------------------------------------------------------------
+def test_head_stats_by_hand(result):
+    st = head_stats(result, "l2v")
+    a = result.attentions["l2v"].numpy().astype(np.float64)
+    ent = -(a * np.log(np.clip(a, 1e-12, 1))).sum(-1).mean(-1)
+    np.testing.assert_allclose(st["entropy"], ent, rtol=1e-9)
+    np.testing.assert_allclose(st["max"], a.max((-1, -2)), rtol=1e-9)
+    assert (st["entropy"] <= st["max_entropy"] + 1e-6).all()
+
+
+@pytest.mark.parametrize("family", ["lang", "l2v"])
+def test_head_grid_cells(result, family):
+    n_l, n_h = result.num_layers(family), result.num_heads
+    fig = head_grid(result, family)
+    assert fig.axes[0].images[0].get_array().shape == (n_l, n_h)
+    np.testing.assert_allclose(fig.axes[1].images[0].get_array(), head_stats(result, family)["max"], rtol=1e-6)
+    pf = head_grid_plotly(result, family)
+    assert np.asarray(pf.data[0].z).shape == (n_l, n_h)
+    np.testing.assert_allclose(np.asarray(pf.data[0].z), head_stats(result, family)["entropy"], rtol=1e-9)
+
+
+# -- states ------------------------------------------------------------------------------------------
+def test_state_drift_values(result):
+    cos, names = state_drift_values(result, "lang", "cosine")
+    assert names == ["lang2", "cross1", "cross2"]
+    assert cos.shape == (1 + result.x_layers, len(result.tokens))
+    np.testing.assert_allclose(cos[0], 1.0, atol=1e-6)
+    norm, _ = state_drift_values(result, "vis", "norm")
+    h = result.vis_hidden.numpy()[result.r_layers:]
+    np.testing.assert_allclose(norm, np.linalg.norm(h, axis=-1), rtol=1e-5)
+    with pytest.raises(ValueError, match="metric"):
+        state_drift_values(result, "lang", "angle")
+
+
+def test_state_drift_figures(result):
+    fig = state_drift(result, metric="distance")
+    lines = [ln for a in fig.axes for ln in a.lines]
+    assert len(lines) == len(result.tokens) + result.regions.num_real
+    line = next(ln for ln in lines if ln.get_gid() == "vis-2")
+    np.testing.assert_allclose(line.get_ydata(), state_drift_values(result, "vis", "distance")[0][:, 2], rtol=1e-6)
+    pf = state_drift_plotly(result, "norm", highlight=("lang", 1))
+    assert len(pf.data) == len(lines)
+    assert pf.data[1].line.width == 4 and pf.data[0].opacity == pytest.approx(0.35)
+
+
+def test_pca_matches_svd():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((30, 6)) * np.array([5, 3, 1, 0.5, 0.2, 0.1])
+    xy, ratio = pca_2d(x)
+    xc = x - x.mean(0)
+    _, s, vt = np.linalg.svd(xc, full_matrices=False)
+    np.testing.assert_allclose(np.abs(xy), np.abs(xc @ vt[:2].T), rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(ratio, s[:2] ** 2 / (s ** 2).sum(), rtol=1e-9)
+
+
+def test_state_pca_figures(result):
+    fig = state_pca(result)
+    colls = [c for c in fig.axes[0].collections if (c.get_gid() or "").startswith("stage-")]
+    n_pts = sum(len(c.get_offsets()) for c in colls)
+    assert n_pts == result.lang_hidden.shape[0] * len(result.tokens) + result.vis_hidden.shape[0] * 4
+    pf = state_pca_plotly(result, highlight=("vis", 0))
+    assert len(pf.data[-1].x) == result.vis_hidden.shape[0]  # the region's path through its stages
