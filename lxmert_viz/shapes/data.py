@@ -1,0 +1,144 @@
+"""Tensors for training and evaluating the shapes-world model.
+
+Shape letters: N images, Q questions, R regions (``MAX_REGIONS``), F region features, T tokens.
+
+Every image goes through the same pixel-only region extractor the kit uses at run time
+(`lxmert_viz.toyworld.extract_regions`), so training sees exactly what `kit.ask` will give the
+model. Generated scenes also give a region label (colour x shape of the ground-truth object whose
+box the region overlaps most) for LXMERT's region-label objective; easy-vqa images give none.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..text import Tokenizer
+from ..toyworld import COLORS, SHAPES, extract_regions, generate_scene
+from ..toyworld.dataset import ANSWERS, make_dataset
+
+MAX_REGIONS = 8
+SCENE_SIZE = 128
+NUM_OBJECT_LABELS = len(COLORS) * len(SHAPES)  # "red circle" = COLORS.index * 3 + SHAPES.index
+QTYPES = ("color", "shape", "exist", "count", "relation", "size")
+
+
+def object_label(color: str, shape: str) -> int:
+    return COLORS.index(color) * len(SHAPES) + SHAPES.index(shape)
+
+
+def _iou(a, b) -> float:
+    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+@dataclass
+class ImageTable:
+    """Region tensors of N images: feats (N, R, F), pos (N, R, 4), mask (N, R), obj (N, R) or -1,
+    and for scenes the region index of each ground-truth object (list of lists)."""
+
+    feats: torch.Tensor
+    pos: torch.Tensor
+    mask: torch.Tensor
+    obj: torch.Tensor
+    object_region: list[list[int]]
+
+
+def regions_table(images, objects=None) -> ImageTable:
+    """Extract regions of PIL images; ``objects`` (per image, ground-truth objects) adds labels."""
+    feats, pos, mask, obj, where = [], [], [], [], []
+    for i, img in enumerate(images):
+        reg = extract_regions(img, max_regions=MAX_REGIONS)
+        feats.append(reg.feats)
+        pos.append(reg.boxes_norm)
+        mask.append(reg.mask)
+        labels = np.full(MAX_REGIONS, -1, dtype=np.int64)
+        found = []
+        if objects is not None:
+            for o in objects[i]:
+                ious = [_iou(o.box, reg.boxes[r]) for r in range(reg.num_real)]
+                best = int(np.argmax(ious)) if ious and max(ious) > 0.5 else -1
+                found.append(best)
+                if best >= 0:
+                    labels[best] = object_label(o.color, o.shape)
+        obj.append(labels)
+        where.append(found)
+    return ImageTable(torch.tensor(np.stack(feats)), torch.tensor(np.stack(pos)), torch.tensor(np.stack(mask)),
+                      torch.tensor(np.stack(obj)), where)
+
+
+@dataclass
+class QATable:
+    """Q questions: ids (Q, T), attention mask (Q, T), answer (Q,), image index (Q,), plus text,
+    question type, target object and target word's first token index (-1 when none)."""
+
+    ids: torch.Tensor
+    attn: torch.Tensor
+    answer: torch.Tensor
+    image: torch.Tensor
+    text: list[str]
+    qtype: list[str]
+    target: list[int]
+    target_token: list[int]
+
+
+def encode_questions(tokenizer: Tokenizer, texts, answers, image_index, qtypes=None, targets=None,
+                     target_chars=None, max_length: int = 20) -> QATable:
+    toks, batch = tokenizer.batch(list(texts), max_length)
+    index = {a: i for i, a in enumerate(ANSWERS)}
+    target_token = []
+    for j, text in enumerate(texts):
+        tt = -1
+        if target_chars is not None and target_chars[j] is not None:
+            offsets = tokenizer._tok.encode(text).offsets
+            for k, (s, e) in enumerate(offsets):
+                if s <= target_chars[j] < e and k < len(toks[j]) - 1:
+                    tt = k
+                    break
+        target_token.append(tt)
+    return QATable(
+        batch["input_ids"], batch["attention_mask"], torch.tensor([index[a] for a in answers]),
+        torch.tensor(list(image_index)), list(texts),
+        list(qtypes) if qtypes is not None else ["easyvqa"] * len(texts),
+        [(-1 if t is None else t) for t in targets] if targets is not None else [-1] * len(texts),
+        target_token,
+    )
+
+
+def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int):
+    """A balanced generated split: (ImageTable, QATable, scenes)."""
+    samples = make_dataset(n_scenes, seed, size=SCENE_SIZE)
+    seeds = sorted({s.scene_seed for s in samples})
+    pos_of = {s: i for i, s in enumerate(seeds)}
+    scenes = [generate_scene(s, size=SCENE_SIZE) for s in seeds]
+    table = regions_table([sc.image for sc in scenes], [sc.objects for sc in scenes])
+    qs = [s.question for s in samples]
+    qa = encode_questions(tokenizer, [q.text for q in qs], [q.answer for q in qs],
+                          [pos_of[s.scene_seed] for s in samples], [q.qtype for q in qs],
+                          [q.target for q in qs], [q.target_char for q in qs])
+    return table, qa, scenes
+
+
+def easyvqa_split(tokenizer: Tokenizer, split: str):
+    """easy-vqa's images and questions: (ImageTable, QATable)."""
+    from PIL import Image
+
+    from ..toyworld import load_easyvqa
+
+    items = load_easyvqa(split)
+    images = []
+    for it in items:
+        with Image.open(it.path) as im:
+            images.append(im.convert("RGB"))
+    table = regions_table(images)
+    texts, answers, idx = [], [], []
+    for i, it in enumerate(items):
+        for q, a in it.qa:
+            texts.append(q)
+            answers.append(a)
+            idx.append(i)
+    return table, encode_questions(tokenizer, texts, answers, idx)

@@ -1,0 +1,188 @@
+"""Train the embedded shapes-world LXMERT (seeded, CPU, minutes) and write it to ``assets/shapes``.
+
+Shape letters: B batch, T tokens, R regions, F region features.
+
+    python -m lxmert_viz.shapes.train --out assets/shapes
+
+Data: balanced questions on generated scenes plus easy-vqa's train split, all through the pixel
+region extractor. Objectives: the answer (cross entropy), LXMERT's region-label prediction on
+generated scenes (colour x shape of the region's object) and masked words (a masked copy of part
+of each batch, predicted with the tied decoder). No loss touches an attention map.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..answers import Answers
+from ..config import LxmertConfig
+from ..model import Lxmert
+from ..text import Tokenizer
+from ..toyworld.dataset import ANSWERS
+from ..toyworld.regions import F as FEATURE_DIM
+from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
+from .data import NUM_OBJECT_LABELS, easyvqa_split, scenes_split
+
+TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
+
+
+def shapes_config(vocab_size: int, **overrides) -> LxmertConfig:
+    """The embedded model's size: 128 hidden, 4 heads, 2 language / 2 relationship / 3 cross layers."""
+    base = dict(
+        vocab_size=vocab_size, hidden_size=128, num_attention_heads=4, intermediate_size=256,
+        l_layers=2, r_layers=2, x_layers=3, visual_feat_dim=FEATURE_DIM, visual_pos_dim=4,
+        max_position_embeddings=32, num_qa_labels=len(ANSWERS), num_object_labels=NUM_OBJECT_LABELS,
+        num_attr_labels=8, visual_attr_loss=False, visual_feat_loss=False, hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0, task_matched=False, pad_token_id=0,
+        id2label={i: a for i, a in enumerate(ANSWERS)},
+    )
+    base.update(overrides)
+    return LxmertConfig(**base)
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True):
+    """Concatenate generated scenes and easy-vqa train into one image table and one QA table."""
+    table, qa, _ = scenes_split(tok, n_scenes, TRAIN_SEED)
+    parts = [(table, qa)]
+    if easyvqa:
+        parts.append(easyvqa_split(tok, "train"))
+    feats, pos, mask, obj, ids, attn, ans, img = [], [], [], [], [], [], [], []
+    offset, t = 0, max(p[1].ids.shape[1] for p in parts)
+    for tb, q in parts:
+        feats.append(tb.feats), pos.append(tb.pos), mask.append(tb.mask), obj.append(tb.obj)
+        ids.append(F.pad(q.ids, (0, t - q.ids.shape[1]), value=tok.pad_id))
+        attn.append(F.pad(q.attn, (0, t - q.attn.shape[1])))
+        ans.append(q.answer)
+        img.append(q.image + offset)
+        offset += tb.feats.shape[0]
+    cat = torch.cat
+    return dict(feats=cat(feats), pos=cat(pos), mask=cat(mask), obj=cat(obj), ids=cat(ids), attn=cat(attn),
+                answer=cat(ans), image=cat(img))
+
+
+def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torch.Generator, p: float = 0.15):
+    """BERT masking of real, non-special tokens: returns (masked ids, labels with -100 elsewhere)."""
+    special = (ids == tok.cls_id) | (ids == tok.sep_id) | (attn == 0)
+    pick = (torch.rand(ids.shape, generator=gen) < p) & ~special
+    labels = torch.where(pick, ids, torch.full_like(ids, -100))
+    masked = torch.where(pick, torch.full_like(ids, tok.mask_id), ids)
+    return masked, labels
+
+
+def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128, lr: float = 1e-3,
+          seed: int = 0, mlm_fraction: float = 0.25, obj_weight: float = 0.5, easyvqa: bool = True,
+          threads: int = 2, log_every: int = 100, progress: bool = True) -> dict:
+    """Train and save; returns the loss history and timings.
+
+    Args:
+        out: folder for config.json, model.safetensors, tokenizer.json, vocab.txt, answers.json.
+        n_scenes: generated training scenes (about 10 balanced questions each).
+        steps: optimiser steps (fixed, so the result does not depend on the machine's speed).
+        mlm_fraction: share of each batch that is also fed masked, for the masked-word loss.
+    """
+    from tqdm.auto import tqdm
+
+    t0 = time.perf_counter()
+    torch.set_num_threads(threads)
+    seed_all(seed)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    corpus = question_corpus(n_scenes=2000, seed=0, easyvqa=easyvqa)
+    hf_tok = train_wordpiece(corpus)
+    save_wordpiece(hf_tok, out)
+    tok = Tokenizer.from_pretrained(out)
+    data = build_data(tok, n_scenes, easyvqa)
+    t_data = time.perf_counter() - t0
+    cfg = shapes_config(tok.vocab_size)
+    model = Lxmert(cfg, heads=("pretraining", "qa")).train()
+    decay = [p for n, p in model.named_parameters() if p.dim() > 1]
+    no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],
+                            lr=lr, betas=(0.9, 0.98))
+    warm = max(1, steps // 20)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
+    gen = torch.Generator().manual_seed(seed)
+    nq = data["ids"].shape[0]
+    history = []
+    bar = tqdm(range(steps), desc="train", disable=not progress, mininterval=2.0)
+    run_loss = run_acc = 0.0
+    for step in bar:
+        idx = torch.randint(0, nq, (batch,), generator=gen)
+        img = data["image"][idx]
+        ids, attn = data["ids"][idx], data["attn"][idx]
+        feats, pos, vmask = data["feats"][img], data["pos"][img], data["mask"][img]
+        n_mlm = int(batch * mlm_fraction)
+        mids, mlabels = mask_tokens(ids[:n_mlm], attn[:n_mlm], tok, gen)
+        all_ids = torch.cat([ids, mids])
+        all_attn = torch.cat([attn, attn[:n_mlm]])
+        vf, vp, vm = (torch.cat([x, x[:n_mlm]]) for x in (feats, pos, vmask))
+        o = model(input_ids=all_ids, attention_mask=all_attn, visual_feats=vf, visual_pos=vp,
+                  visual_attention_mask=vm, output_attentions=False)
+        qa_logits = o.question_answering_score[:batch]
+        loss_qa = F.cross_entropy(qa_logits, data["answer"][idx])
+        obj_logits = o.obj_predictions["obj"][:batch]
+        loss_obj = F.cross_entropy(obj_logits.reshape(-1, cfg.num_object_labels), data["obj"][img].reshape(-1),
+                                   ignore_index=-1)
+        loss_obj = torch.nan_to_num(loss_obj)  # a batch of easy-vqa images only has no region labels
+        loss = loss_qa + obj_weight * loss_obj
+        if n_mlm:
+            mlm_logits = o.prediction_logits[batch:]
+            loss_mlm = F.cross_entropy(mlm_logits.reshape(-1, cfg.vocab_size), mlabels.reshape(-1), ignore_index=-100)
+            loss = loss + torch.nan_to_num(loss_mlm)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        acc = (qa_logits.argmax(-1) == data["answer"][idx]).float().mean().item()
+        run_loss += loss_qa.item()
+        run_acc += acc
+        if (step + 1) % log_every == 0:
+            history.append({"step": step + 1, "qa_loss": run_loss / log_every, "train_acc": run_acc / log_every})
+            bar.set_postfix(qa_loss=f"{run_loss / log_every:.3f}", acc=f"{run_acc / log_every:.3f}")
+            run_loss = run_acc = 0.0
+    model.eval()
+    model.save_pretrained(out)
+    Answers(list(ANSWERS)).save(out / "answers.json")
+    info = {"n_scenes": n_scenes, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "questions": nq,
+            "images": int(data["feats"].shape[0]), "data_seconds": round(t_data, 1),
+            "total_seconds": round(time.perf_counter() - t0, 1), "history": history}
+    (out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
+    return info
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m lxmert_viz.shapes.train", description=__doc__.split("\n")[0])
+    p.add_argument("--out", default="assets/shapes", help="output folder (default: assets/shapes)")
+    p.add_argument("--scenes", type=int, default=12000, help="generated training scenes")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-easyvqa", action="store_true", help="train on generated scenes only")
+    a = p.parse_args(argv)
+    info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, easyvqa=not a.no_easyvqa, threads=a.threads)
+    last = info["history"][-1] if info["history"] else {}
+    print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
+          f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
