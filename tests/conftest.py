@@ -12,6 +12,16 @@ def seed():
     return 0
 
 
+@pytest.fixture
+def one_thread():
+    """Run torch on one thread: tiny models gain nothing from more, and on a shared, loaded
+    machine intra-op threads contend (a 3x slower suite was measured with 2 threads)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def tiny_tf_kwargs(**overrides) -> dict:
     """Keyword arguments of a tiny LXMERT config, valid for `transformers` and `lxmert_viz`."""
     kw = dict(

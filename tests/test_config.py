@@ -7,6 +7,8 @@ import pytest
 
 from lxmert_viz import LxmertConfig
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 # The shape of unc-nlp/lxmert-vqa-uncased's config.json (as published; values shortened).
 HUB_STYLE = {
     "architectures": ["LxmertForQuestionAnswering"],

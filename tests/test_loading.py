@@ -16,6 +16,8 @@ from lxmert_viz.loading import CheckpointError, convert_state_dict, from_pretrai
 
 transformers = pytest.importorskip("transformers")
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 
 def saved(class_name, directory, **config):
     ref = getattr(transformers, class_name)(transformers.LxmertConfig(**tiny_tf_kwargs(**config))).eval()
@@ -138,6 +140,7 @@ class _Evil:
         return os.system, (f"touch {self.marker}",)
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 @pytest.mark.parametrize("how", ["torch.save", "pickle"])
 def test_malicious_pickle_is_refused(qa, tmp_path, how):
     _, path = qa

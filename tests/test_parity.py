@@ -17,6 +17,8 @@ from conftest import make_inputs, tiny_tf_kwargs
 
 transformers = pytest.importorskip("transformers")
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 CLASSES = ("LxmertModel", "LxmertForQuestionAnswering", "LxmertForPreTraining")
 EXPECTED_HEADS = {"LxmertModel": (), "LxmertForQuestionAnswering": ("qa",),
                   "LxmertForPreTraining": ("qa", "pretraining")}

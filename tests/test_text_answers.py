@@ -10,6 +10,8 @@ import torch
 from lxmert_viz import Answers, LxmertConfig, Tokenizer
 from lxmert_viz.loading import CheckpointError, load_answers, load_tokenizer
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 VOCAB = (
     "[PAD] [unused0] [UNK] [CLS] [SEP] [MASK] ? . , ! ' - what color is the circle circles how many "
     "are there cafe left of red square blue triangle a shape ##s ##ing big ##ger than right to "

@@ -7,6 +7,8 @@ import torch
 from conftest import make_inputs
 from lxmert_viz import FAMILIES, Lxmert, LxmertConfig
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 ATOL = 1e-5
 
 
