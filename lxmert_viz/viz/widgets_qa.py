@@ -214,7 +214,7 @@ class QAWidget(Explorer):
                 value = self.head.value
                 self.head.options = hopts
                 self.head.value = value if value in [v for _, v in hopts] else "mean"
-        self._pending = False  # _draw follows
+            self._pending = False  # ask() draws once right after; no redraw when the hold ends
 
     def _draw(self) -> None:
         if self.result is None:
