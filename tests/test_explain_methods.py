@@ -211,3 +211,22 @@ def test_explain_imports_no_rendering_package():
             "bad = [m for m in ('matplotlib', 'plotly', 'ipywidgets') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_explain_result_lines_up_with_the_result(seed):
+    from lxmert_viz import Answers, Regions, Result, Tokens
+    from lxmert_viz.explain import explain_result, inputs_from
+
+    model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).eval()
+    tokens = Tokens((2, 14, 27, 3), ("[CLS]", "what", "color", "[SEP]"), (None, 0, 1, None), ("what", "color"))
+    regions = Regions(np.random.rand(5, 4).astype("f4") * 50, np.random.randn(5, 16).astype("f4"), (64, 64), num_real=3)
+    inp = inputs_from(tokens, regions)
+    with torch.no_grad():
+        res = Result.from_output(model(**inp), 0, "what color", tokens, regions)
+    ans = Answers([f"a{i}" for i in range(7)])
+    got = explain_result(model, res, "relevancy", answer="a4", answers=ans)
+    want = explain(model, inp, "relevancy", answer=4)
+    assert got.R_ti.shape == (4, 3)  # the Result's real regions only
+    np.testing.assert_allclose(got.R_ti, want.R_ti, rtol=1e-4)  # 3 regions vs 5 with 2 masked: float noise only
+    with pytest.raises(ValueError, match="answers="):
+        explain_result(model, res, "relevancy", answer="a4")

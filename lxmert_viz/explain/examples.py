@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 
 from ..regions import Regions
@@ -140,26 +139,3 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 7, size: int = 128) ->
         yield make_example(kit.tokenizer(q.text).ids, regions, kit.answers.index(q.answer),
                            {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype,
                             "target": q.target})
-
-
-def collate(examples: list[Example]) -> dict:
-    """Pad a list of examples into one batch of model keyword arguments (masks 0 on padding)."""
-    b = len(examples)
-    t = max(len(e.input_ids) for e in examples)
-    r = max(len(e.visual_feats) for e in examples)
-    f = examples[0].visual_feats.shape[1]
-    out = {"input_ids": torch.zeros(b, t, dtype=torch.long), "attention_mask": torch.zeros(b, t, dtype=torch.long),
-           "visual_feats": torch.zeros(b, r, f), "visual_pos": torch.zeros(b, r, 4),
-           "visual_attention_mask": torch.zeros(b, r)}
-    for i, e in enumerate(examples):
-        nt, nr = len(e.input_ids), len(e.visual_feats)
-        out["input_ids"][i, :nt] = e.input_ids
-        out["attention_mask"][i, :nt] = e.attention_mask
-        out["visual_feats"][i, :nr] = e.visual_feats
-        out["visual_pos"][i, :nr] = e.visual_pos
-        out["visual_attention_mask"][i, :nr] = e.visual_attention_mask
-    return out
-
-
-def gold_array(examples: list[Example]) -> np.ndarray:
-    return np.array([e.gold for e in examples], dtype=np.int64)

@@ -153,3 +153,39 @@ def explain(model, inputs: Mapping, method: str = "relevancy", answer: int | Non
     if n != 1:
         raise ValueError(f"explain takes one example; got a batch of {n} (use explain_batch)")
     return explain_batch(model, inputs, (method,), answer, seed)[0][method]
+
+
+def inputs_from(tokens, regions, model=None) -> dict:
+    """Batch-of-one model keyword arguments from `Tokens` and `Regions` (on the model's device/dtype)."""
+    dev = None if model is None else model.device
+    dt = torch.float32 if model is None else model.dtype
+    return {"input_ids": torch.tensor([list(tokens.ids)], dtype=torch.long, device=dev),
+            "visual_feats": torch.as_tensor(regions.feats, dtype=dt, device=dev)[None],
+            "visual_pos": torch.as_tensor(regions.boxes_norm, dtype=dt, device=dev)[None],
+            "visual_attention_mask": torch.as_tensor(regions.mask, dtype=dt, device=dev)[None]}
+
+
+def explain_result(model, result, method: str = "relevancy", answer: int | str | None = None,
+                   answers=None, seed: int = 0) -> Explanation:
+    """Explain the question of a `Result` (re-running ``model`` on its tokens and regions).
+
+    Args:
+        model: the model that made the result.
+        result: a `Result` (its tokens and its real regions are used).
+        method: see `explain`.
+        answer: an index, an answer text (with ``answers``, an `Answers`), or None for the top one.
+        answers: the model's `Answers`, to look a text answer up.
+        seed: seed of the random baseline.
+
+    Returns:
+        The `Explanation`; its rows/columns line up with ``result.tokens`` and ``result.regions``.
+
+    Example:
+        >>> res = kit.ask(image, "what color is the circle?")                      # doctest: +SKIP
+        >>> explain_result(kit.model, res, "relevancy").cls_regions()              # doctest: +SKIP
+    """
+    if isinstance(answer, str):
+        if answers is None:
+            raise ValueError("an answer given as text needs answers= (the model's Answers)")
+        answer = answers.index(answer)
+    return explain(model, inputs_from(result.tokens, result.regions, model), method, answer, seed)
