@@ -17,6 +17,6 @@ from .trace import Trace, run_trace
 
 __all__ = [
     "METHODS", "Explanation", "MaskedRun", "Trace", "ask_masked", "explain", "explain_batch", "explain_result",
-    "from_trace", "grad_cam", "inputs_from", "masked_inputs", "normalize_residual", "random_baseline", "raw_attention", "relevancy",
-    "rollout", "run_trace",
+    "from_trace", "grad_cam", "inputs_from", "masked_inputs", "normalize_residual", "random_baseline",
+    "raw_attention", "relevancy", "rollout", "run_trace",
 ]

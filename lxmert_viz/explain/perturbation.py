@@ -25,6 +25,7 @@ import argparse
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -90,7 +91,8 @@ class PerturbationReport:
     def table(self, of: str = "accuracy") -> str:
         """Markdown table: one row per method, AUC per modality and direction."""
         cols = [(m, d) for m in self.modalities() for d in DIRECTIONS]
-        head = "| method | " + " | ".join(f"{m} {d[:3]}. AUC {'↓' if d == 'positive' else '↑'}" for m, d in cols) + " |"
+        names = [f"{m} {d[:3]}. AUC {'↓' if d == 'positive' else '↑'}" for m, d in cols]
+        head = "| method | " + " | ".join(names) + " |"
         lines = [head, "|---" * (len(cols) + 1) + "|"]
         for meth in self.methods():
             lines.append(f"| {meth} | " + " | ".join(f"{self.auc(meth, m, d, of):.3f}" for m, d in cols) + " |")
@@ -208,13 +210,12 @@ def write_markdown(report: PerturbationReport, path, command: str, title: str, n
             parts += [f"### Accuracy curve: {mod}, {d}", "", report.curves_table(mod, d), ""]
     if notes:
         parts += ["## Notes", "", notes.strip(), ""]
-    from pathlib import Path
-
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
 def main(argv: Sequence[str] | None = None) -> PerturbationReport:
-    p = argparse.ArgumentParser(prog="python -m lxmert_viz.explain.perturbation", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(prog="python -m lxmert_viz.explain.perturbation",
+                                description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--shapes", type=int, metavar="N_SCENES", help="embedded kit on N generated held-out scenes")
     src.add_argument("--features", help="folder of <image_id>.npz or a .tsv feature file (with --questions)")
@@ -247,7 +248,8 @@ def main(argv: Sequence[str] | None = None) -> PerturbationReport:
     if args.out:
         import sys
 
-        write_markdown(report, args.out, "python -m lxmert_viz.explain.perturbation " + " ".join(sys.argv[1:] if argv is None else argv), title)
+        given = sys.argv[1:] if argv is None else list(argv)
+        write_markdown(report, args.out, "python -m lxmert_viz.explain.perturbation " + " ".join(given), title)
     return report
 
 
