@@ -85,7 +85,7 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
 
 def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128, lr: float = 1e-3,
           seed: int = 0, mlm_fraction: float = 0.25, obj_weight: float = 0.5, easyvqa: bool = True,
-          threads: int = 2, log_every: int = 100, progress: bool = True) -> dict:
+          threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000) -> dict:
     """Train and save; returns the loss history and timings.
 
     Args:
@@ -101,7 +101,7 @@ def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128,
     seed_all(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    corpus = question_corpus(n_scenes=2000, seed=0, easyvqa=easyvqa)
+    corpus = question_corpus(n_scenes=vocab_scenes, seed=0, easyvqa=easyvqa)
     hf_tok = train_wordpiece(corpus)
     save_wordpiece(hf_tok, out)
     tok = Tokenizer.from_pretrained(out)

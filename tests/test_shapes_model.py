@@ -1,0 +1,59 @@
+"""The shapes-world model: a short training run learns; the shipped model meets its bar."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+import lxmert_viz
+from lxmert_viz.assets import shapes_model_dir
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_short_training_run_lowers_the_loss(tmp_path):
+    from lxmert_viz.shapes.train import train
+
+    info = train(tmp_path, n_scenes=80, steps=60, batch=32, lr=2e-3, easyvqa=False, log_every=15, vocab_scenes=100,
+                 progress=False)
+    losses = [h["qa_loss"] for h in info["history"]]
+    assert len(losses) == 4
+    assert losses[-1] < 0.85 * losses[0], losses
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "answers.json"):
+        assert (tmp_path / name).is_file(), name
+    model = lxmert_viz.from_pretrained(tmp_path)
+    assert model.heads == ("qa", "pretraining")
+
+
+def test_shipped_assets_are_small_and_complete():
+    d = shapes_model_dir()
+    files = {p.name: p.stat().st_size for p in d.iterdir()}
+    for name in ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "answers.json"):
+        assert name in files, name
+    assert sum(files.values()) <= 20 * 2**20
+
+
+@pytest.fixture(scope="module")
+def held_out():
+    pytest.importorskip("easy_vqa")
+    from lxmert_viz.shapes.evaluate import evaluate
+
+    torch.set_num_threads(2)
+    return evaluate(shapes_model_dir(), n_scenes=300, easyvqa=True)
+
+
+def test_easyvqa_test_accuracy(held_out):
+    assert held_out["easyvqa_test"]["questions"] == 9673
+    assert held_out["easyvqa_test"]["accuracy"] >= 0.99
+
+
+@pytest.mark.parametrize("qtype,bar", [("color", 0.97), ("shape", 0.97), ("exist", 0.97), ("count", 0.90),
+                                       ("relation", 0.90)])
+def test_held_out_accuracy_per_type(held_out, qtype, bar):
+    assert held_out["held_out"]["by_type"][qtype]["accuracy"] >= bar
+
+
+def test_pointing_game(held_out):
+    assert held_out["pointing_game"]["questions"] > 100
+    assert held_out["pointing_game"]["accuracy"] >= 0.90
