@@ -227,6 +227,12 @@ def read_state_dict(files: list[Path]) -> dict[str, torch.Tensor]:
 _BACKBONE_TOP = ("embeddings.", "encoder.", "pooler.")
 
 
+def _unwrapped(key: str) -> str:
+    while key.startswith("module."):
+        key = key[len("module."):]
+    return key
+
+
 def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Rename any known LXMERT key layout to this model's (`transformers`' head-model names).
 
@@ -242,21 +248,16 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.
     Returns:
         the renamed state dict and a list of notes saying what was renamed.
     """
-    notes: list[str] = []
-    counts: dict[str, int] = {}
+    counts: dict[str, int] = {}  # note -> how many keys it applied to
+    source: dict[str, str] = {}  # new key -> the key it came from
 
     def bump(note):
         counts[note] = counts.get(note, 0) + 1
 
     out: dict[str, torch.Tensor] = {}
-    def unwrapped(key):
-        while key.startswith("module."):
-            key = key[len("module."):]
-        return key
-
-    bare_backbone = not any(unwrapped(k).startswith(("lxmert.", "bert.", "lxrt_encoder.")) for k in state)
+    bare_backbone = not any(_unwrapped(k).startswith(("lxmert.", "bert.", "lxrt_encoder.")) for k in state)
     for key, value in state.items():
-        new = unwrapped(key)
+        new = _unwrapped(key)
         if new != key:
             bump("stripped 'module.'")
         if new.startswith("lxrt_encoder.model."):
@@ -271,17 +272,16 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.
         elif bare_backbone and new.startswith(_BACKBONE_TOP):
             new = "lxmert." + new
             bump("added 'lxmert.' (LxmertModel checkpoint)")
-        if new.endswith(".gamma") or new.endswith(".beta"):
+        if new.endswith((".gamma", ".beta")):
             new = new.rsplit(".", 1)[0] + (".weight" if new.endswith(".gamma") else ".bias")
             bump("LayerNorm gamma/beta -> weight/bias")
         if new.endswith("embeddings.position_ids"):
             bump("dropped the position_ids buffer")
             continue
         if new in out:
-            raise CheckpointError(f"keys {key!r} and another key both map to {new!r}")
-        out[new] = value
-    notes.extend(f"{note} ({n} keys)" for note, n in counts.items())
-    return out, notes
+            raise CheckpointError(f"keys {source[new]!r} and {key!r} both map to {new!r}")
+        out[new], source[new] = value, key
+    return out, [f"{note} ({n} keys)" for note, n in counts.items()]
 
 
 def heads_in(state: dict[str, torch.Tensor]) -> tuple[str, ...]:
