@@ -228,16 +228,16 @@ _BACKBONE_TOP = ("embeddings.", "encoder.", "pooler.")
 
 
 def _unwrapped(key: str) -> str:
-    while key.startswith("module."):
-        key = key[len("module."):]
-    return key
+    """Without DataParallel's ``module`` parts, wherever they sit: the original VQA code wrapped
+    only its encoder (``lxrt_encoder.model.module.bert.…``); no LXMERT parameter is named so."""
+    return ".".join(part for part in key.split(".") if part != "module")
 
 
 def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], list[str]]:
     """Rename any known LXMERT key layout to this model's (`transformers`' head-model names).
 
     Mapping, applied in order (a new dict is returned; ``state`` is left as it is):
-        ``module.``                  -> stripped (DataParallel / DistributedDataParallel);
+        ``module.``                  -> stripped, at any depth (DataParallel / DistributedDataParallel);
         ``lxrt_encoder.model.``      -> stripped (original VQA/GQA fine-tuned models);
         ``bert.``                    -> ``lxmert.`` (original release);
         ``logit_fc.``                -> ``answer_head.logit_fc.`` (original VQA/GQA answer head);

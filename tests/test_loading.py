@@ -103,6 +103,21 @@ def test_lxmert_model_keys_get_the_prefix(tmp_path, seed):
     assert list(renamed) == ["lxmert.embeddings.word_embeddings.weight"]
 
 
+def test_conversion_of_original_names():
+    t = torch.zeros(1)
+    renamed, notes = convert_state_dict({
+        "lxrt_encoder.model.module.bert.pooler.dense.bias": t,  # only the encoder wrapped in DataParallel
+        "module.logit_fc.3.weight": t,
+        "bert.encoder.layer.0.output.LayerNorm.gamma": t,
+        "bert.embeddings.position_ids": t,
+    })
+    assert sorted(renamed) == ["answer_head.logit_fc.3.weight", "lxmert.encoder.layer.0.output.LayerNorm.weight",
+                               "lxmert.pooler.dense.bias"]
+    assert any("position_ids" in n for n in notes)
+    with pytest.raises(CheckpointError, match="'bert.pooler.dense.bias' and 'lxmert.pooler.dense.bias' both map"):
+        convert_state_dict({"bert.pooler.dense.bias": t, "lxmert.pooler.dense.bias": t})
+
+
 def _rewrite(path, edit):
     state = load_file(str(path / "model.safetensors"))
     edit(state)
