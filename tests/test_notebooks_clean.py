@@ -1,0 +1,56 @@
+"""The committed notebooks are clean: numbered, stripped, seeded first, and checking themselves.
+
+nbval never compares a cell whose stored execution count is empty, so a stripped notebook is only
+executed (``pytest --nbval-lax notebooks``); its ``assert`` cells are what the run proves.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+
+NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+NAME = re.compile(r"^\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb$")
+
+
+def _code(nb) -> list:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 4, f"expected the four kit notebooks, found {[p.name for p in NOTEBOOKS]}"
+
+
+def test_numbers_are_unique_and_consecutive():
+    numbers = sorted(int(p.name[:2]) for p in NOTEBOOKS if NAME.match(p.name))
+    assert numbers == list(range(1, len(numbers) + 1)), f"notebook numbers {numbers}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_clean(path):
+    assert NAME.match(path.name), f"{path.name} is not named NN_name.ipynb"
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    code = _code(nb)
+    assert code, f"{path.name} has no code cells"
+    for i, cell in enumerate(code):
+        assert not cell.outputs, f"{path.name}: code cell {i} has outputs (run scripts/strip_notebooks.py)"
+        assert cell.execution_count is None, f"{path.name}: code cell {i} has an execution count"
+    assert "widgets" not in nb.metadata, f"{path.name} stores widget state"
+    first = code[0].source
+    assert "torch.manual_seed(0)" in first and "np.random.seed(0)" in first, \
+        f"{path.name}: the first code cell must seed torch and numpy"
+    asserts = sum(len(re.findall(r"^\s*assert\b", c.source, re.M)) for c in code)
+    assert asserts >= 3, f"{path.name} has {asserts} assert lines; nbval-lax only fails on exceptions"
+    assert len(nb.cells) <= 14, f"{path.name} has {len(nb.cells)} cells; keep notebooks short"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_stays_offline(path):
+    src = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert "LXMERT_VIZ_ASSETS" not in src, f"{path.name} must use the installed assets, not set a path"
+    assert "lxmert_viz.load()" in src, f"{path.name} must run on the embedded model"
+    assert not re.search(r"https?://", src), f"{path.name} must not fetch anything"
