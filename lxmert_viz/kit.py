@@ -184,13 +184,13 @@ def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit
     """The embedded shapes-world kit (offline): tiny LXMERT, its vocabulary, answers and extractor."""
     from .assets import shapes_model_dir
     from .loading import from_pretrained
-    from .toyworld import extract_regions
+    from .shapes.regions import shapes_regions
 
     d = Path(directory) if directory is not None else shapes_model_dir()
     model = from_pretrained(d, device=device)
     tokenizer = Tokenizer.from_pretrained(d)
     answers = Answers.from_file(d / "answers.json")
-    return Kit(model, tokenizer, answers, extract_regions, name="shapes")
+    return Kit(model, tokenizer, answers, shapes_regions, name="shapes")
 
 
 def load(name: str | Path | None = None, **kwargs) -> Kit:

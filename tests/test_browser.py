@@ -110,8 +110,17 @@ def test_interactive_qa_in_chromium(lab):
                 "(b) => document.querySelector('.lxmert-viz-qa-answers').innerText !== b", arg=before,
                 timeout=60_000)
             after = _answers(page)
-            page.wait_for_selector(".lxmert-viz-qa-overlay .js-plotly-plot, .lxmert-viz-qa-overlay img,"
-                                   " .lxmert-viz-qa-overlay svg", timeout=60_000)
+            top = page.inner_text('.lxmert-viz-qa-answers tr[data-rank="1"] b')
+            plot = ".lxmert-viz-qa-overlay.js-plotly-plot"
+            page.wait_for_selector(plot, timeout=60_000)
+            # the overlay's region boxes reached the browser with their corners and a fill
+            page.wait_for_function(
+                "(sel) => { const gd = document.querySelector(sel); return gd && gd.data &&"
+                " gd.data.filter(t => t.fill === 'toself' && t.x && t.x.length === 5).length > 0; }",
+                arg=plot, timeout=60_000)
+            boxes = page.evaluate(
+                "(sel) => document.querySelector(sel).data.filter(t => t.fill === 'toself')"
+                ".map(t => [t.x.length, t.fillcolor])", plot)
             page.locator(".lxmert-viz-qa-answers").scroll_into_view_if_needed()
             time.sleep(1.0)
             SHOT.parent.mkdir(parents=True, exist_ok=True)
@@ -122,5 +131,7 @@ def test_interactive_qa_in_chromium(lab):
     assert "Error displaying widget" not in text
     assert "Traceback" not in text, "a notebook cell raised"
     assert after != before and after.strip()
-    assert any(d in after for d in "0123456"), f"a count question should get count answers, got {after!r}"
+    assert top.strip() in {"0", "1", "2", "3", "4", "5", "6"}, f"a count question got {top!r}"
+    assert boxes and all(n == 5 for n, _ in boxes), boxes
+    assert any(float(c.rsplit(",", 1)[1].rstrip(")")) > 0.2 for _, c in boxes), "no box is shaded"
     assert SHOT.stat().st_size > 10_000

@@ -3,7 +3,7 @@
 Shape letters: N images, Q questions, R regions (``MAX_REGIONS``), F region features, T tokens.
 
 Every image goes through the same pixel-only region extractor the kit uses at run time
-(`lxmert_viz.toyworld.extract_regions`), so training sees exactly what `kit.ask` will give the
+(`lxmert_viz.shapes.regions.shapes_regions`: a scene row, then the objects), so training sees exactly what `kit.ask` will give the
 model. Generated scenes also give a region label (colour x shape of the ground-truth object whose
 box the region overlaps most) for LXMERT's region-label objective; easy-vqa images give none.
 """
@@ -15,10 +15,11 @@ import numpy as np
 import torch
 
 from ..text import Tokenizer
-from ..toyworld import COLORS, SHAPES, extract_regions, generate_scene
+from ..toyworld import COLORS, SHAPES, generate_scene
+from .regions import MAX_OBJECTS, shapes_regions
 from ..toyworld.dataset import ANSWERS, make_dataset
 
-MAX_REGIONS = 8
+MAX_REGIONS = 1 + MAX_OBJECTS  # the scene row, then objects
 SCENE_SIZE = 128
 NUM_OBJECT_LABELS = len(COLORS) * len(SHAPES)  # "red circle" = COLORS.index * 3 + SHAPES.index
 QTYPES = ("color", "shape", "exist", "count", "relation", "size")
@@ -52,7 +53,7 @@ def regions_table(images, objects=None) -> ImageTable:
     """Extract regions of PIL images; ``objects`` (per image, ground-truth objects) adds labels."""
     feats, pos, mask, obj, where = [], [], [], [], []
     for i, img in enumerate(images):
-        reg = extract_regions(img, max_regions=MAX_REGIONS)
+        reg = shapes_regions(img)
         feats.append(reg.feats)
         pos.append(reg.boxes_norm)
         mask.append(reg.mask)

@@ -84,7 +84,7 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
 
 
 def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128, lr: float = 1e-3,
-          seed: int = 0, mlm_fraction: float = 0.25, obj_weight: float = 0.5, easyvqa: bool = True,
+          seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
           threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000) -> dict:
     """Train and save; returns the loss history and timings.
 
@@ -175,9 +175,11 @@ def main(argv=None) -> int:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--mlm", type=float, default=0.125, help="share of each batch also fed masked (masked words)")
     p.add_argument("--no-easyvqa", action="store_true", help="train on generated scenes only")
     a = p.parse_args(argv)
-    info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, easyvqa=not a.no_easyvqa, threads=a.threads)
+    info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, mlm_fraction=a.mlm, easyvqa=not a.no_easyvqa,
+                 threads=a.threads)
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")

@@ -132,10 +132,29 @@ def image_uri(image) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _box_trace(go, box, name):
+def _box_trace(go, box, name, **style):
     x1, y1, x2, y2 = (float(v) for v in box)
     return go.Scatter(x=[x1, x2, x2, x1, x1], y=[y1, y1, y2, y2, y1], mode="lines", fill="toself",
-                      name=name, showlegend=False, hoveron="fills+points", xaxis="x", yaxis="y")
+                      name=name, showlegend=False, hoveron="fills+points", xaxis="x", yaxis="y", **style)
+
+
+def _box_style(spec: dict, i: int) -> dict:
+    """Fill, outline and hover of region ``i``'s box trace for an `overlay_spec`."""
+    r, g, b = FILL_RGB
+    a = float(spec["alphas"][i])
+    chosen = spec["outline"] == i
+    wt = spec["weights"][i] if key_side(spec["family"]) == "vis" else float("nan")
+    return {"fillcolor": f"rgba({r},{g},{b},{a:.6f})",
+            "line": {"color": OUTLINE if chosen else f"rgba({r},{g},{b},0.9)", "width": 4 if chosen else 1},
+            "customdata": [wt] * 5,
+            "hovertemplate": f"{spec['names'][i]}<br>attention %{{customdata:.3f}}<extra></extra>"}
+
+
+def _bar_style(spec: dict) -> dict:
+    wts = spec["weights"]
+    cmax = max(float(wts.max()), 1e-6) if len(wts) else 1.0
+    return {"x": wts, "y": spec["key_labels"],
+            "marker": {"color": wts, "colorscale": "Reds", "cmin": 0, "cmax": cmax}}
 
 
 def overlay_plotly(result, token=None, region=None, *, family: str | None = None, layer: int = -1,
@@ -168,29 +187,35 @@ def empty_overlay(widget: bool = True):
     return fig
 
 
-def _build(fig, result):
-    """(Re)create the traces for this result's image and region count, keeping the figure object."""
+def _build(fig, result, spec: dict):
+    """(Re)create the traces for this result's image and region count, keeping the figure object.
+
+    Every trace is created with its final data and style: a browser front end can drop the data of
+    a trace that is added and restyled in the same batch, so nothing here is restyled afterwards.
+    """
     import plotly.graph_objects as go
 
     n = result.regions.num_real
     w, h = result.regions.image_size
-    fig.data = []
     img = go.Image(source=image_uri(result.image) if result.image is not None else None, name="image",
                    hoverinfo="skip", x0=0, y0=0, dx=w / result.image.width if result.image else 1,
                    dy=h / result.image.height if result.image else 1)
-    traces = [img] + [_box_trace(go, b, f"region {i}") for i, b in enumerate(result.regions.boxes[:n])]
     boxes = result.regions.boxes[:n]
+    traces = [img] + [_box_trace(go, b, f"region {i}", **_box_style(spec, i)) for i, b in enumerate(boxes)]
     traces.append(go.Scatter(x=[float(b[0]) + 1 for b in boxes], y=[float(b[1]) + 1 for b in boxes],
                              mode="text", text=result.regions.names()[:n], textposition="bottom right",
                              textfont={"size": 10}, name="region names", hoverinfo="skip"))
+    with fig.batch_update():
+        fig.data = []
+        fig.layout.meta = {"lxmert_viz": "overlay", "regions": n, "image_size": [w, h]}
+        fig.layout.title.text = spec["title"]
     fig.add_traces(traces, rows=[1] * len(traces), cols=[1] * len(traces))
-    fig.add_trace(go.Bar(orientation="h", name="weights", marker={"colorscale": "Reds", "cmin": 0}),
-                  row=1, col=2)
-    fig.update_xaxes(range=[0, w], visible=False, row=1, col=1)
-    fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", row=1, col=1)
-    fig.update_yaxes(autorange="reversed", row=1, col=2)
-    fig.update_xaxes(title={"text": "attention"}, row=1, col=2)
-    fig.layout.meta = {"lxmert_viz": "overlay", "regions": n, "image_size": [w, h]}
+    fig.add_trace(go.Bar(orientation="h", name="weights", **_bar_style(spec)), row=1, col=2)
+    with fig.batch_update():
+        fig.update_xaxes(range=[0, w], visible=False, row=1, col=1)
+        fig.update_yaxes(range=[h, 0], visible=False, scaleanchor="x", row=1, col=1)
+        fig.update_yaxes(autorange="reversed", row=1, col=2)
+        fig.update_xaxes(title={"text": "attention"}, row=1, col=2)
 
 
 def update_overlay(fig, result, token=None, region=None, *, family: str | None = None, layer: int = -1,
@@ -209,25 +234,13 @@ def update_overlay(fig, result, token=None, region=None, *, family: str | None =
     n = result.regions.num_real
     if image is None:
         image = meta.get("regions") != n or list(meta.get("image_size", [])) != list(result.regions.image_size)
-    r, g, b = FILL_RGB
+    if image:
+        _build(fig, result, spec)
+        return spec
     with fig.batch_update():
-        if image:
-            _build(fig, result)
         for i in range(n):
-            tr = fig.data[1 + i]
-            a = float(spec["alphas"][i])
-            chosen = spec["outline"] == i
-            tr.fillcolor = f"rgba({r},{g},{b},{a:.6f})"
-            tr.line = {"color": OUTLINE if chosen else f"rgba({r},{g},{b},0.9)", "width": 4 if chosen else 1}
-            wt = spec["weights"][i] if key_side(spec["family"]) == "vis" else float("nan")
-            tr.customdata = [wt] * 5
-            tr.hovertemplate = f"{spec['names'][i]}<br>attention %{{customdata:.3f}}<extra></extra>"
-        bar = fig.data[2 + n]
-        wts = spec["weights"]
-        bar.x = wts
-        bar.y = spec["key_labels"]
-        bar.marker.color = wts
-        bar.marker.cmax = max(float(wts.max()), 1e-6) if len(wts) else 1.0
+            fig.data[1 + i].update(**_box_style(spec, i))
+        fig.data[2 + n].update(**_bar_style(spec))
         fig.layout.title.text = spec["title"]
     return spec
 
