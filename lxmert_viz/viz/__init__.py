@@ -13,6 +13,8 @@ Public API:
     state_drift, state_pca, state_drift_plotly, state_pca_plotly   single- vs cross-modal states
     save                                             PNG/SVG/PDF (matplotlib), offline HTML (plotly)
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
+    compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
+    MaskingWidget                                    drop regions/words through the attention masks, live
     head_stats, state_drift_values, pca_2d           the numbers, pure numpy
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
@@ -21,6 +23,9 @@ package stays cheap until something is drawn.
 from __future__ import annotations
 
 from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
+from .explanations import (
+    compare_methods, perturbation_curve, perturbation_curves, relevance_overlay, relevance_values,
+)
 from .export import save
 from .heads import head_grid, head_grid_plotly, update_head_grid
 from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
@@ -28,6 +33,7 @@ from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly
 from .stats import head_stats, pca_2d, state_points
 from .stats import state_drift as state_drift_values
 from .widgets_attention import AttentionExplorer
+from .widgets_masking import MaskingWidget
 from .widgets_qa import QAWidget
 from .widgets_states import StatesExplorer
 
@@ -37,4 +43,6 @@ __all__ = [
     "overlay_spec", "pca_2d", "save", "state_drift", "state_drift_plotly", "state_drift_values", "state_pca",
     "state_pca_plotly", "state_points", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
+    "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
+    "relevance_values",
 ]

@@ -1,0 +1,189 @@
+"""Explanation figures and the live masking widget, on the tiny random LXMERT (no trained model).
+
+Shape letters: T tokens, R regions (4 real + 1 padding in the fixtures), M methods.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+
+from lxmert_viz.explain import METHODS, ask_masked, explain, explain_batch, inputs_from  # noqa: E402
+from lxmert_viz.explain.perturbation import PerturbationReport  # noqa: E402
+from lxmert_viz.viz import compare_methods, perturbation_curves, relevance_overlay, relevance_values  # noqa: E402
+from viz_fixtures import ANSWERS, FakeKit, make_image, make_model, make_result  # noqa: E402
+
+QUESTION = "what color is the circle ?"
+
+
+@pytest.fixture(scope="module")
+def model():
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny model, shared machine: see conftest.one_thread
+    yield make_model(0)
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def result(model):
+    return make_result(QUESTION, model=model)
+
+
+@pytest.fixture(scope="module")
+def maps(model, result):
+    return explain_batch(model, inputs_from(result.tokens, result.regions, model))[0]
+
+
+def _boxes(ax):
+    return [p for p in ax.patches if (p.get_gid() or "").startswith("region-")]
+
+
+def test_relevance_values_are_the_cls_row_and_a_word_row(result, maps):
+    ex = maps["relevancy"]
+    regions, words = relevance_values(ex, result)
+    assert regions.shape == (result.regions.num_real,) and words.shape == (len(result.tokens),)
+    np.testing.assert_allclose(regions, ex.cls_regions(), rtol=0, atol=0)
+    np.testing.assert_allclose(words[1:], ex.cls_words()[1:], rtol=0, atol=0)
+    assert words[0] == 0.0, "[CLS]'s relevance to itself is left out of the word row by default"
+    assert relevance_values(ex, result, keep_self=True)[1][0] == ex.cls_words()[0]
+    t = result.token_index("circle")
+    regions_t, words_t = relevance_values(ex, result, token="circle")
+    np.testing.assert_allclose(regions_t, ex.word_to_regions(t), rtol=0, atol=0)
+    assert words_t[t] == 0.0 and np.allclose(np.delete(words_t, t), np.delete(ex.R_tt[t], t))
+
+
+def test_compare_methods_has_one_column_per_method_and_the_values(result, maps):
+    fig = compare_methods(result, maps)
+    m = len(METHODS)
+    assert len(fig.axes) == 2 * m, "an image row and a word-strip row, one column per method"
+    for j, meth in enumerate(maps):
+        boxes = _boxes(fig.axes[j])
+        assert len(boxes) == result.regions.num_real == 4
+        np.testing.assert_allclose([b.relevance for b in boxes], maps[meth].cls_regions(), rtol=1e-12)
+        alphas = np.array([b.get_facecolor()[3] for b in boxes])
+        assert np.argmax(alphas) == np.argmax(maps[meth].cls_regions()), "the most relevant box is the darkest"
+        strip = [im for im in fig.axes[m + j].images if im.get_gid() == "words"]
+        assert len(strip) == 1 and strip[0].get_array().shape == (1, len(result.tokens))
+        np.testing.assert_allclose(np.asarray(strip[0].get_array())[0, 1:], maps[meth].cls_words()[1:])
+        assert meth in fig.axes[j].get_title()
+    assert len(compare_methods(result, [maps["raw"], maps["random"]]).axes) == 4
+
+
+def test_relevance_overlay_on_a_given_axes_and_for_a_word(result, maps):
+    from matplotlib.figure import Figure
+
+    fig = Figure()
+    ax, sax = fig.subplots(1, 2)
+    out = relevance_overlay(result, maps["rollout"], token="circle", ax=ax, strip_ax=sax, dropped_regions=[1])
+    assert out is fig, "draws into the caller's figure"
+    boxes = _boxes(ax)
+    assert boxes[1].get_facecolor()[3] == 0.0 and boxes[1].get_linestyle() == "--", "dropped: dashed, unfilled"
+    np.testing.assert_allclose([b.relevance for b in boxes], maps["rollout"].word_to_regions(5))
+    assert "'circle'" in ax.get_title()
+
+
+def _report(methods=("relevancy", "random")) -> PerturbationReport:
+    f = np.linspace(0, 1, 6)
+    acc, agr = {}, {}
+    for i, meth in enumerate(methods):
+        for mod in ("regions", "words"):
+            acc[(meth, mod, "positive")] = np.linspace(0.8, 0.1 * i, 6)
+            acc[(meth, mod, "negative")] = np.linspace(0.8, 0.5 + 0.1 * i, 6)
+    agr = {k: 1 - v for k, v in acc.items()}
+    return PerturbationReport(f, acc, agr, num_examples=20, base_accuracy=0.8)
+
+
+def test_perturbation_curves_panels_lines_and_auc():
+    rep = _report()
+    fig = perturbation_curves(rep)
+    assert len(fig.axes) == 4, "regions/words x positive/negative"
+    for ax, (mod, d) in zip(fig.axes, [("regions", "positive"), ("regions", "negative"),
+                                       ("words", "positive"), ("words", "negative")]):
+        assert mod in ax.get_title() and d in ax.get_title()
+        lines = {ln.get_gid(): ln for ln in ax.get_lines()}
+        assert set(lines) == {"relevancy", "random"}
+        for meth, ln in lines.items():
+            np.testing.assert_allclose(ln.get_ydata(), rep.accuracy[(meth, mod, d)])
+            np.testing.assert_allclose(ln.get_xdata(), rep.fractions)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert f"relevancy (AUC {rep.auc('relevancy', mod, d):.3f})" in labels
+    agr = perturbation_curves(rep, of="agreement", methods=["random"])
+    np.testing.assert_allclose(agr.axes[0].get_lines()[0].get_ydata(), rep.agreement[("random", "regions", "positive")])
+    with pytest.raises(KeyError, match="rollout"):
+        perturbation_curves(rep, methods=["rollout"])
+
+
+# -- the masking widget ----------------------------------------------------------------------------
+@pytest.fixture
+def kit(one_thread):
+    pytest.importorskip("ipywidgets")
+    pytest.importorskip("plotly")
+    pytest.importorskip("anywidget")
+    k = FakeKit(0)
+    k.answers = ANSWERS
+    return k
+
+
+def _direct(kit, mw, **drops):
+    base = mw.base
+    return ask_masked(kit.model, inputs_from(base.tokens, base.regions, kit.model), tokens=base.tokens,
+                      regions=base.regions, question=base.question, answers=ANSWERS, image=base.image, **drops)
+
+
+def test_masking_widget_set_matches_ask_masked_and_updates_in_place(kit):
+    from lxmert_viz.viz import MaskingWidget
+    from lxmert_viz.viz.widgets_masking import CSS
+
+    mw = MaskingWidget(kit, make_image(0), QUESTION, method="relevancy")
+    fig, draws = mw.overlay, mw.draws
+    assert [a for a, _ in mw.answers] == [a for a, _ in mw.base.answers], "nothing dropped: the plain answers"
+    assert len(mw.region_buttons) == 4 and len(mw.token_buttons) == len(mw.base.tokens)
+    assert CSS["region"] in mw.region_buttons[0]._dom_classes and mw.widget._dom_classes == (CSS["root"],)
+
+    run = mw.set(drop_regions=[1, 3])
+    assert mw.draws == draws + 1, "one redraw per set()"
+    assert mw.overlay is fig, "the figure is restyled in place, not rebuilt"
+    direct = _direct(kit, mw, drop_regions=[1, 3])
+    assert run.dropped_regions == direct.dropped_regions == [1, 3]
+    assert mw.answers == direct.result.answers
+    np.testing.assert_allclose(run.output.question_answering_score, direct.output.question_answering_score,
+                               rtol=0, atol=1e-6)
+    ex = explain(kit.model, direct.inputs, "relevancy")
+    regions, words = mw.relevance
+    np.testing.assert_allclose(regions, relevance_values(ex, direct.result)[0], atol=1e-9)
+    assert regions[1] == regions[3] == 0.0, "dropped regions carry no relevance"
+    alphas = mw.box_alphas()
+    assert alphas[1] == alphas[3] == 0.0 and alphas.max() > 0
+    assert fig.data[1 + 1].line.dash == "dash"
+
+    mw.set(drop_tokens=["circle"])  # regions stay as they are
+    direct = _direct(kit, mw, drop_regions=[1, 3], drop_tokens=[mw.base.token_index("circle")])
+    assert mw.dropped_regions == [1, 3] and mw.run.dropped_tokens == direct.dropped_tokens
+    assert mw.answers == direct.result.answers
+    assert mw.relevance[1][mw.base.token_index("circle")] == 0.0
+    assert mw.overlay is fig
+
+    mw.set(drop_regions=[], drop_tokens=[], method="random")
+    assert mw.answers == mw.base.answers or [a for a, _ in mw.answers] == [a for a, _ in mw.base.answers]
+    assert mw.explanation.method == "random" and "random" in fig.layout.title.text
+    with pytest.raises(ValueError, match="CLS"):
+        mw.set(drop_tokens=[0])
+    with pytest.raises(IndexError):
+        mw.set(drop_regions=[9])
+
+
+def test_masking_widget_buttons_drive_it_like_set(kit):
+    from lxmert_viz.viz import MaskingWidget
+
+    mw = MaskingWidget(kit, make_image(1), QUESTION, method="raw")
+    mw.region_buttons[0].value = True  # what a click does
+    by_click = (list(mw.answers), mw.relevance[0].copy())
+    mw.set(drop_regions=[])
+    assert mw.dropped_regions == []
+    mw.set(drop_regions=[0])
+    assert mw.answers == by_click[0]
+    np.testing.assert_allclose(mw.relevance[0], by_click[1])
+    assert mw.token_buttons[0].disabled and mw.token_buttons[-1].disabled, "[CLS] and [SEP] stay"
