@@ -2,9 +2,9 @@
 
 Shape letters: B batch, H heads, N/M query/key positions, D hidden, E head size (D = H * E).
 
-Parameter names (`query`, `key`, `value`) are `transformers`' so checkpoints load as they are; the
-three projections run as one matmul with a concatenated weight, cached while the weights are
-unchanged and no gradient is needed (a visualisation model is mostly run in inference).
+Parameter names (`query`, `key`, `value`) are `transformers`' so checkpoints load as they are. The
+projections stay three matmuls: a concatenated q/k/v weight measured no faster on CPU and would
+keep a second copy of every attention weight (about 200 MB at base size).
 """
 from __future__ import annotations
 
@@ -29,27 +29,12 @@ class Attention(nn.Module):
         self.key = nn.Linear(d, d)
         self.value = nn.Linear(d, d)
         self.dropout = nn.Dropout(config.attention_probs_dropout_prob)
-        self._fused: tuple | None = None
-
-    def _fused_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
-        params = (self.query.weight, self.key.weight, self.value.weight,
-                  self.query.bias, self.key.bias, self.value.bias)
-        if torch.is_grad_enabled() and any(p.requires_grad for p in params):
-            # Training or explaining: build it inside the graph so gradients flow to each part.
-            return torch.cat(params[:3]), torch.cat(params[3:])
-        stamp = tuple((p.data_ptr(), p._version, p.device, p.dtype) for p in params)
-        if self._fused is None or self._fused[0] != stamp:
-            with torch.no_grad():
-                self._fused = (stamp, torch.cat(params[:3]), torch.cat(params[3:]))
-        return self._fused[1], self._fused[2]
 
     def project(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Query, key and value of ``x`` (B, N, D), each (B, H, N, E), in one matmul."""
-        w, b = self._fused_weights()
+        """Query, key and value of ``x`` (B, N, D), each (B, H, N, E)."""
         bsz, n, _ = x.shape
-        qkv = F.linear(x, w, b).view(bsz, n, 3, self.num_heads, self.head_size)
-        qkv = qkv.permute(2, 0, 3, 1, 4)  # (3, B, H, N, E)
-        return qkv[0], qkv[1], qkv[2]
+        split = lambda t: t.view(bsz, n, self.num_heads, self.head_size).transpose(1, 2)  # noqa: E731
+        return split(self.query(x)), split(self.key(x)), split(self.value(x))
 
     def attend(
         self,
