@@ -40,7 +40,8 @@ def test_ask_returns_a_result_with_sorted_answers(kit):
     assert len(r.answers) == 5
     assert probs == sorted(probs, reverse=True)
     assert all(0 < p <= 1 for p in probs) and sum(probs) <= 1 + 1e-6
-    assert r.regions.num_real == len(meta["objects"])
+    assert r.regions.num_real == 1 + len(meta["objects"]), "the scene row, then one region per object"
+    assert r.regions.labels[0] == "scene"
     t, n = len(r.tokens), r.regions.num_real
     assert r.attentions["l2v"].shape[-2:] == (t, n)
     assert r.attentions["v2l"].shape[-2:] == (n, t)
