@@ -32,6 +32,7 @@ from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
 from .data import NUM_OBJECT_LABELS, easyvqa_split, scenes_split
 
 TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
+TWO_OBJECT_QTYPES = ("relation", "size")  # questions comparing two named objects
 
 
 def shapes_config(vocab_size: int, **overrides) -> LxmertConfig:
@@ -70,8 +71,11 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True):
         img.append(q.image + offset)
         offset += tb.feats.shape[0]
     cat = torch.cat
+    source = cat([torch.full((len(q.answer),), k) for k, (_, q) in enumerate(parts)])  # 0 scenes, 1 easy-vqa
+    two_objects = cat([torch.tensor([t in TWO_OBJECT_QTYPES for t in q.qtype]) for _, q in parts])
     return dict(feats=cat(feats), pos=cat(pos), mask=cat(mask), obj=cat(obj), ids=cat(ids), attn=cat(attn),
-                answer=cat(ans), image=cat(img))
+                answer=cat(ans), image=cat(img), source=source,
+                two_objects=two_objects)
 
 
 def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torch.Generator, p: float = 0.15):
@@ -83,9 +87,10 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
     return masked, labels
 
 
-def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128, lr: float = 1e-3,
+def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128, lr: float = 1e-3,
           seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
-          threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000) -> dict:
+          threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000,
+          init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0) -> dict:
     """Train and save; returns the loss history and timings.
 
     Args:
@@ -93,6 +98,9 @@ def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128,
         n_scenes: generated training scenes (about 10 balanced questions each).
         steps: optimiser steps (fixed, so the result does not depend on the machine's speed).
         mlm_fraction: share of each batch that is also fed masked, for the masked-word loss.
+        two_object_weight: sampling weight of relation and size questions (1: as generated).
+        easyvqa_share: share of each batch drawn from easy-vqa (its one-shape questions are learnt
+            early; the rest of the batch goes to the multi-object scenes).
     """
     from tqdm.auto import tqdm
 
@@ -107,7 +115,7 @@ def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128,
     tok = Tokenizer.from_pretrained(out)
     data = build_data(tok, n_scenes, easyvqa)
     t_data = time.perf_counter() - t0
-    cfg = shapes_config(tok.vocab_size)
+    cfg = shapes_config(tok.vocab_size, initializer_range=init_std)
     model = Lxmert(cfg, heads=("pretraining", "qa")).train()
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
@@ -118,11 +126,17 @@ def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128,
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
     gen = torch.Generator().manual_seed(seed)
     nq = data["ids"].shape[0]
+    scene_q = torch.nonzero(data["source"] == 0).squeeze(1)
+    easy_q = torch.nonzero(data["source"] == 1).squeeze(1)
+    n_easy = int(round(batch * easyvqa_share)) if len(easy_q) else 0
+    scene_w = torch.where(data["two_objects"][scene_q], two_object_weight, 1.0).double()
     history = []
     bar = tqdm(range(steps), desc="train", disable=not progress, mininterval=2.0)
     run_loss = run_acc = 0.0
     for step in bar:
-        idx = torch.randint(0, nq, (batch,), generator=gen)
+        idx = scene_q[torch.multinomial(scene_w, batch - n_easy, replacement=True, generator=gen)]
+        if n_easy:
+            idx = torch.cat([idx, easy_q[torch.randint(0, len(easy_q), (n_easy,), generator=gen)]])
         img = data["image"][idx]
         ids, attn = data["ids"][idx], data["attn"][idx]
         feats, pos, vmask = data["feats"][img], data["pos"][img], data["mask"][img]
@@ -169,17 +183,22 @@ def train(out: Path, n_scenes: int = 12000, steps: int = 3000, batch: int = 128,
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lxmert_viz.shapes.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="assets/shapes", help="output folder (default: assets/shapes)")
-    p.add_argument("--scenes", type=int, default=12000, help="generated training scenes")
-    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--scenes", type=int, default=10000, help="generated training scenes")
+    p.add_argument("--steps", type=int, default=5000)
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--mlm", type=float, default=0.125, help="share of each batch also fed masked (masked words)")
+    p.add_argument("--easyvqa-share", type=float, default=0.1, help="share of each batch from easy-vqa")
+    p.add_argument("--two-object-weight", type=float, default=1.0,
+                   help="sampling weight of relation and size questions")
+    p.add_argument("--init-std", type=float, default=0.02, help="std of the initial weights")
     p.add_argument("--no-easyvqa", action="store_true", help="train on generated scenes only")
     a = p.parse_args(argv)
     info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, mlm_fraction=a.mlm, easyvqa=not a.no_easyvqa,
-                 threads=a.threads)
+                 threads=a.threads, init_std=a.init_std,
+                 easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight)
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")

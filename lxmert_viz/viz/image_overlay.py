@@ -134,8 +134,8 @@ def image_uri(image) -> str:
 
 def _box_trace(go, box, name, **style):
     x1, y1, x2, y2 = (float(v) for v in box)
-    return go.Scatter(x=[x1, x2, x2, x1, x1], y=[y1, y1, y2, y2, y1], mode="lines", fill="toself",
-                      name=name, showlegend=False, hoveron="fills+points", xaxis="x", yaxis="y", **style)
+    return go.Scatter(x=np.array([x1, x2, x2, x1, x1]), y=np.array([y1, y1, y2, y2, y1]), mode="lines",
+                      fill="toself", name=name, showlegend=False, **style)
 
 
 def _box_style(spec: dict, i: int) -> dict:
@@ -237,11 +237,21 @@ def update_overlay(fig, result, token=None, region=None, *, family: str | None =
     if image:
         _build(fig, result, spec)
         return spec
-    with fig.batch_update():
-        for i in range(n):
-            fig.data[1 + i].update(**_box_style(spec, i))
-        fig.data[2 + n].update(**_bar_style(spec))
-        fig.layout.title.text = spec["title"]
+    # One explicit restyle per trace group: a batch_update that touches the boxes and the bar pads
+    # each property with "undefined" for the traces that lack it, which the browser front end
+    # receives as null (the boxes lost their x). Full per-trace lists avoid that.
+    styles = [_box_style(spec, i) for i in range(n)]
+    if n:
+        fig.plotly_restyle({"fillcolor": [st["fillcolor"] for st in styles],
+                            "line.color": [st["line"]["color"] for st in styles],
+                            "line.width": [st["line"]["width"] for st in styles],
+                            "customdata": [st["customdata"] for st in styles],
+                            "hovertemplate": [st["hovertemplate"] for st in styles]},
+                           trace_indexes=list(range(1, 1 + n)))
+    bar = _bar_style(spec)
+    fig.plotly_restyle({"x": [bar["x"]], "y": [bar["y"]], "marker.color": [bar["marker"]["color"]],
+                        "marker.cmax": [bar["marker"]["cmax"]]}, trace_indexes=[2 + n])
+    fig.layout.title.text = spec["title"]
     return spec
 
 
