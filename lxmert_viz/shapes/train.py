@@ -134,7 +134,10 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     bar = tqdm(range(steps), desc="train", disable=not progress, mininterval=2.0)
     run_loss = run_acc = 0.0
     for step in bar:
-        idx = scene_q[torch.multinomial(scene_w, batch - n_easy, replacement=True, generator=gen)]
+        if two_object_weight == 1.0:  # plain uniform draw (the shipped model's recipe)
+            idx = scene_q[torch.randint(0, len(scene_q), (batch - n_easy,), generator=gen)]
+        else:
+            idx = scene_q[torch.multinomial(scene_w, batch - n_easy, replacement=True, generator=gen)]
         if n_easy:
             idx = torch.cat([idx, easy_q[torch.randint(0, len(easy_q), (n_easy,), generator=gen)]])
         img = data["image"][idx]
