@@ -24,6 +24,28 @@ def test_short_training_run_lowers_the_loss(tmp_path):
         assert (tmp_path / name).is_file(), name
     model = lxmert_viz.from_pretrained(tmp_path)
     assert model.heads == ("qa", "pretraining")
+    by_type = info["history"][-1]["train_acc_by_type"]
+    assert set(by_type) <= {"color", "shape", "exist", "count", "relation", "size"} and "count" in by_type
+    assert all(0.0 <= a <= 1.0 for a in by_type.values())
+
+
+def test_masked_words_can_target_colour_and_shape_words():
+    from lxmert_viz.shapes.train import mask_tokens, object_word_ids
+    from lxmert_viz.text import Tokenizer
+
+    tok = Tokenizer.from_pretrained(shapes_model_dir())
+    _, batch = tok.batch(["is the red circle left of the blue square?", "how many triangles are there?"])
+    ids, attn = batch["input_ids"], batch["attention_mask"]
+    obj = object_word_ids(tok)
+    assert len(obj) == 14  # 8 colours, 3 shapes, 3 plurals
+    gen = torch.Generator().manual_seed(0)
+    masked, labels = mask_tokens(ids, attn, tok, gen, p=0.0, object_ids=obj, object_p=1.0)
+    words = [[tok._tok.id_to_token(int(i)) for i, keep in zip(row, lab) if keep >= 0] for row, lab in zip(ids, labels)]
+    assert words == [["red", "circle", "blue"], ["triangles"]]  # "square" is no shape of this world
+    assert (masked[labels >= 0] == tok.mask_id).all() and (masked[labels < 0] == ids[labels < 0]).all()
+    same, _ = mask_tokens(ids, attn, tok, torch.Generator().manual_seed(3))
+    again, _ = mask_tokens(ids, attn, tok, torch.Generator().manual_seed(3), object_ids=obj, object_p=0.15)
+    assert torch.equal(same, again)  # the default rate for every word reproduces plain BERT masking
 
 
 def test_shipped_assets_are_small_and_complete():

@@ -26,6 +26,7 @@ from ..answers import Answers
 from ..config import LxmertConfig
 from ..model import Lxmert
 from ..text import Tokenizer
+from ..toyworld import COLORS, SHAPES
 from ..toyworld.dataset import ANSWERS
 from ..toyworld.regions import F as FEATURE_DIM
 from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
@@ -33,6 +34,7 @@ from .data import NUM_OBJECT_LABELS, easyvqa_split, scenes_split
 
 TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
 TWO_OBJECT_QTYPES = ("relation", "size")  # questions comparing two named objects
+LOG_QTYPES = ("color", "shape", "exist", "count", "relation", "size", "easyvqa")  # training accuracy per type
 
 
 def shapes_config(vocab_size: int, **overrides) -> LxmertConfig:
@@ -73,15 +75,32 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True):
     cat = torch.cat
     source = cat([torch.full((len(q.answer),), k) for k, (_, q) in enumerate(parts)])  # 0 scenes, 1 easy-vqa
     two_objects = cat([torch.tensor([t in TWO_OBJECT_QTYPES for t in q.qtype]) for _, q in parts])
+    qtype = cat([torch.tensor([LOG_QTYPES.index(t) for t in q.qtype]) for _, q in parts])
     return dict(feats=cat(feats), pos=cat(pos), mask=cat(mask), obj=cat(obj), ids=cat(ids), attn=cat(attn),
                 answer=cat(ans), image=cat(img), source=source,
-                two_objects=two_objects)
+                two_objects=two_objects, qtype=qtype)
 
 
-def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torch.Generator, p: float = 0.15):
-    """BERT masking of real, non-special tokens: returns (masked ids, labels with -100 elsewhere)."""
+def object_word_ids(tok: Tokenizer) -> torch.Tensor:
+    """Token ids of the words that describe objects (colours and shapes, singular and plural)."""
+    words = [*COLORS, *SHAPES, *(s + "s" for s in SHAPES)]
+    vocab = tok._tok.get_vocab()
+    ids = {vocab[w] for w in words if w in vocab}
+    return torch.tensor(sorted(ids), dtype=torch.long)
+
+
+def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torch.Generator, p: float = 0.15,
+                object_ids: torch.Tensor | None = None, object_p: float = 0.15):
+    """BERT masking of real, non-special tokens: returns (masked ids, labels with -100 elsewhere).
+
+    Words in ``object_ids`` (colours, shapes) are masked with probability ``object_p`` instead of
+    ``p``: predicting a masked colour or shape from the rest of the question needs the image.
+    """
     special = (ids == tok.cls_id) | (ids == tok.sep_id) | (attn == 0)
-    pick = (torch.rand(ids.shape, generator=gen) < p) & ~special
+    rate = torch.full(ids.shape, p)
+    if object_ids is not None:
+        rate = torch.where(torch.isin(ids, object_ids), torch.tensor(object_p), rate)
+    pick = (torch.rand(ids.shape, generator=gen) < rate) & ~special
     labels = torch.where(pick, ids, torch.full_like(ids, -100))
     masked = torch.where(pick, torch.full_like(ids, tok.mask_id), ids)
     return masked, labels
@@ -90,7 +109,8 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
 def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128, lr: float = 1e-3,
           seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
           threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000,
-          init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0) -> dict:
+          init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0,
+          object_mask: float = 0.15) -> dict:
     """Train and save; returns the loss history and timings.
 
     Args:
@@ -99,6 +119,8 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
         steps: optimiser steps (fixed, so the result does not depend on the machine's speed).
         mlm_fraction: share of each batch that is also fed masked, for the masked-word loss.
         two_object_weight: sampling weight of relation and size questions (1: as generated).
+        object_mask: masking probability of colour and shape words in the masked-word copy (other
+            words: 0.15).
         easyvqa_share: share of each batch drawn from easy-vqa (its one-shape questions are learnt
             early; the rest of the batch goes to the multi-object scenes).
     """
@@ -125,6 +147,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / warm) * max(0.0, 0.5 * (1 + math.cos(math.pi * min(s, steps) / steps))))
     gen = torch.Generator().manual_seed(seed)
+    obj_ids = object_word_ids(tok)
     nq = data["ids"].shape[0]
     scene_q = torch.nonzero(data["source"] == 0).squeeze(1)
     easy_q = torch.nonzero(data["source"] == 1).squeeze(1)
@@ -133,6 +156,8 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     history = []
     bar = tqdm(range(steps), desc="train", disable=not progress, mininterval=2.0)
     run_loss = run_acc = 0.0
+    run_hits = torch.zeros(len(LOG_QTYPES))
+    run_seen = torch.zeros(len(LOG_QTYPES))
     for step in bar:
         if two_object_weight == 1.0:  # plain uniform draw (the shipped model's recipe)
             idx = scene_q[torch.randint(0, len(scene_q), (batch - n_easy,), generator=gen)]
@@ -144,7 +169,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
         ids, attn = data["ids"][idx], data["attn"][idx]
         feats, pos, vmask = data["feats"][img], data["pos"][img], data["mask"][img]
         n_mlm = int(batch * mlm_fraction)
-        mids, mlabels = mask_tokens(ids[:n_mlm], attn[:n_mlm], tok, gen)
+        mids, mlabels = mask_tokens(ids[:n_mlm], attn[:n_mlm], tok, gen, object_ids=obj_ids, object_p=object_mask)
         all_ids = torch.cat([ids, mids])
         all_attn = torch.cat([attn, attn[:n_mlm]])
         vf, vp, vm = (torch.cat([x, x[:n_mlm]]) for x in (feats, pos, vmask))
@@ -166,13 +191,21 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
-        acc = (qa_logits.argmax(-1) == data["answer"][idx]).float().mean().item()
+        hit = (qa_logits.argmax(-1) == data["answer"][idx]).float()
+        acc = hit.mean().item()
+        run_hits.index_add_(0, data["qtype"][idx], hit)
+        run_seen.index_add_(0, data["qtype"][idx], torch.ones_like(hit))
         run_loss += loss_qa.item()
         run_acc += acc
         if (step + 1) % log_every == 0:
-            history.append({"step": step + 1, "qa_loss": run_loss / log_every, "train_acc": run_acc / log_every})
-            bar.set_postfix(qa_loss=f"{run_loss / log_every:.3f}", acc=f"{run_acc / log_every:.3f}")
+            by_type = {t: round(float(h / n), 4) for t, h, n in zip(LOG_QTYPES, run_hits, run_seen) if n > 0}
+            history.append({"step": step + 1, "qa_loss": run_loss / log_every, "train_acc": run_acc / log_every,
+                            "train_acc_by_type": by_type})
+            bar.set_postfix(qa_loss=f"{run_loss / log_every:.3f}", acc=f"{run_acc / log_every:.3f}",
+                            rel=f"{by_type.get('relation', float('nan')):.2f}")
             run_loss = run_acc = 0.0
+            run_hits.zero_()
+            run_seen.zero_()
     model.eval()
     model.save_pretrained(out)
     Answers(list(ANSWERS)).save(out / "answers.json")
@@ -196,12 +229,14 @@ def main(argv=None) -> int:
     p.add_argument("--easyvqa-share", type=float, default=0.1, help="share of each batch from easy-vqa")
     p.add_argument("--two-object-weight", type=float, default=1.0,
                    help="sampling weight of relation and size questions")
+    p.add_argument("--object-mask", type=float, default=0.15,
+                   help="masking probability of colour and shape words in the masked-word copy")
     p.add_argument("--init-std", type=float, default=0.02, help="std of the initial weights")
     p.add_argument("--no-easyvqa", action="store_true", help="train on generated scenes only")
     a = p.parse_args(argv)
     info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, mlm_fraction=a.mlm, easyvqa=not a.no_easyvqa,
                  threads=a.threads, init_std=a.init_std,
-                 easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight)
+                 easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight, object_mask=a.object_mask)
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")
