@@ -12,7 +12,8 @@ pytest.importorskip("matplotlib")
 from lxmert_viz.explain import METHODS, ask_masked, explain, explain_batch, inputs_from  # noqa: E402
 from lxmert_viz.explain.perturbation import PerturbationReport  # noqa: E402
 from lxmert_viz.viz import compare_methods, perturbation_curves, relevance_overlay, relevance_values  # noqa: E402
-from viz_fixtures import ANSWERS, FakeKit, make_image, make_model, make_result  # noqa: E402
+from viz_fixtures import (ANSWERS, FakeKit, make_image, make_model, make_result, padded_properties,  # noqa: E402
+                          record_front_end_messages)
 
 QUESTION = "what color is the circle ?"
 
@@ -143,7 +144,9 @@ def test_masking_widget_set_matches_ask_masked_and_updates_in_place(kit):
     assert len(mw.region_buttons) == 4 and len(mw.token_buttons) == len(mw.base.tokens)
     assert CSS["region"] in mw.region_buttons[0]._dom_classes and mw.widget._dom_classes == (CSS["root"],)
 
+    sent = record_front_end_messages(fig)
     run = mw.set(drop_regions=[1, 3])
+    assert sent and padded_properties(sent) == [], "boxes and bar restyled without undefined entries"
     assert mw.draws == draws + 1, "one redraw per set()"
     assert mw.overlay is fig, "the figure is restyled in place, not rebuilt"
     direct = _direct(kit, mw, drop_regions=[1, 3])

@@ -10,7 +10,7 @@ pytest.importorskip("plotly")
 pytest.importorskip("anywidget")  # plotly >= 6 FigureWidget is an anywidget
 
 from lxmert_viz.viz import AttentionExplorer, QAWidget, StatesExplorer, box_alphas, state_drift_values  # noqa: E402
-from viz_fixtures import FakeKit, make_result, samples  # noqa: E402
+from viz_fixtures import FakeKit, make_result, padded_properties, record_front_end_messages, samples  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -37,6 +37,19 @@ def test_attention_explorer_set_updates_in_place(result):
     np.testing.assert_array_equal(_ranks(alphas), _ranks(w))
     np.testing.assert_allclose(np.asarray(ex.figures["heatmap"].data[0].z), result.attn("l2v", 0, 1), rtol=1e-6)
     assert ex.state == {"family": "l2v", "layer": 0, "head": 1, "query": 5, "query_label": "circle"}
+
+
+def test_attention_explorer_sends_no_undefined_trace_values(result):
+    ex = AttentionExplorer(result)
+    sent = {k: record_front_end_messages(f) for k, f in ex.figures.items()}
+    ex.set(family="l2v", layer=0, head=1, token="circle")
+    ex.set(family="v2l", region=1, head="max")
+    ex.set(family="lang", layer=1, token=3)
+    assert sent["overlay"] and sent["heatmap"] and sent["heads"], "every figure was restyled"
+    for name, msgs in sent.items():
+        assert padded_properties(msgs) == [], name
+    heads = ex.figures["heads"]
+    assert heads.data[1].zmax == 1.0 and heads.data[0].zmax > 0
 
 
 def test_attention_explorer_family_switch_changes_query_side(result):

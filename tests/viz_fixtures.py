@@ -101,3 +101,28 @@ class FakeKit:
 
 def samples(n: int = 2) -> list[tuple[str, Image.Image]]:
     return [(f"scene {i}", make_image(i)) for i in range(n)]
+
+
+def record_front_end_messages(fig) -> list[dict]:
+    """Record the restyle data a FigureWidget sends to the browser (restyle and update messages)."""
+    sent: list[dict] = []
+    restyle, update = fig._send_restyle_msg, fig._send_update_msg
+
+    def on_restyle(restyle_data, trace_indexes=None, source_view_id=None):
+        sent.append(dict(restyle_data))
+        return restyle(restyle_data, trace_indexes=trace_indexes, source_view_id=source_view_id)
+
+    def on_update(restyle_data, relayout_data, trace_indexes=None, source_view_id=None):
+        sent.append(dict(restyle_data))
+        return update(restyle_data, relayout_data, trace_indexes=trace_indexes, source_view_id=source_view_id)
+
+    fig._send_restyle_msg, fig._send_update_msg = on_restyle, on_update
+    return sent
+
+
+def padded_properties(sent: list[dict]) -> list[str]:
+    """Trace properties sent as a per-trace list with an undefined entry (the browser reads null)."""
+    from plotly.basedatatypes import Undefined
+
+    return sorted({k for msg in sent for k, v in msg.items()
+                   if isinstance(v, (list, tuple)) and any(x is Undefined for x in v)})

@@ -76,11 +76,9 @@ def update_head_grid(fig, result, family: str) -> dict:
     st = head_stats(result, family)
     n_l, n_h = st["entropy"].shape
     heads, layers = list(range(n_h)), list(range(n_l))
-    with fig.batch_update():
-        for tr, key in zip(fig.data, ("entropy", "max")):
-            tr.z = st[key]
-            tr.x = heads
-            tr.y = layers
-        fig.data[0].zmax = max(st["max_entropy"], 1e-6)
-        fig.layout.title.text = f"{family}: heads (layer x head)"
+    # One restyle with a value for both traces: a batch that sets zmax on one trace only would send
+    # the other an undefined zmax, which the browser reads as null.
+    fig.plotly_restyle({"z": [st["entropy"], st["max"]], "x": [heads, heads], "y": [layers, layers],
+                        "zmax": [max(st["max_entropy"], 1e-6), 1.0]}, trace_indexes=[0, 1])
+    fig.layout.title.text = f"{family}: heads (layer x head)"
     return st
