@@ -8,6 +8,12 @@ Data: balanced questions on generated scenes plus easy-vqa's train split, all th
 region extractor. Objectives: the answer (cross entropy), LXMERT's region-label prediction on
 generated scenes (colour x shape of the region's object) and masked words (a masked copy of part
 of each batch, predicted with the tied decoder). No loss touches an attention map.
+
+Curriculum: the first 600 steps draw only the auxiliary side questions ("is the red circle on
+the left?", `sides.py`), the next 1000 only side, relation and size questions, the rest
+everything. Without it the relation questions stayed at chance: trained on the mixture from the
+start, the model settles on a way of answering that ignores where objects are, and even the side
+questions then stay at 50% for 5000 steps (see `training.json`'s accuracy per type).
 """
 from __future__ import annotations
 
@@ -30,11 +36,12 @@ from ..toyworld import COLORS, SHAPES
 from ..toyworld.dataset import ANSWERS
 from ..toyworld.regions import F as FEATURE_DIM
 from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
-from .data import NUM_OBJECT_LABELS, easyvqa_split, scenes_split
+from .data import NUM_OBJECT_LABELS, QATable, easyvqa_split, encode_questions, scenes_split
+from .sides import side_corpus, side_questions
 
 TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
 TWO_OBJECT_QTYPES = ("relation", "size")  # questions comparing two named objects
-LOG_QTYPES = ("color", "shape", "exist", "count", "relation", "size", "easyvqa")  # training accuracy per type
+LOG_QTYPES = ("color", "shape", "exist", "count", "relation", "size", "side", "easyvqa")  # training accuracy per type
 
 
 def shapes_config(vocab_size: int, **overrides) -> LxmertConfig:
@@ -57,9 +64,18 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True):
-    """Concatenate generated scenes and easy-vqa train into one image table and one QA table."""
-    table, qa, _ = scenes_split(tok, n_scenes, TRAIN_SEED)
+def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool = False):
+    """Concatenate generated scenes and easy-vqa train into one image table and one QA table.
+
+    With ``sides``, the generated scenes also get the auxiliary side questions (`sides.py`).
+    """
+    table, qa, scenes = scenes_split(tok, n_scenes, TRAIN_SEED)
+    if sides:
+        rng = np.random.default_rng(TRAIN_SEED)
+        extra = [(i, q) for i, sc in enumerate(scenes) for q in side_questions(sc, rng)]
+        side_qa = encode_questions(tok, [q.text for _, q in extra], [q.answer for _, q in extra],
+                                   [i for i, _ in extra], [q.qtype for _, q in extra])
+        qa = concat_qa(qa, side_qa, tok.pad_id)
     parts = [(table, qa)]
     if easyvqa:
         parts.append(easyvqa_split(tok, "train"))
@@ -89,6 +105,15 @@ def object_word_ids(tok: Tokenizer) -> torch.Tensor:
     return torch.tensor(sorted(ids), dtype=torch.long)
 
 
+def concat_qa(a: QATable, b: QATable, pad_id: int) -> QATable:
+    """Questions of ``a`` then ``b`` (same image table), token tensors padded to the longer."""
+    t = max(a.ids.shape[1], b.ids.shape[1])
+    ids = torch.cat([F.pad(x.ids, (0, t - x.ids.shape[1]), value=pad_id) for x in (a, b)])
+    attn = torch.cat([F.pad(x.attn, (0, t - x.attn.shape[1])) for x in (a, b)])
+    return QATable(ids, attn, torch.cat([a.answer, b.answer]), torch.cat([a.image, b.image]), a.text + b.text,
+                   a.qtype + b.qtype, a.target + b.target, a.target_token + b.target_token)
+
+
 def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torch.Generator, p: float = 0.15,
                 object_ids: torch.Tensor | None = None, object_p: float = 0.15):
     """BERT masking of real, non-special tokens: returns (masked ids, labels with -100 elsewhere).
@@ -106,11 +131,11 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
     return masked, labels
 
 
-def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128, lr: float = 1e-3,
+def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128, lr: float = 1e-3,
           seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
           threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000,
           init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0,
-          object_mask: float = 0.15) -> dict:
+          object_mask: float = 0.15, sides: bool = True, side_steps: int = 600, pair_steps: int = 1000) -> dict:
     """Train and save; returns the loss history and timings.
 
     Args:
@@ -119,6 +144,10 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
         steps: optimiser steps (fixed, so the result does not depend on the machine's speed).
         mlm_fraction: share of each batch that is also fed masked, for the masked-word loss.
         two_object_weight: sampling weight of relation and size questions (1: as generated).
+        side_steps: curriculum: the first steps draw side questions only (needs ``sides``).
+        pair_steps: then these steps draw side, relation and size questions only; the rest of the
+            ``steps`` draw from everything.
+        sides: add the auxiliary side questions ("is the red circle on the left?", `sides.py`).
         object_mask: masking probability of colour and shape words in the masked-word copy (other
             words: 0.15).
         easyvqa_share: share of each batch drawn from easy-vqa (its one-shape questions are learnt
@@ -126,16 +155,20 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     """
     from tqdm.auto import tqdm
 
+    if (side_steps or pair_steps) and not sides:
+        raise ValueError("side_steps/pair_steps need sides=True (the side questions)")
     t0 = time.perf_counter()
     torch.set_num_threads(threads)
     seed_all(seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     corpus = question_corpus(n_scenes=vocab_scenes, seed=0, easyvqa=easyvqa)
+    if sides:
+        corpus = sorted({*corpus, *side_corpus()})
     hf_tok = train_wordpiece(corpus)
     save_wordpiece(hf_tok, out)
     tok = Tokenizer.from_pretrained(out)
-    data = build_data(tok, n_scenes, easyvqa)
+    data = build_data(tok, n_scenes, easyvqa, sides)
     t_data = time.perf_counter() - t0
     cfg = shapes_config(tok.vocab_size, initializer_range=init_std)
     model = Lxmert(cfg, heads=("pretraining", "qa")).train()
@@ -158,12 +191,22 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     run_loss = run_acc = 0.0
     run_hits = torch.zeros(len(LOG_QTYPES))
     run_seen = torch.zeros(len(LOG_QTYPES))
+    phase_pools = [(side_steps, torch.nonzero(data["qtype"] == LOG_QTYPES.index("side")).squeeze(1)),
+                   (pair_steps, torch.nonzero(torch.isin(data["qtype"], torch.tensor(
+                       [LOG_QTYPES.index(t) for t in ("side", *TWO_OBJECT_QTYPES)]))).squeeze(1))]
     for step in bar:
-        if two_object_weight == 1.0:  # plain uniform draw (the shipped model's recipe)
+        pool, start = None, 0
+        for n_phase, phase_q in phase_pools:
+            if start <= step < start + n_phase:
+                pool = phase_q
+            start += n_phase
+        if pool is not None:  # curriculum: side questions first, then the two-object questions
+            idx = pool[torch.randint(0, len(pool), (batch,), generator=gen)]
+        elif two_object_weight == 1.0:  # plain uniform draw
             idx = scene_q[torch.randint(0, len(scene_q), (batch - n_easy,), generator=gen)]
         else:
             idx = scene_q[torch.multinomial(scene_w, batch - n_easy, replacement=True, generator=gen)]
-        if n_easy:
+        if n_easy and pool is None:
             idx = torch.cat([idx, easy_q[torch.randint(0, len(easy_q), (n_easy,), generator=gen)]])
         img = data["image"][idx]
         ids, attn = data["ids"][idx], data["attn"][idx]
@@ -209,7 +252,10 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5000, batch: int = 128,
     model.eval()
     model.save_pretrained(out)
     Answers(list(ANSWERS)).save(out / "answers.json")
-    info = {"n_scenes": n_scenes, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "questions": nq,
+    info = {"n_scenes": n_scenes, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "sides": sides,
+            "mlm_fraction": mlm_fraction, "object_mask": object_mask, "two_object_weight": two_object_weight,
+            "side_steps": side_steps, "pair_steps": pair_steps,
+            "easyvqa_share": easyvqa_share, "questions": nq,
             "images": int(data["feats"].shape[0]), "data_seconds": round(t_data, 1),
             "total_seconds": round(time.perf_counter() - t0, 1), "history": history}
     (out / "training.json").write_text(json.dumps(info, indent=1) + "\n")
@@ -220,7 +266,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lxmert_viz.shapes.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="assets/shapes", help="output folder (default: assets/shapes)")
     p.add_argument("--scenes", type=int, default=10000, help="generated training scenes")
-    p.add_argument("--steps", type=int, default=5000)
+    p.add_argument("--steps", type=int, default=5400, help="optimiser steps, curriculum phases included")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -229,6 +275,11 @@ def main(argv=None) -> int:
     p.add_argument("--easyvqa-share", type=float, default=0.1, help="share of each batch from easy-vqa")
     p.add_argument("--two-object-weight", type=float, default=1.0,
                    help="sampling weight of relation and size questions")
+    p.add_argument("--no-side-questions", dest="side_questions", action="store_false",
+                   help='leave out "is the red circle on the left?" (and the curriculum, which needs them)')
+    p.add_argument("--side-steps", type=int, default=600, help="curriculum: first steps on side questions only")
+    p.add_argument("--pair-steps", type=int, default=1000,
+                   help="curriculum: then steps on side, relation and size questions only")
     p.add_argument("--object-mask", type=float, default=0.15,
                    help="masking probability of colour and shape words in the masked-word copy")
     p.add_argument("--init-std", type=float, default=0.02, help="std of the initial weights")
@@ -236,7 +287,9 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     info = train(Path(a.out), a.scenes, a.steps, a.batch, a.lr, a.seed, mlm_fraction=a.mlm, easyvqa=not a.no_easyvqa,
                  threads=a.threads, init_std=a.init_std,
-                 easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight, object_mask=a.object_mask)
+                 easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight, object_mask=a.object_mask,
+                 sides=a.side_questions, side_steps=a.side_steps if a.side_questions else 0,
+                 pair_steps=a.pair_steps if a.side_questions else 0)
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")

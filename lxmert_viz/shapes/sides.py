@@ -1,0 +1,72 @@
+"""Auxiliary training questions about where one object is: "is the red circle on the left?".
+
+They are not part of the shapes world's question set (``toyworld.templates``) and are never
+evaluated; the trainer can add them (``--side-questions``) as a stepping stone towards the
+relation questions. "Is A left of B?" needs the model to find two objects *and* tell which is
+which before any of it pays off, so from a random start its answer stays at chance. Asking where
+one named object is rewards, on its own, reading the position of the region a phrase names; the
+relation questions can then build on that.
+
+An object is "on the left" when its box centre lies left of the image's middle by more than
+``MARGIN`` of the width (likewise right, top, bottom); objects nearer the middle get no question.
+Only "left" and "top" are asked: then the answer follows the object's position directly (yes on
+the left), a signal the model picks up without first learning to read the side word. Objects lie on
+either side about equally often, so yes and no are about equally likely.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..toyworld import Question, Scene, referring_phrases
+
+MARGIN = 0.1
+SIDE_TEMPLATES: dict[str, str] = {
+    "left": "is the {a} on the left?",
+    "top": "is the {a} at the top?",
+}
+
+
+def side_of(scene: Scene, i: int) -> dict[str, bool | None]:
+    """For object ``i``: is it on the left/right/top/bottom (None when too near the middle)?"""
+    w, h = scene.image.size
+    x1, y1, x2, y2 = scene.objects[i].box
+    dx, dy = (x1 + x2) / 2 / w - 0.5, (y1 + y2) / 2 / h - 0.5
+    horiz = None if abs(dx) <= MARGIN else dx < 0
+    vert = None if abs(dy) <= MARGIN else dy < 0
+    return {"left": horiz, "right": None if horiz is None else not horiz,
+            "top": vert, "bottom": None if vert is None else not vert}
+
+
+def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1) -> list[Question]:
+    """Up to ``per_axis`` questions per axis about objects that clearly lie on one side.
+
+    Args:
+        scene: a generated scene.
+        rng: the only source of randomness.
+
+    Returns:
+        Questions with ``qtype="side"``, answers ``yes``/``no``, the named object as ``target``.
+
+    Example:
+        >>> from lxmert_viz.toyworld import generate_scene
+        >>> qs = side_questions(generate_scene(0), np.random.default_rng(0))
+        >>> all(q.answer in ("yes", "no") and q.qtype == "side" for q in qs)
+        True
+    """
+    out: list[Question] = []
+    for side in SIDE_TEMPLATES:
+        cands = [i for i in range(len(scene.objects))
+                 if referring_phrases(scene.objects, i) and side_of(scene, i)[side] is not None]
+        for i in rng.permutation(cands)[:per_axis]:
+            i = int(i)
+            phrases = referring_phrases(scene.objects, i)
+            phrase, word = phrases[int(rng.integers(len(phrases)))]
+            text = SIDE_TEMPLATES[side].format(a=phrase)
+            answer = "yes" if side_of(scene, i)[side] else "no"
+            out.append(Question(text, answer, "side", i, word, SIDE_TEMPLATES[side], text.index(word)))
+    return out
+
+
+def side_corpus() -> list[str]:
+    """The phrasings, for the vocabulary (every word of the templates becomes a token)."""
+    return [t.format(a="shape") for t in SIDE_TEMPLATES.values()]

@@ -1,0 +1,50 @@
+"""Auxiliary side questions of the trainer's curriculum: right answers, balanced, deterministic."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lxmert_viz.shapes.sides import MARGIN, SIDE_TEMPLATES, side_of, side_questions
+from lxmert_viz.toyworld import Scene, SceneObject, generate_scene, match_template, referring_phrases
+from lxmert_viz.toyworld.scenes import render_objects
+
+
+def _scene(objects):
+    return Scene(render_objects(objects, 100), tuple(objects), seed=0)
+
+
+def test_side_of_hand_placed_objects():
+    sc = _scene([SceneObject("circle", "red", (5, 5, 25, 25)), SceneObject("triangle", "blue", (60, 70, 90, 95)),
+                 SceneObject("rectangle", "teal", (44, 40, 56, 58))])
+    assert side_of(sc, 0) == {"left": True, "right": False, "top": True, "bottom": False}
+    assert side_of(sc, 1) == {"left": False, "right": True, "top": False, "bottom": True}
+    mid = side_of(sc, 2)  # centre (50, 49): within MARGIN of the middle on both axes
+    assert abs(49 / 100 - 0.5) <= MARGIN and set(mid.values()) == {None}
+
+
+def test_side_questions_are_right_balanced_and_seeded():
+    yes = total = 0
+    for seed in range(200):
+        sc = generate_scene(seed, size=128)
+        qs = side_questions(sc, np.random.default_rng(seed))
+        assert qs == side_questions(sc, np.random.default_rng(seed)), "same rng, same questions"
+        assert len(qs) <= len(SIDE_TEMPLATES)
+        for q in qs:
+            side = next(k for k, t in SIDE_TEMPLATES.items() if q.template == t)
+            phrase = q.text[len("is the "):q.text.index(" on " if side == "left" else " at ")]
+            assert phrase in [p for p, _ in referring_phrases(sc.objects, q.target)], "the phrase names one object"
+            assert q.answer == ("yes" if side_of(sc, q.target)[side] else "no")
+            assert q.text[q.target_char:].startswith(q.target_word)
+            assert match_template(q.text) is None, "not one of the evaluated question templates"
+            yes += q.answer == "yes"
+            total += 1
+    assert total > 250
+    assert 0.4 < yes / total < 0.6, yes / total
+
+
+def test_curriculum_needs_the_side_questions(tmp_path):
+    from lxmert_viz.shapes.train import train
+
+    with pytest.raises(ValueError, match="sides"):
+        train(tmp_path, n_scenes=10, steps=2, batch=4, easyvqa=False, vocab_scenes=10, progress=False,
+              side_steps=1, sides=False)
