@@ -1,4 +1,4 @@
-"""Auxiliary training questions about where one object is: "is the red circle on the left?".
+"""Auxiliary training questions about one object: "is the red circle on the left?", "… big?".
 
 They are not part of the shapes world's question set (``toyworld.templates``) and are never
 evaluated; the trainer can add them (``--side-questions``) as a stepping stone towards the
@@ -9,7 +9,13 @@ relation questions can then build on that.
 
 An object is "on the left" when its box centre lies left of the image's middle by more than
 ``MARGIN`` of the width (likewise right, top, bottom); objects nearer the middle get no question.
-Only "left" and "top" are asked: then the answer follows the object's position directly (yes on
+Optionally (``kinds`` with ``"big"``) "is the … big?": an object is big when its area is at least
+``BIG`` of the image's, not big when at most ``SMALL`` (about the upper and lower thirds of the
+generator's objects); in between, no question. It is the same stepping stone for the size
+comparisons (measured: size 60% → 99.9% held out, but counting fell to 84% in the same 5400
+steps, so the shipped recipe leaves it out).
+
+Only "left" and "top" (and "big") are asked: then the answer follows the object's position directly (yes on
 the left), a signal the model picks up without first learning to read the side word. Objects lie on
 either side about equally often, so yes and no are about equally likely.
 """
@@ -20,25 +26,33 @@ import numpy as np
 from ..toyworld import Question, Scene, referring_phrases
 
 MARGIN = 0.1
+BIG, SMALL = 0.035, 0.015
 SIDE_TEMPLATES: dict[str, str] = {
     "left": "is the {a} on the left?",
     "top": "is the {a} at the top?",
+    "big": "is the {a} big?",
 }
 
 
 def side_of(scene: Scene, i: int) -> dict[str, bool | None]:
-    """For object ``i``: is it on the left/right/top/bottom (None when too near the middle)?"""
+    """For object ``i``: is it on the left/right/top/bottom, is it big (None when in between)?"""
     w, h = scene.image.size
     x1, y1, x2, y2 = scene.objects[i].box
     dx, dy = (x1 + x2) / 2 / w - 0.5, (y1 + y2) / 2 / h - 0.5
     horiz = None if abs(dx) <= MARGIN else dx < 0
     vert = None if abs(dy) <= MARGIN else dy < 0
+    share = scene.objects[i].area / (w * h)
+    big = True if share >= BIG else False if share <= SMALL else None
     return {"left": horiz, "right": None if horiz is None else not horiz,
-            "top": vert, "bottom": None if vert is None else not vert}
+            "top": vert, "bottom": None if vert is None else not vert, "big": big}
 
 
-def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1) -> list[Question]:
-    """Up to ``per_axis`` questions per axis about objects that clearly lie on one side.
+DEFAULT_KINDS = ("left", "top")
+
+
+def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1,
+                   kinds: tuple[str, ...] = DEFAULT_KINDS) -> list[Question]:
+    """Up to ``per_axis`` questions per template about objects that are clearly on one side (or big/small).
 
     Args:
         scene: a generated scene.
@@ -54,7 +68,7 @@ def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1) ->
         True
     """
     out: list[Question] = []
-    for side in SIDE_TEMPLATES:
+    for side in kinds:
         cands = [i for i in range(len(scene.objects))
                  if referring_phrases(scene.objects, i) and side_of(scene, i)[side] is not None]
         for i in rng.permutation(cands)[:per_axis]:
@@ -67,6 +81,6 @@ def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1) ->
     return out
 
 
-def side_corpus() -> list[str]:
+def side_corpus(kinds: tuple[str, ...] = DEFAULT_KINDS) -> list[str]:
     """The phrasings, for the vocabulary (every word of the templates becomes a token)."""
-    return [t.format(a="shape") for t in SIDE_TEMPLATES.values()]
+    return [SIDE_TEMPLATES[k].format(a="shape") for k in kinds]

@@ -37,7 +37,7 @@ from ..toyworld.dataset import ANSWERS
 from ..toyworld.regions import F as FEATURE_DIM
 from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
 from .data import NUM_OBJECT_LABELS, QATable, easyvqa_split, encode_questions, scenes_split
-from .sides import side_corpus, side_questions
+from .sides import DEFAULT_KINDS, side_corpus, side_questions
 
 TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
 TWO_OBJECT_QTYPES = ("relation", "size")  # questions comparing two named objects
@@ -64,7 +64,8 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool = False):
+def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool = False,
+               side_kinds: tuple[str, ...] = DEFAULT_KINDS):
     """Concatenate generated scenes and easy-vqa train into one image table and one QA table.
 
     With ``sides``, the generated scenes also get the auxiliary side questions (`sides.py`).
@@ -72,7 +73,7 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool 
     table, qa, scenes = scenes_split(tok, n_scenes, TRAIN_SEED)
     if sides:
         rng = np.random.default_rng(TRAIN_SEED)
-        extra = [(i, q) for i, sc in enumerate(scenes) for q in side_questions(sc, rng)]
+        extra = [(i, q) for i, sc in enumerate(scenes) for q in side_questions(sc, rng, kinds=side_kinds)]
         side_qa = encode_questions(tok, [q.text for _, q in extra], [q.answer for _, q in extra],
                                    [i for i, _ in extra], [q.qtype for _, q in extra])
         qa = concat_qa(qa, side_qa, tok.pad_id)
@@ -135,7 +136,8 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128,
           seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
           threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000,
           init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0,
-          object_mask: float = 0.15, sides: bool = True, side_steps: int = 600, pair_steps: int = 1000) -> dict:
+          object_mask: float = 0.15, sides: bool = True, side_steps: int = 600, pair_steps: int = 1000,
+          side_kinds: tuple[str, ...] = DEFAULT_KINDS) -> dict:
     """Train and save; returns the loss history and timings.
 
     Args:
@@ -148,6 +150,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128,
         pair_steps: then these steps draw side, relation and size questions only; the rest of the
             ``steps`` draw from everything.
         sides: add the auxiliary side questions ("is the red circle on the left?", `sides.py`).
+        side_kinds: which of them (``sides.SIDE_TEMPLATES``; add ``"big"`` for "is the … big?").
         object_mask: masking probability of colour and shape words in the masked-word copy (other
             words: 0.15).
         easyvqa_share: share of each batch drawn from easy-vqa (its one-shape questions are learnt
@@ -164,11 +167,11 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128,
     out.mkdir(parents=True, exist_ok=True)
     corpus = question_corpus(n_scenes=vocab_scenes, seed=0, easyvqa=easyvqa)
     if sides:
-        corpus = sorted({*corpus, *side_corpus()})
+        corpus = sorted({*corpus, *side_corpus(side_kinds)})
     hf_tok = train_wordpiece(corpus)
     save_wordpiece(hf_tok, out)
     tok = Tokenizer.from_pretrained(out)
-    data = build_data(tok, n_scenes, easyvqa, sides)
+    data = build_data(tok, n_scenes, easyvqa, sides, side_kinds)
     t_data = time.perf_counter() - t0
     cfg = shapes_config(tok.vocab_size, initializer_range=init_std)
     model = Lxmert(cfg, heads=("pretraining", "qa")).train()
@@ -254,7 +257,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128,
     Answers(list(ANSWERS)).save(out / "answers.json")
     info = {"n_scenes": n_scenes, "steps": steps, "batch": batch, "lr": lr, "seed": seed, "sides": sides,
             "mlm_fraction": mlm_fraction, "object_mask": object_mask, "two_object_weight": two_object_weight,
-            "side_steps": side_steps, "pair_steps": pair_steps,
+            "side_steps": side_steps, "pair_steps": pair_steps, "side_kinds": list(side_kinds),
             "easyvqa_share": easyvqa_share, "questions": nq,
             "images": int(data["feats"].shape[0]), "data_seconds": round(t_data, 1),
             "total_seconds": round(time.perf_counter() - t0, 1), "history": history}
@@ -277,6 +280,8 @@ def main(argv=None) -> int:
                    help="sampling weight of relation and size questions")
     p.add_argument("--no-side-questions", dest="side_questions", action="store_false",
                    help='leave out "is the red circle on the left?" (and the curriculum, which needs them)')
+    p.add_argument("--big-questions", action="store_true",
+                   help='add "is the red circle big?" to the side questions (size 99.9%%, but counting 84%% in 5400 steps)')
     p.add_argument("--side-steps", type=int, default=600, help="curriculum: first steps on side questions only")
     p.add_argument("--pair-steps", type=int, default=1000,
                    help="curriculum: then steps on side, relation and size questions only")
@@ -289,7 +294,8 @@ def main(argv=None) -> int:
                  threads=a.threads, init_std=a.init_std,
                  easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight, object_mask=a.object_mask,
                  sides=a.side_questions, side_steps=a.side_steps if a.side_questions else 0,
-                 pair_steps=a.pair_steps if a.side_questions else 0)
+                 pair_steps=a.pair_steps if a.side_questions else 0,
+                 side_kinds=DEFAULT_KINDS + (("big",) if a.big_questions else ()))
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")
