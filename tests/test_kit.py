@@ -88,7 +88,11 @@ def test_ask_many_matches_ask(kit):
     qs = ["what color is the circle?", "how many shapes are there?", "is there a blue triangle?"]
     batch = kit.ask_many(path, qs)
     for q, r in zip(qs, batch):
-        torch.testing.assert_close(r.logits, kit.ask(path, q).logits, atol=1e-5, rtol=0)
+        one = kit.ask(path, q)
+        # fp32 rounding of batched vs single GEMMs: logits reach ~20, so 1e-4 is ~5e-6 relative
+        torch.testing.assert_close(r.logits, one.logits, atol=1e-4, rtol=0)
+        torch.testing.assert_close(r.logits.softmax(-1), one.logits.softmax(-1), atol=1e-6, rtol=0)
+        assert r.answers[0][0] == one.answers[0][0]
 
 
 def test_unknown_words_do_not_crash(kit):

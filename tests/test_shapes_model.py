@@ -82,13 +82,9 @@ def test_easyvqa_test_accuracy(held_out):
     assert held_out["easyvqa_test"]["accuracy"] >= 0.99
 
 
-NOT_YET = pytest.mark.xfail(strict=True, reason="not reached by the shipped model yet: size questions are at "
-                            "about 60% (see assets/shapes/RESULTS.md)")
-
-
 @pytest.mark.parametrize("qtype,bar", [("color", 0.97), ("shape", 0.97), ("exist", 0.97), ("count", 0.90),
                                        ("relation", 0.90),
-                                       pytest.param("size", 0.90, marks=NOT_YET)])
+                                       ("size", 0.90)])
 def test_held_out_accuracy_per_type(held_out, qtype, bar):
     assert held_out["held_out"]["by_type"][qtype]["accuracy"] >= bar
 

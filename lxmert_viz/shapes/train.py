@@ -9,8 +9,8 @@ region extractor. Objectives: the answer (cross entropy), LXMERT's region-label 
 generated scenes (colour x shape of the region's object) and masked words (a masked copy of part
 of each batch, predicted with the tied decoder). No loss touches an attention map.
 
-Curriculum: the first 600 steps draw only the auxiliary side questions ("is the red circle on
-the left?", `sides.py`), the next 1000 only side, relation and size questions, the rest
+Curriculum: the first 400 steps draw only the auxiliary side questions ("is the red circle on
+the left?", "… big?", `sides.py`), the next 800 only side, relation and size questions, the rest
 everything. Without it the relation questions stayed at chance: trained on the mixture from the
 start, the model settles on a way of answering that ignores where objects are, and even the side
 questions then stay at 50% for 5000 steps (see `training.json`'s accuracy per type).
@@ -132,11 +132,11 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
     return masked, labels
 
 
-def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128, lr: float = 1e-3,
+def train(out: Path, n_scenes: int = 10000, steps: int = 5600, batch: int = 128, lr: float = 1e-3,
           seed: int = 0, mlm_fraction: float = 0.125, obj_weight: float = 0.5, easyvqa: bool = True,
           threads: int = 2, log_every: int = 100, progress: bool = True, vocab_scenes: int = 2000,
           init_std: float = 0.02, easyvqa_share: float = 0.1, two_object_weight: float = 1.0,
-          object_mask: float = 0.15, sides: bool = True, side_steps: int = 600, pair_steps: int = 1000,
+          object_mask: float = 0.15, sides: bool = True, side_steps: int = 400, pair_steps: int = 800,
           side_kinds: tuple[str, ...] = DEFAULT_KINDS) -> dict:
     """Train and save; returns the loss history and timings.
 
@@ -150,7 +150,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5400, batch: int = 128,
         pair_steps: then these steps draw side, relation and size questions only; the rest of the
             ``steps`` draw from everything.
         sides: add the auxiliary side questions ("is the red circle on the left?", `sides.py`).
-        side_kinds: which of them (``sides.SIDE_TEMPLATES``; add ``"big"`` for "is the … big?").
+        side_kinds: which of them (``sides.SIDE_TEMPLATES``; default left, top and big).
         object_mask: masking probability of colour and shape words in the masked-word copy (other
             words: 0.15).
         easyvqa_share: share of each batch drawn from easy-vqa (its one-shape questions are learnt
@@ -269,7 +269,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m lxmert_viz.shapes.train", description=__doc__.split("\n")[0])
     p.add_argument("--out", default="assets/shapes", help="output folder (default: assets/shapes)")
     p.add_argument("--scenes", type=int, default=10000, help="generated training scenes")
-    p.add_argument("--steps", type=int, default=5400, help="optimiser steps, curriculum phases included")
+    p.add_argument("--steps", type=int, default=5600, help="optimiser steps, curriculum phases included")
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
@@ -280,10 +280,10 @@ def main(argv=None) -> int:
                    help="sampling weight of relation and size questions")
     p.add_argument("--no-side-questions", dest="side_questions", action="store_false",
                    help='leave out "is the red circle on the left?" (and the curriculum, which needs them)')
-    p.add_argument("--big-questions", action="store_true",
-                   help='add "is the red circle big?" to the side questions (size 99.9%%, but counting 84%% in 5400 steps)')
-    p.add_argument("--side-steps", type=int, default=600, help="curriculum: first steps on side questions only")
-    p.add_argument("--pair-steps", type=int, default=1000,
+    p.add_argument("--no-big-questions", dest="big_questions", action="store_false",
+                   help='leave "is the red circle big?" out of the side questions')
+    p.add_argument("--side-steps", type=int, default=400, help="curriculum: first steps on side questions only")
+    p.add_argument("--pair-steps", type=int, default=800,
                    help="curriculum: then steps on side, relation and size questions only")
     p.add_argument("--object-mask", type=float, default=0.15,
                    help="masking probability of colour and shape words in the masked-word copy")
@@ -295,7 +295,7 @@ def main(argv=None) -> int:
                  easyvqa_share=a.easyvqa_share, two_object_weight=a.two_object_weight, object_mask=a.object_mask,
                  sides=a.side_questions, side_steps=a.side_steps if a.side_questions else 0,
                  pair_steps=a.pair_steps if a.side_questions else 0,
-                 side_kinds=DEFAULT_KINDS + (("big",) if a.big_questions else ()))
+                 side_kinds=DEFAULT_KINDS if a.big_questions else ("left", "top"))
     last = info["history"][-1] if info["history"] else {}
     print(f"wrote {a.out}: {info['questions']} questions on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")
