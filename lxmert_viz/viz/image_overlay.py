@@ -237,22 +237,42 @@ def update_overlay(fig, result, token=None, region=None, *, family: str | None =
     if image:
         _build(fig, result, spec)
         return spec
-    # One explicit restyle per trace group: a batch_update that touches the boxes and the bar pads
-    # each property with "undefined" for the traces that lack it, which the browser front end
-    # receives as null (the boxes lost their x). Full per-trace lists avoid that.
-    styles = [_box_style(spec, i) for i in range(n)]
-    if n:
-        fig.plotly_restyle({"fillcolor": [st["fillcolor"] for st in styles],
-                            "line.color": [st["line"]["color"] for st in styles],
-                            "line.width": [st["line"]["width"] for st in styles],
-                            "customdata": [st["customdata"] for st in styles],
-                            "hovertemplate": [st["hovertemplate"] for st in styles]},
-                           trace_indexes=list(range(1, 1 + n)))
     bar = _bar_style(spec)
-    fig.plotly_restyle({"x": [bar["x"]], "y": [bar["y"]], "marker.color": [bar["marker"]["color"]],
-                        "marker.cmax": [bar["marker"]["cmax"]]}, trace_indexes=[2 + n])
+    restyle_overlay(fig, [_box_style(spec, i) for i in range(n)],
+                    {"x": bar["x"], "y": bar["y"], "marker": {"color": bar["marker"]["color"],
+                                                             "cmax": bar["marker"]["cmax"]}})
     fig.layout.title.text = spec["title"]
     return spec
+
+
+def _flat(style: dict) -> dict:
+    """``{"line": {"color": c}}`` -> ``{"line.color": c}`` (one level, as restyle paths)."""
+    out = {}
+    for k, v in style.items():
+        if isinstance(v, dict):
+            out.update({f"{k}.{kk}": vv for kk, vv in v.items()})
+        else:
+            out[k] = v
+    return out
+
+
+def restyle_overlay(fig, box_styles: list[dict], bar: dict) -> None:
+    """Restyle an `overlay_plotly` figure's boxes and bars in place, one explicit restyle per group.
+
+    A ``batch_update`` that touches the boxes and the bar pads each property with "undefined" for
+    the traces that lack it, which the browser front end receives as null (the boxes lost their x).
+    Full per-trace lists for each group avoid that.
+
+    Args:
+        box_styles: one style per box trace (``data[1:1+R]``), all with the same keys; nested
+            dicts (``{"line": {"color": ...}}``) become property paths.
+        bar: the bar trace's (``data[2+R]``) new properties, nested likewise.
+    """
+    n = len(box_styles)
+    if n:
+        flat = [_flat(st) for st in box_styles]
+        fig.plotly_restyle({k: [st[k] for st in flat] for k in flat[0]}, trace_indexes=list(range(1, 1 + n)))
+    fig.plotly_restyle({k: [v] for k, v in _flat(bar).items()}, trace_indexes=[2 + n])
 
 
 def box_alphas(fig) -> np.ndarray:

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .image_overlay import FILL_RGB, MAX_ALPHA, box_alphas, empty_overlay, update_overlay
+from .image_overlay import FILL_RGB, MAX_ALPHA, box_alphas, empty_overlay, restyle_overlay, update_overlay
 from .stats import normalise
 from .widget_base import Explorer
 from .widgets_qa import answers_table
@@ -201,24 +201,18 @@ class MaskingWidget(Explorer):
         alphas = MAX_ALPHA * normalise(np.clip(regions, 0, None))
         dropped = set(self.run.dropped_regions)
         names = self.base.regions.names()[:n]
-        # Boxes and bar are restyled as separate groups with full per-trace lists: one batch over
-        # both would pad the boxes' missing "x" with undefined, which the browser draws as null.
-        lines, fills, custom, hover = [], [], [], []
+        styles = []
         for i in range(n):
             gone = i in dropped
-            fills.append(f"rgba({r},{g},{b},{0.0 if gone else float(alphas[i]):.6f})")
-            lines.append({"color": "#555555" if gone else f"rgba({r},{g},{b},0.9)", "width": 2 if gone else 1,
-                          "dash": "dash" if gone else "solid"})
-            custom.append([float(regions[i])] * 5)
             state = "dropped" if gone else "relevance %{customdata:.3f}"
-            hover.append(f"{names[i]}<br>{state}<extra></extra>")
-        if n:
-            fig.plotly_restyle({"fillcolor": fills, "line.color": [ln["color"] for ln in lines],
-                                "line.width": [ln["width"] for ln in lines], "line.dash": [ln["dash"] for ln in lines],
-                                "customdata": custom, "hovertemplate": hover}, trace_indexes=list(range(1, 1 + n)))
+            styles.append({"fillcolor": f"rgba({r},{g},{b},{0.0 if gone else float(alphas[i]):.6f})",
+                           "line": {"color": "#555555" if gone else f"rgba({r},{g},{b},0.9)",
+                                    "width": 2 if gone else 1, "dash": "dash" if gone else "solid"},
+                           "customdata": [float(regions[i])] * 5,
+                           "hovertemplate": f"{names[i]}<br>{state}<extra></extra>"})
         cmax = max(float(words.max()), 1e-6) if len(words) else 1.0
-        fig.plotly_restyle({"x": [words], "y": [self.base.tokens.labels()], "marker.color": [words],
-                            "marker.cmax": [cmax]}, trace_indexes=[2 + n])
+        restyle_overlay(fig, styles, {"x": words, "y": self.base.tokens.labels(),
+                                      "marker": {"color": words, "cmax": cmax}})
         what = "the answer" if target == "answer" else repr(self.base.tokens.labels()[target])
         with fig.batch_update():
             fig.layout.title.text = f"{self.method.value} relevance for {what} · answer {self.answer!r}"
