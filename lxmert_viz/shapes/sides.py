@@ -1,8 +1,8 @@
 """Auxiliary training questions about one object: "is the red circle on the left?", "… big?".
 
 They are not part of the shapes world's question set (``toyworld.templates``) and are never
-evaluated; the trainer can add them (``--side-questions``) as a stepping stone towards the
-relation questions. "Is A left of B?" needs the model to find two objects *and* tell which is
+evaluated; the trainer uses them by default (``--no-side-questions`` leaves them out) as a stepping
+stone towards the relation and size questions. "Is A left of B?" needs the model to find two objects *and* tell which is
 which before any of it pays off, so from a random start its answer stays at chance. Asking where
 one named object is rewards, on its own, reading the position of the region a phrase names; the
 relation questions can then build on that.
@@ -49,9 +49,9 @@ def side_of(scene: Scene, i: int) -> dict[str, bool | None]:
 DEFAULT_KINDS = ("left", "top", "big")
 
 
-def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1,
+def side_questions(scene: Scene, rng: np.random.Generator, per_kind: int = 1,
                    kinds: tuple[str, ...] = DEFAULT_KINDS) -> list[Question]:
-    """Up to ``per_axis`` questions per template about objects that are clearly on one side (or big/small).
+    """Up to ``per_kind`` questions per template about objects that are clearly on one side (or big/small).
 
     Args:
         scene: a generated scene.
@@ -67,15 +67,15 @@ def side_questions(scene: Scene, rng: np.random.Generator, per_axis: int = 1,
         True
     """
     out: list[Question] = []
+    phrases = [referring_phrases(scene.objects, i) for i in range(len(scene.objects))]
+    where = [side_of(scene, i) for i in range(len(scene.objects))]
     for side in kinds:
-        cands = [i for i in range(len(scene.objects))
-                 if referring_phrases(scene.objects, i) and side_of(scene, i)[side] is not None]
-        for i in rng.permutation(cands)[:per_axis]:
+        cands = [i for i in range(len(scene.objects)) if phrases[i] and where[i][side] is not None]
+        for i in rng.permutation(cands)[:per_kind]:
             i = int(i)
-            phrases = referring_phrases(scene.objects, i)
-            phrase, word = phrases[int(rng.integers(len(phrases)))]
+            phrase, word = phrases[i][int(rng.integers(len(phrases[i])))]
             text = SIDE_TEMPLATES[side].format(a=phrase)
-            answer = "yes" if side_of(scene, i)[side] else "no"
+            answer = "yes" if where[i][side] else "no"
             out.append(Question(text, answer, "side", i, word, SIDE_TEMPLATES[side], text.index(word)))
     return out
 

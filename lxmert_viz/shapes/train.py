@@ -91,11 +91,15 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool 
         offset += tb.feats.shape[0]
     cat = torch.cat
     source = cat([torch.full((len(q.answer),), k) for k, (_, q) in enumerate(parts)])  # 0 scenes, 1 easy-vqa
-    two_objects = cat([torch.tensor([t in TWO_OBJECT_QTYPES for t in q.qtype]) for _, q in parts])
     qtype = cat([torch.tensor([LOG_QTYPES.index(t) for t in q.qtype]) for _, q in parts])
     return dict(feats=cat(feats), pos=cat(pos), mask=cat(mask), obj=cat(obj), ids=cat(ids), attn=cat(attn),
                 answer=cat(ans), image=cat(img), source=source,
-                two_objects=two_objects, qtype=qtype)
+                qtype=qtype)
+
+
+def of_types(data: dict, names) -> torch.Tensor:
+    """(Q,) bool: which questions of ``build_data``'s table are of the named types."""
+    return torch.isin(data["qtype"], torch.tensor([LOG_QTYPES.index(t) for t in names]))
 
 
 def object_word_ids(tok: Tokenizer) -> torch.Tensor:
@@ -188,15 +192,14 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5600, batch: int = 128,
     scene_q = torch.nonzero(data["source"] == 0).squeeze(1)
     easy_q = torch.nonzero(data["source"] == 1).squeeze(1)
     n_easy = int(round(batch * easyvqa_share)) if len(easy_q) else 0
-    scene_w = torch.where(data["two_objects"][scene_q], two_object_weight, 1.0).double()
+    scene_w = torch.where(of_types(data, TWO_OBJECT_QTYPES)[scene_q], two_object_weight, 1.0).double()
     history = []
     bar = tqdm(range(steps), desc="train", disable=not progress, mininterval=2.0)
     run_loss = run_acc = 0.0
     run_hits = torch.zeros(len(LOG_QTYPES))
     run_seen = torch.zeros(len(LOG_QTYPES))
-    phase_pools = [(side_steps, torch.nonzero(data["qtype"] == LOG_QTYPES.index("side")).squeeze(1)),
-                   (pair_steps, torch.nonzero(torch.isin(data["qtype"], torch.tensor(
-                       [LOG_QTYPES.index(t) for t in ("side", *TWO_OBJECT_QTYPES)]))).squeeze(1))]
+    phase_pools = [(side_steps, torch.nonzero(of_types(data, ("side",))).squeeze(1)),
+                   (pair_steps, torch.nonzero(of_types(data, ("side", *TWO_OBJECT_QTYPES))).squeeze(1))]
     for step in bar:
         pool, start = None, 0
         for n_phase, phase_q in phase_pools:
