@@ -7,7 +7,10 @@ Shape letters: B batch, T tokens, R regions, H heads.
 Pointing game: for each held-out question that names one object (``Question.target``), take the
 naming word's first token, its `l2v` attention in the LAST cross layer averaged over heads (the
 documented aggregate), and check that the region it ranks first is that object's region. No loss
-ever supervised attention; this measures what answering and pretraining taught.
+ever supervised attention; this measures what answering and pretraining taught (the trainer's
+referent-label loss asks the naming word's final state for its object's colour x shape and
+leaves open where the word looks, see `train.py`). Chance, the rate by naming phrase, each cross
+layer and each last-layer head are reported beside it.
 """
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ import torch
 
 from ..loading import from_pretrained
 from ..text import Tokenizer
+from ..toyworld import COLORS
 from ..toyworld.dataset import make_dataset, question_only_baseline
 from .data import QTYPES, easyvqa_split, scenes_split
 
@@ -29,8 +33,13 @@ HELD_OUT_SEED = 2  # training scenes use seed 1, the vocabulary corpus seed 0
 
 @torch.inference_mode()
 def run(model, table, qa, batch: int = 256, attentions: bool = False):
-    """Predictions (Q,) and, with ``attentions``, the pointing game's chosen region per question."""
-    preds, points = [], []
+    """Predictions (Q,) and, with ``attentions``, each question's pointed region per aggregate.
+
+    The aggregates (dict of (Q,) region indices): ``"last"`` is the pointing game's documented
+    rule (last cross layer, mean over heads); ``"layer k"`` the mean over heads of cross layer k and
+    ``"last, head h"`` one head of the last layer, reported beside it for diagnosis.
+    """
+    preds, points = [], defaultdict(list)
     for s in range(0, qa.ids.shape[0], batch):
         sl = slice(s, s + batch)
         img = qa.image[sl]
@@ -38,11 +47,54 @@ def run(model, table, qa, batch: int = 256, attentions: bool = False):
                     visual_pos=table.pos[img], visual_attention_mask=table.mask[img], output_attentions=attentions)
         preds.append(out.question_answering_score.argmax(-1))
         if attentions:
-            l2v = out.attentions.layers("l2v")[-1].mean(1)  # (B, T, R) last cross layer, mean over heads
-            l2v = l2v.masked_fill(table.mask[img][:, None, :] == 0, -1.0)
             tt = torch.tensor(qa.target_token[sl]).clamp(min=0)
-            points.append(l2v[torch.arange(len(tt)), tt].argmax(-1))
-    return torch.cat(preds), (torch.cat(points) if attentions else None)
+            rows = torch.arange(len(tt))
+            pad = table.mask[img] == 0  # (B, R)
+            layers = out.attentions.layers("l2v")  # each (B, H, T, R)
+            word = lambda a: a[rows, tt].masked_fill(pad, -1.0).argmax(-1)  # noqa: E731  (B, T, R) -> (B,)
+            points["last"].append(word(layers[-1].mean(1)))
+            for k, a in enumerate(layers):
+                points[f"layer {k}"].append(word(a.mean(1)))
+            for h in range(layers[-1].shape[1]):
+                points[f"last, head {h}"].append(word(layers[-1][:, h]))
+    return torch.cat(preds), ({k: torch.cat(v) for k, v in points.items()} if attentions else None)
+
+
+def pointing_game(table, qa, points: dict, tok: Tokenizer) -> dict:
+    """Hit rates of each aggregate over questions that name one object found by the extractor.
+
+    Also the documented rate by the phrase that names the object ("circle", "red shape", "red
+    circle", or "shape" in a one-object scene) and chance (the mean of 1 / real regions).
+    """
+    colours = set(COLORS)
+    hits, kinds, chance = defaultdict(int), defaultdict(lambda: [0, 0]), 0.0
+    total = 0
+    for j in range(len(qa.text)):
+        tgt, tt = qa.target[j], qa.target_token[j]
+        if tgt < 0 or tt < 0:
+            continue
+        image = int(qa.image[j])
+        region = table.object_region[image][tgt]
+        if region < 0:
+            continue
+        total += 1
+        chance += 1.0 / float(table.mask[image].sum())
+        for name, p in points.items():
+            hits[name] += int(p[j]) == region
+        word, before = (tok._tok.id_to_token(int(qa.ids[j, k])) for k in (tt, tt - 1))
+        if word in colours:
+            kind = "colour shape"
+        elif word == "shape":
+            kind = "shape"
+        else:
+            kind = "colour + shape word" if before in colours else "shape word"
+        kinds[kind][0] += int(points["last"][j]) == region
+        kinds[kind][1] += 1
+    n = max(total, 1)
+    return {"questions": total, "accuracy": hits["last"] / n, "chance": chance / n,
+            "rule": "argmax over real regions of the naming word's l2v, last cross layer, mean over heads",
+            "by_aggregate": {k: v / n for k, v in hits.items() if k != "last"},
+            "by_phrase": {k: {"n": c, "accuracy": h / c} for k, (h, c) in kinds.items()}}
 
 
 def evaluate(model_dir: Path, n_scenes: int = 2000, easyvqa: bool = True) -> dict:
@@ -64,18 +116,7 @@ def evaluate(model_dir: Path, n_scenes: int = 2000, easyvqa: bool = True) -> dic
     res["held_out"] = {"scenes": len(scenes), "questions": len(right), "accuracy": sum(right) / len(right),
                        "by_type": {t: {"n": len(by_type[t]), "accuracy": sum(by_type[t]) / len(by_type[t])}
                                    for t in QTYPES if by_type[t]}}
-    hits = total = 0
-    for j in range(len(qa.text)):
-        tgt, tt = qa.target[j], qa.target_token[j]
-        if tgt < 0 or tt < 0:
-            continue
-        region = table.object_region[int(qa.image[j])][tgt]
-        if region < 0:
-            continue
-        total += 1
-        hits += int(point[j]) == region
-    res["pointing_game"] = {"questions": total, "accuracy": hits / max(total, 1),
-                            "rule": "argmax over real regions of the naming word's l2v, last cross layer, mean over heads"}
+    res["pointing_game"] = pointing_game(table, qa, point, tok)
     train = make_dataset(5000, 1)
     test = make_dataset(n_scenes, HELD_OUT_SEED)
     res["question_only_baseline"] = {"held_out": question_only_baseline(train, test)}
@@ -102,7 +143,13 @@ def to_markdown(res: dict, command: str) -> str:
     p = res["pointing_game"]
     qb = res["question_only_baseline"]
     lines += ["", f"- pointing game: **{pct(p['accuracy'])}** of {p['questions']} questions that name one object "
-              f"({p['rule']})",
+              f"({p['rule']}; chance {pct(p['chance'])})"]
+    if "by_phrase" in p:
+        lines += ["  - by the phrase naming the object: " + ", ".join(
+            f"{k} {pct(v['accuracy'])} ({v['n']})" for k, v in sorted(p["by_phrase"].items())),
+                  "  - other aggregates, for diagnosis: " + ", ".join(
+            f"{k} {pct(v)}" for k, v in p["by_aggregate"].items())]
+    lines += [
               f"- question-only baseline (majority answer per question text): held-out scenes {pct(qb['held_out'])}"
               + (f", easy-vqa test {pct(qb['easyvqa_test'])} (easy-vqa reports 67.0%)" if "easyvqa_test" in qb else ""),
               f"- took {res['seconds']} s", ""]

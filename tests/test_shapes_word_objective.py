@@ -1,0 +1,56 @@
+"""The trainer's referent-label objective: which word, which label, and that it is a loss on states only."""
+from __future__ import annotations
+
+from safetensors import safe_open
+
+from lxmert_viz.assets import shapes_model_dir
+from lxmert_viz.shapes.data import SCENE_SIZE, object_label, scenes_split
+from lxmert_viz.shapes.train import referent_regions
+from lxmert_viz.text import Tokenizer
+from lxmert_viz.toyworld.regions import FEATURE_NAMES
+
+
+def test_referent_regions_name_the_question_word_and_its_object():
+    tok = Tokenizer.from_pretrained(shapes_model_dir())
+    table, qa, scenes = scenes_split(tok, 40, 5)
+    pos, region = referent_regions(table, qa)
+    assert pos.shape == region.shape == (len(qa.text),)
+    named = 0
+    for j, text in enumerate(qa.text):
+        if qa.target[j] < 0:
+            assert pos[j] == -1 and region[j] == -1, text
+            continue
+        obj = scenes[int(qa.image[j])].objects[qa.target[j]]
+        if table.object_region[int(qa.image[j])][qa.target[j]] < 0:
+            assert pos[j] == -1
+            continue
+        named += 1
+        image = int(qa.image[j])
+        assert region[j] == table.object_region[image][qa.target[j]]
+        assert table.obj[image, region[j]] == object_label(obj.color, obj.shape), text
+        x1, y1, x2, y2 = obj.box  # the region's box is the object's (the feature target says where it is)
+        cx, cy = (float(table.feats[image, region[j], FEATURE_NAMES.index(k)]) for k in ("center_x", "center_y"))
+        assert abs(cx - (x1 + x2) / 2 / SCENE_SIZE) < 0.02 and abs(cy - (y1 + y2) / 2 / SCENE_SIZE) < 0.02, text
+        word = tok._tok.id_to_token(int(qa.ids[j, pos[j]]))
+        assert word in (obj.color, obj.shape, "shape"), (text, word)  # the naming word's first token
+        assert word in text.replace("?", " ").split(), (text, word)
+    assert named > 100
+    # counting questions name no single object
+    assert all(pos[j] == -1 for j, t in enumerate(qa.qtype) if t == "count")
+
+
+def test_word_loss_is_logged_and_can_be_switched_off(tmp_path):
+    from lxmert_viz.shapes.train import train
+
+    on = train(tmp_path / "on", n_scenes=60, steps=20, batch=16, easyvqa=False, log_every=10, vocab_scenes=60,
+               progress=False, sides=False, side_steps=0, pair_steps=0, word_weight=0.5)
+    off = train(tmp_path / "off", n_scenes=60, steps=20, batch=16, easyvqa=False, log_every=10, vocab_scenes=60,
+                progress=False, sides=False, side_steps=0, pair_steps=0, word_weight=0.0)
+    assert on["word_weight"] == 0.5 and off["word_weight"] == 0.0
+    assert all(h["word_loss"] > 0 for h in on["history"])
+    assert all(h["word_loss"] == 0 for h in off["history"])
+    first, last = on["history"][0]["word_loss"], on["history"][-1]["word_loss"]
+    assert last < first, (first, last)
+    # the objective reads hidden states through the region-label head: no new parameters are saved
+    keys = [set(safe_open(str(d / "model.safetensors"), "pt").keys()) for d in (tmp_path / "on", tmp_path / "off")]
+    assert keys[0] == keys[1]
