@@ -63,8 +63,9 @@ def run(model, table, qa, batch: int = 256, attentions: bool = False):
 def pointing_game(table, qa, points: dict, tok: Tokenizer) -> dict:
     """Hit rates of each aggregate over questions that name one object found by the extractor.
 
-    Also the documented rate by the phrase that names the object ("circle", "red shape", "red
-    circle", or "shape" in a one-object scene) and chance (the mean of 1 / real regions).
+    Also the documented rule's rate by the phrase that names the object (``SHAPE`` as in "the
+    circle", ``COLOUR shape`` as in "the red shape", ``COLOUR SHAPE`` as in "the red circle", or
+    ``shape`` alone in a one-object scene) and chance (the mean of 1 / real regions).
     """
     colours = set(COLORS)
     hits, kinds, chance = defaultdict(int), defaultdict(lambda: [0, 0]), 0.0
@@ -83,11 +84,11 @@ def pointing_game(table, qa, points: dict, tok: Tokenizer) -> dict:
             hits[name] += int(p[j]) == region
         word, before = (tok._tok.id_to_token(int(qa.ids[j, k])) for k in (tt, tt - 1))
         if word in colours:
-            kind = "colour shape"
+            kind = "COLOUR shape"
         elif word == "shape":
             kind = "shape"
         else:
-            kind = "colour + shape word" if before in colours else "shape word"
+            kind = "COLOUR SHAPE" if before in colours else "SHAPE"
         kinds[kind][0] += int(points["last"][j]) == region
         kinds[kind][1] += 1
     n = max(total, 1)
@@ -146,7 +147,8 @@ def to_markdown(res: dict, command: str) -> str:
               f"({p['rule']}; chance {pct(p['chance'])})"]
     if "by_phrase" in p:
         lines += ["  - by the phrase naming the object: " + ", ".join(
-            f"{k} {pct(v['accuracy'])} ({v['n']})" for k, v in sorted(p["by_phrase"].items())),
+            f"{k} {pct(v['accuracy'])} ({v['n']})" for k, v in sorted(p["by_phrase"].items()))
+                  + ' (as in "the red circle", "the red shape", "the circle", and "shape" in a one-object scene)',
                   "  - other aggregates, for diagnosis: " + ", ".join(
             f"{k} {pct(v)}" for k, v in p["by_aggregate"].items())]
     lines += [
