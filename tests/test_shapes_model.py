@@ -104,3 +104,20 @@ def test_pointing_game_bar(held_out):
     assert p["accuracy"] >= 0.90
     assert p["accuracy"] > 2 * p["chance"]
     assert all(v["accuracy"] >= 0.90 for v in p["by_phrase"].values()), p["by_phrase"]
+
+
+def test_shipped_model_loads_in_transformers_with_the_same_outputs():
+    transformers = pytest.importorskip("transformers")
+    d = shapes_model_dir()
+    ref, info = transformers.LxmertForPreTraining.from_pretrained(d, output_loading_info=True)
+    assert not any(info.values()), info  # no missing, unexpected or mismatched keys
+    ours = lxmert_viz.from_pretrained(d).eval()
+    ref.eval()
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(5, ours.config.vocab_size, (2, 9), generator=gen)
+    feats, pos = torch.rand(2, 7, ours.config.visual_feat_dim, generator=gen), torch.rand(2, 7, 4, generator=gen)
+    with torch.no_grad():
+        a = ref(input_ids=ids, visual_feats=feats, visual_pos=pos, token_type_ids=torch.zeros_like(ids))
+        b = ours(input_ids=ids, visual_feats=feats, visual_pos=pos, output_attentions=False)
+    for name in ("prediction_logits", "question_answering_score"):
+        assert torch.allclose(getattr(a, name), getattr(b, name), atol=1e-5), name
