@@ -1,11 +1,10 @@
-"""The trainer's referent-label objective: which word, which label, and that it is a loss on states only."""
+"""The trainer's referent objective: which word, which object, and that it adds no parameters."""
 from __future__ import annotations
 
 from safetensors import safe_open
 
 from lxmert_viz.assets import shapes_model_dir
-from lxmert_viz.shapes.data import SCENE_SIZE, object_label, scenes_split
-from lxmert_viz.shapes.train import referent_regions
+from lxmert_viz.shapes.data import SCENE_SIZE, object_label, referent_regions, scenes_split
 from lxmert_viz.text import Tokenizer
 from lxmert_viz.toyworld.regions import FEATURE_NAMES
 
@@ -51,6 +50,6 @@ def test_word_loss_is_logged_and_can_be_switched_off(tmp_path):
     assert all(h["word_loss"] == 0 for h in off["history"])
     first, last = on["history"][0]["word_loss"], on["history"][-1]["word_loss"]
     assert last < first, (first, last)
-    # the objective reads hidden states through the region-label head: no new parameters are saved
+    # the objective reads hidden states through LXMERT's region heads: no new parameters are saved
     keys = [set(safe_open(str(d / "model.safetensors"), "pt").keys()) for d in (tmp_path / "on", tmp_path / "off")]
     assert keys[0] == keys[1]

@@ -110,6 +110,22 @@ def encode_questions(tokenizer: Tokenizer, texts, answers, image_index, qtypes=N
     )
 
 
+def referent_regions(table: ImageTable, qa: QATable) -> tuple[torch.Tensor, torch.Tensor]:
+    """(Q,) token index of the word that names the question's one object, and that object's region.
+
+    Both are -1 when the question names no single object or the extractor did not find it.
+    """
+    pos = torch.full((len(qa.text),), -1)
+    region = torch.full((len(qa.text),), -1)
+    for j, (tgt, tt) in enumerate(zip(qa.target, qa.target_token)):
+        if tgt < 0 or tt < 0:
+            continue
+        r = table.object_region[int(qa.image[j])][tgt]
+        if r >= 0:
+            pos[j], region[j] = tt, r
+    return pos, region
+
+
 def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int):
     """A balanced generated split: (ImageTable, QATable, scenes)."""
     samples = make_dataset(n_scenes, seed, size=SCENE_SIZE)

@@ -8,8 +8,8 @@ Pointing game: for each held-out question that names one object (``Question.targ
 naming word's first token, its `l2v` attention in the LAST cross layer averaged over heads (the
 documented aggregate), and check that the region it ranks first is that object's region. No loss
 ever supervised attention; this measures what answering and pretraining taught (the trainer's
-referent-label loss asks the naming word's final state for its object's colour x shape and
-leaves open where the word looks, see `train.py`). Chance, the rate by naming phrase, each cross
+referent objective asks the naming word's final state for its object's label and region
+features and leaves open where the word looks, see `train.py`). Chance, the rate by naming phrase, each cross
 layer and each last-layer head are reported beside it.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from ..loading import from_pretrained
 from ..text import Tokenizer
 from ..toyworld import COLORS
 from ..toyworld.dataset import make_dataset, question_only_baseline
-from .data import QTYPES, easyvqa_split, scenes_split
+from .data import QTYPES, easyvqa_split, referent_regions, scenes_split
 
 HELD_OUT_SEED = 2  # training scenes use seed 1, the vocabulary corpus seed 0
 
@@ -69,19 +69,13 @@ def pointing_game(table, qa, points: dict, tok: Tokenizer) -> dict:
     """
     colours = set(COLORS)
     hits, kinds, chance = defaultdict(int), defaultdict(lambda: [0, 0]), 0.0
-    total = 0
-    for j in range(len(qa.text)):
-        tgt, tt = qa.target[j], qa.target_token[j]
-        if tgt < 0 or tt < 0:
-            continue
-        image = int(qa.image[j])
-        region = table.object_region[image][tgt]
-        if region < 0:
-            continue
-        total += 1
+    pos, region = (x.tolist() for x in referent_regions(table, qa))
+    named = [j for j, r in enumerate(region) if r >= 0]
+    for j in named:
+        tt, image = pos[j], int(qa.image[j])
         chance += 1.0 / float(table.mask[image].sum())
         for name, p in points.items():
-            hits[name] += int(p[j]) == region
+            hits[name] += int(p[j]) == region[j]
         word, before = (tok._tok.id_to_token(int(qa.ids[j, k])) for k in (tt, tt - 1))
         if word in colours:
             kind = "COLOUR shape"
@@ -89,10 +83,10 @@ def pointing_game(table, qa, points: dict, tok: Tokenizer) -> dict:
             kind = "shape"
         else:
             kind = "COLOUR SHAPE" if before in colours else "SHAPE"
-        kinds[kind][0] += int(points["last"][j]) == region
+        kinds[kind][0] += int(points["last"][j]) == region[j]
         kinds[kind][1] += 1
-    n = max(total, 1)
-    return {"questions": total, "accuracy": hits["last"] / n, "chance": chance / n,
+    n = max(len(named), 1)
+    return {"questions": len(named), "accuracy": hits["last"] / n, "chance": chance / n,
             "rule": "argmax over real regions of the naming word's l2v, last cross layer, mean over heads",
             "by_aggregate": {k: v / n for k, v in hits.items() if k != "last"},
             "by_phrase": {k: {"n": c, "accuracy": h / c} for k, (h, c) in kinds.items()}}

@@ -47,7 +47,8 @@ from ..toyworld import COLORS, SHAPES
 from ..toyworld.dataset import ANSWERS
 from ..toyworld.regions import F as FEATURE_DIM
 from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
-from .data import NUM_OBJECT_LABELS, QATable, easyvqa_split, encode_questions, scenes_split
+from .data import (NUM_OBJECT_LABELS, QATable, easyvqa_split, encode_questions, referent_regions,
+                   scenes_split)
 from .sides import DEFAULT_KINDS, side_corpus, side_questions
 
 TRAIN_SEED = 1  # data seed of the training scenes; evaluation uses others
@@ -92,7 +93,6 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool 
                                    [i for i, _ in extra], [q.qtype for _, q in extra],
                                    [q.target for _, q in extra], [q.target_char for _, q in extra])
         qa = concat_qa(qa, side_qa, tok.pad_id)
-    word_pos, word_region = referent_regions(table, qa)
     parts = [(table, qa)]
     if easyvqa:
         parts.append(easyvqa_split(tok, "train"))
@@ -107,29 +107,11 @@ def build_data(tok: Tokenizer, n_scenes: int, easyvqa: bool = True, sides: bool 
         offset += tb.feats.shape[0]
     cat = torch.cat
     source = cat([torch.full((len(q.answer),), k) for k, (_, q) in enumerate(parts)])  # 0 scenes, 1 easy-vqa
-    n_easy = sum(len(q.answer) for _, q in parts[1:])
-    word_pos = cat([word_pos, torch.full((n_easy,), -1)])
-    word_region = cat([word_region, torch.full((n_easy,), -1)])
+    words = [referent_regions(tb, q) for tb, q in parts]  # easy-vqa names no object: all -1
     qtype = cat([torch.tensor([LOG_QTYPES.index(t) for t in q.qtype]) for _, q in parts])
     return dict(feats=cat(feats), pos=cat(pos), mask=cat(mask), obj=cat(obj), ids=cat(ids), attn=cat(attn),
                 answer=cat(ans), image=cat(img), source=source,
-                qtype=qtype, word_pos=word_pos, word_region=word_region)
-
-
-def referent_regions(table, qa: QATable) -> tuple[torch.Tensor, torch.Tensor]:
-    """(Q,) token index of the word that names the question's one object, and that object's region.
-
-    Both are -1 when the question names no single object or the extractor did not find it.
-    """
-    pos = torch.full((len(qa.text),), -1)
-    region = torch.full((len(qa.text),), -1)
-    for j, (tgt, tt) in enumerate(zip(qa.target, qa.target_token)):
-        if tgt < 0 or tt < 0:
-            continue
-        r = table.object_region[int(qa.image[j])][tgt]
-        if r >= 0:
-            pos[j], region[j] = tt, r
-    return pos, region
+                qtype=qtype, word_pos=cat([w[0] for w in words]), word_region=cat([w[1] for w in words]))
 
 
 def of_types(data: dict, names) -> torch.Tensor:
