@@ -40,7 +40,7 @@ def build(seed: int = 0):
 
     torch.manual_seed(seed)
     ref = transformers.LxmertForQuestionAnswering(transformers.LxmertConfig(num_qa_labels=ANSWERS)).eval()
-    ours = Lxmert(LxmertConfig.from_dict(ref.config.to_dict()), heads=("qa",)).eval()
+    ours = Lxmert(LxmertConfig.from_dict(ref.config.to_dict()), output_heads=("qa",)).eval()
     ours.load_state_dict(ref.state_dict(), strict=True)
     return ref, ours
 

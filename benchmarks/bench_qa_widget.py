@@ -32,7 +32,7 @@ def stand_in_kit():
 
     from lxmert_viz import Answers, Lxmert, LxmertConfig, Tokenizer
     from lxmert_viz.kit import Kit
-    from lxmert_viz.toyworld import FEATURE_NAMES, extract_regions
+    from lxmert_viz.shapes.world import FEATURE_NAMES, extract_regions
 
     words = sorted({w.strip("?").lower() for q in QUESTIONS for w in q.split()} | {"?"})
     vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] + words
@@ -43,7 +43,7 @@ def stand_in_kit():
     torch.manual_seed(0)
     cfg = LxmertConfig.tiny(vocab_size=len(vocab), hidden_size=64, intermediate_size=128,
                             visual_feat_dim=len(FEATURE_NAMES), num_qa_labels=len(answers))
-    model = Lxmert(cfg, heads=("qa",)).eval()
+    model = Lxmert(cfg, output_heads=("qa",)).eval()
     return Kit(model, Tokenizer.from_vocab(d / "vocab.txt"), answers, extract_regions, name="random stand-in")
 
 
@@ -65,7 +65,7 @@ def main() -> None:
 
     import torch
 
-    from lxmert_viz.toyworld import generate_scene
+    from lxmert_viz.shapes.world import generate_scene
     from lxmert_viz.viz import QAWidget
 
     kit, what = get_kit()

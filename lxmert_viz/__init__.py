@@ -5,21 +5,16 @@ Public API (computation side; rendering lives in `lxmert_viz.viz`):
     load(name=None) -> Kit            (no argument: the embedded shapes-world model)
     Lxmert, LxmertConfig, LxmertOutput, VisionState, Result, Regions, Tokenizer, Tokens, Answers
 """
-from .answers import Answers
-from .config import LxmertConfig
-from .encoder import VisionState
-from .model import Lxmert
-from .output import FAMILIES, LxmertOutput
-from .regions import Regions
+from .inputs import Answers, Regions, Tokenizer, Tokens
+from .model import FAMILIES, Lxmert, LxmertConfig, LxmertOutput, VisionState
 from .result import Result
-from .text import Tokenizer, Tokens
 
 __version__ = "0.1.0"
 
 
 def from_pretrained(path_or_hub_id, **kwargs):
-    """Load a `transformers` LXMERT checkpoint; see `lxmert_viz.loading.from_pretrained`."""
-    from .loading import from_pretrained as _from_pretrained
+    """Load a `transformers` LXMERT checkpoint; see `lxmert_viz.model.pretrained.from_pretrained`."""
+    from .model.pretrained import from_pretrained as _from_pretrained
 
     return _from_pretrained(path_or_hub_id, **kwargs)
 

@@ -37,7 +37,7 @@ def _ask(a) -> int:
     for ans, prob in result.answers:
         print(f"{prob:6.3f}  {ans}")
     png = Path(a.png) if a.png else path.with_name(path.stem + "_attention.png")
-    from .png_overlay import result_png
+    from .viz.png import result_png
 
     result_png(result, png)
     print(f"attention overlay: {png}")
@@ -45,7 +45,7 @@ def _ask(a) -> int:
 
 
 def _scene(a) -> int:
-    from .toyworld import generate_scene
+    from .shapes.world import generate_scene
 
     if a.size < 32:
         raise UserError(f"--size must be at least 32, got {a.size}")

@@ -2,75 +2,32 @@
 
 Shape letters: B questions, T tokens, R regions.
 
+Two kits, side by side: `load_shapes` (the embedded shapes-world model, offline) and `load_real`
+(a `transformers` LXMERT checkpoint paired with the Visual Genome Faster R-CNN, whose region
+features go through a content-keyed cache so the same photo is never extracted twice).
+
 An image's regions and its vision side (relationship encoder) are computed once and kept in a small
 cache keyed by the image's pixels, so a second question on the same image runs only the language
 and cross-modality layers.
 """
 from __future__ import annotations
 
-import hashlib
 import time
+import warnings
 from collections import OrderedDict
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import torch
 
-from .answers import Answers
-from .model import Lxmert
-from .regions import Regions
+from .inputs.answers import Answers
+from .inputs.image import image_key, open_image
+from .inputs.regions import Regions
+from .inputs.text import Tokenizer
+from .model.lxmert import Lxmert
 from .result import Result
-from .text import Tokenizer
 
 ImageLike = "PIL.Image.Image | str | Path | np.ndarray"
-
-
-def open_image(image) -> "PIL.Image.Image":
-    """A PIL RGB image from a PIL image, a path or an (H, W[, C]) uint8 array; clear errors otherwise."""
-    from PIL import Image, UnidentifiedImageError
-
-    if isinstance(image, (str, Path)):
-        path = Path(image)
-        if not path.is_file():
-            raise FileNotFoundError(f"no image file at {path}")
-        try:
-            with Image.open(path) as im:
-                im.load()
-                return _to_rgb(im)
-        except UnidentifiedImageError:
-            raise ValueError(f"{path} is not an image PIL can read") from None
-    if isinstance(image, Image.Image):
-        return _to_rgb(image)
-    if isinstance(image, np.ndarray):
-        arr = image
-        if arr.dtype != np.uint8:
-            if arr.dtype.kind == "f" and arr.size and arr.max() <= 1.0:
-                arr = (arr * 255).round()
-            arr = np.clip(arr, 0, 255).astype(np.uint8)
-        if arr.ndim == 2 or (arr.ndim == 3 and arr.shape[2] in (3, 4)):
-            return _to_rgb(Image.fromarray(arr))
-        raise ValueError(f"an image array must be (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
-    raise TypeError(f"expected a PIL image, a path or a numpy array, got {type(image).__name__}")
-
-
-def _to_rgb(im):
-    from PIL import Image
-
-    if im.mode == "RGB":
-        return im.copy()
-    if im.mode in ("RGBA", "LA") or (im.mode == "P" and "transparency" in im.info):
-        rgba = im.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return Image.alpha_composite(white, rgba).convert("RGB")
-    return im.convert("RGB")
-
-
-def image_key(image) -> str:
-    """Content hash of an RGB PIL image (pixels and size)."""
-    h = hashlib.sha1(np.asarray(image).tobytes())
-    h.update(repr(image.size).encode())
-    return h.hexdigest()
 
 
 class Kit:
@@ -92,7 +49,7 @@ class Kit:
 
     def __init__(self, model: Lxmert, tokenizer: Tokenizer, answers: Answers,
                  extractor: Callable[..., Regions], name: str = "kit", cache_size: int = 16):
-        if "qa" not in model.heads:
+        if "qa" not in model.output_heads:
             raise ValueError("the kit needs a model with a QA head (answer_head)")
         if len(answers) != model.config.num_qa_labels:
             raise ValueError(f"{len(answers)} answers for a model with {model.config.num_qa_labels} answer logits")
@@ -183,8 +140,8 @@ class Kit:
 def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit:
     """The embedded shapes-world kit (offline): tiny LXMERT, its vocabulary, answers and extractor."""
     from .assets import shapes_model_dir
-    from .loading import from_pretrained
-    from .shapes.regions import shapes_regions
+    from .model.pretrained import from_pretrained
+    from .shapes.visual_input import shapes_regions
 
     d = Path(directory) if directory is not None else shapes_model_dir()
     model = from_pretrained(d, device=device)
@@ -193,18 +150,67 @@ def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit
     return Kit(model, tokenizer, answers, shapes_regions, name="shapes")
 
 
+DEFAULT_FRCNN = "unc-nlp/frcnn-vg-finetuned"
+
+
+class _OneImage:
+    """Adapts a batch extractor to the kit's one-image call."""
+
+    def __init__(self, extractor, num_regions: int):
+        self.extractor = extractor
+        self.num_regions = num_regions
+
+    def __call__(self, image):
+        return self.extractor.extract([image], num_regions=self.num_regions)[0]
+
+
+def load_real(name: str | Path, frcnn: str | Path | object = DEFAULT_FRCNN, answers: str | Path | None = None,
+              num_regions: int = 36, cache_dir: str | Path | None = None, device: str = "cpu") -> Kit:
+    """Pair a checkpoint with the region extractor and its answer list.
+
+    Args:
+        name: checkpoint directory or hub id (needs `huggingface_hub` and a network).
+        frcnn: the Faster R-CNN checkpoint (directory or hub id), or a ready extractor object with
+            ``extract(images, num_regions=...)``.
+        answers: an answer file; default: one in the checkpoint directory, else the config's id2label.
+        num_regions: regions per image (36 is LXMERT's setting).
+        cache_dir: where region features are cached (default ``~/.cache/lxmert_viz/features``).
+
+    Returns:
+        `Kit` named after the checkpoint.
+    """
+    from .features import CachedExtractor, FasterRCNNExtractor
+    from .model.pretrained import from_pretrained, load_answers, load_tokenizer
+
+    model = from_pretrained(name, device=device)
+    if "qa" not in model.output_heads:
+        raise ValueError(f"{name} has no answer head; use lxmert_viz.from_pretrained for the bare model")
+    tokenizer = load_tokenizer(name)
+    ans = Answers.from_file(answers) if answers is not None else load_answers(name, model.config)
+    if ans is None:
+        warnings.warn(f"{name} carries no answer list: answers are shown as LABEL_n (pass answers=FILE)",
+                      stacklevel=2)
+        ans = Answers([f"LABEL_{i}" for i in range(model.config.num_qa_labels)])
+    extractor = frcnn if hasattr(frcnn, "extract") else FasterRCNNExtractor.from_pretrained(frcnn)
+    feat_dim = getattr(getattr(extractor, "cfg", None), "head_dim", None)
+    if feat_dim is not None and feat_dim != model.config.visual_feat_dim:
+        raise ValueError(f"the detector gives {feat_dim}-d region features; {name} expects "
+                         f"{model.config.visual_feat_dim}")
+    if isinstance(extractor, FasterRCNNExtractor):
+        extractor = CachedExtractor(extractor, cache_dir)
+    return Kit(model, tokenizer, ans, _OneImage(extractor, num_regions), name=Path(str(name)).name)
+
+
 def load(name: str | Path | None = None, **kwargs) -> Kit:
     """A ready kit.
 
     Args:
         name: None for the embedded shapes-world model; otherwise a checkpoint directory or hub id
-            (see `lxmert_viz.realworld.load_real`), paired with the Visual Genome Faster R-CNN.
+            (see `load_real`), paired with the Visual Genome Faster R-CNN.
 
     Example:
         >>> kit = lxmert_viz.load()   # doctest: +SKIP
     """
     if name is None or str(name) == "shapes":
         return load_shapes(**kwargs)
-    from .realworld import load_real
-
     return load_real(name, **kwargs)

@@ -5,7 +5,7 @@ S states (1 + single-modality layers + cross layers).
 
 This is the one object that crosses from computation to rendering. Padding is cut away: ``T`` is the
 question's token count and ``R`` the image's real region count. Selectors give any family's map as
-``attn(kind, layer, head)`` with ``labels(kind)`` for its axes, so one heatmap serves all six.
+``attn(family, layer, head)`` with ``labels(family)`` for its axes, so one heatmap serves all six.
 """
 from __future__ import annotations
 
@@ -15,12 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from .output import FAMILIES, LxmertOutput
-from .regions import Regions
-from .text import Tokens
+from .model.output import FAMILIES, KEY_STREAM, QUERY_STREAM, LxmertOutput, query_stream
+from .inputs.regions import Regions
+from .inputs.text import Tokens
 
-QUERY_SIDE = {"lang": "lang", "vis": "vis", "l2v": "lang", "v2l": "vis", "cross_lang": "lang", "cross_vis": "vis"}
-KEY_SIDE = {"lang": "lang", "vis": "vis", "l2v": "vis", "v2l": "lang", "cross_lang": "lang", "cross_vis": "vis"}
 AGGREGATES = ("mean", "max")
 
 
@@ -70,7 +68,7 @@ class Result:
         for fam, a in self.attentions.items():
             if fam not in FAMILIES:
                 raise ValueError(f"unknown attention family {fam!r}")
-            want_q, want_k = sizes[QUERY_SIDE[fam]], sizes[KEY_SIDE[fam]]
+            want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
             want_l = layers.get(fam, self.x_layers)
             if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
                 raise ValueError(f"attentions[{fam!r}] is {tuple(a.shape)}; expected ({want_l}, heads, {want_q}, {want_k})")
@@ -87,15 +85,11 @@ class Result:
         maps = {}
         for fam in out.attentions:
             a = out.attentions[fam][index]  # (L, H, Q, K)
-            maps[fam] = a[..., : cut[QUERY_SIDE[fam]], : cut[KEY_SIDE[fam]]].detach().float().cpu()
+            maps[fam] = a[..., : cut[QUERY_STREAM[fam]], : cut[KEY_STREAM[fam]]].detach().float().cpu()
         logits = None
         if out.question_answering_score is not None:
             logits = out.question_answering_score[index].detach().float().cpu()
-        if r < len(regions):  # keep only the real regions
-            regions = Regions(regions.boxes[:r], regions.feats[:r], regions.image_size,
-                              None if regions.labels is None else regions.labels[:r],
-                              None if regions.scores is None else regions.scores[:r], r,
-                              {k: v[:r] for k, v in regions.extra.items()})
+        regions = regions.real()
         return cls(question, tokens, regions, image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
                    maps, list(answers or []), logits, dict(meta or {}))
 
@@ -104,25 +98,25 @@ class Result:
     def answer(self) -> str | None:
         return self.answers[0][0] if self.answers else None
 
-    def num_layers(self, kind: str) -> int:
-        return self._family(kind).shape[0]
+    def num_layers(self, family: str) -> int:
+        return self._family(family).shape[0]
 
     @property
     def num_heads(self) -> int:
         return next(iter(self.attentions.values())).shape[1]
 
-    def _family(self, kind: str) -> torch.Tensor:
-        if kind not in self.attentions:
-            raise KeyError(f"no attention family {kind!r}; this result has {list(self.attentions)}")
-        return self.attentions[kind]
+    def _family(self, family: str) -> torch.Tensor:
+        if family not in self.attentions:
+            raise KeyError(f"no attention family {family!r}; this result has {list(self.attentions)}")
+        return self.attentions[family]
 
-    def attn(self, kind: str, layer: int = -1, head: int | str = "mean") -> np.ndarray:
-        """One (Q, K) map of family ``kind``: a layer (negative counts from the end) and a head or
+    def attn(self, family: str, layer: int = -1, head: int | str = "mean") -> np.ndarray:
+        """One (Q, K) map of ``family``: a layer (negative counts from the end) and a head or
         an aggregate over heads (``"mean"``, ``"max"``)."""
-        a = self._family(kind)
+        a = self._family(family)
         n = a.shape[0]
         if not -n <= layer < n:
-            raise IndexError(f"{kind} has {n} layers; layer {layer} is out of range")
+            raise IndexError(f"{family} has {n} layers; layer {layer} is out of range")
         a = a[layer]  # (H, Q, K)
         if isinstance(head, str):
             if head not in AGGREGATES:
@@ -130,18 +124,25 @@ class Result:
             a = a.mean(0) if head == "mean" else a.max(0).values
         else:
             if not -a.shape[0] <= head < a.shape[0]:
-                raise IndexError(f"{kind} has {a.shape[0]} heads; head {head} is out of range")
+                raise IndexError(f"{family} has {a.shape[0]} heads; head {head} is out of range")
             a = a[head]
         return a.numpy()
 
+    def row(self, family: str, query: int, layer: int = -1, head: int | str = "mean") -> np.ndarray:
+        """(K,) weights of one query of ``family`` at a layer and head (or ``"mean"``/``"max"``)."""
+        a = self.attn(family, layer, head)
+        if not -a.shape[0] <= query < a.shape[0]:
+            raise IndexError(f"{family} has {a.shape[0]} queries; query {query} is out of range")
+        return a[query]
+
     def side_labels(self, side: str) -> list[str]:
+        """Display labels of a stream's items: token labels for ``"lang"``, region names for ``"vis"``."""
         return self.tokens.labels() if side == "lang" else self.regions.names()
 
-    def labels(self, kind: str) -> tuple[list[str], list[str]]:
-        """(query labels, key labels) of family ``kind``."""
-        if kind not in QUERY_SIDE:
-            raise KeyError(f"unknown attention family {kind!r}; families are {list(FAMILIES)}")
-        return self.side_labels(QUERY_SIDE[kind]), self.side_labels(KEY_SIDE[kind])
+    def labels(self, family: str) -> tuple[list[str], list[str]]:
+        """(query labels, key labels) of ``family``."""
+        query_stream(family)
+        return self.side_labels(QUERY_STREAM[family]), self.side_labels(KEY_STREAM[family])
 
     def token_index(self, word: str | int) -> int:
         """A token's position from its index or its word/piece text."""

@@ -114,9 +114,9 @@ def test_examples_from_npz_folder_and_questions(tmp_path):
 @pytest.fixture
 def fake_kit(seed):
     """The embedded kit's interface with a tiny random model (the trained one may not be built yet)."""
-    from lxmert_viz.toyworld import extract_regions
-    from lxmert_viz.toyworld.dataset import ANSWERS
-    from lxmert_viz.toyworld.vocab import question_corpus, train_wordpiece
+    from lxmert_viz.shapes.world import extract_regions
+    from lxmert_viz.shapes.world.dataset import ANSWERS
+    from lxmert_viz.shapes.world.vocab import question_corpus, train_wordpiece
 
     tok = Tokenizer(train_wordpiece(question_corpus(30, seed=0, easyvqa=False)))
     cfg = LxmertConfig.tiny(vocab_size=tok.vocab_size, visual_feat_dim=extract_regions(np.full((8, 8, 3), 255, "u1")).feats.shape[1],

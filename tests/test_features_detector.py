@@ -10,7 +10,7 @@ from lxmert_viz.features import (FRCNNConfig, FasterRCNN, FasterRCNNExtractor, b
 from lxmert_viz.features import yaml_lite
 from lxmert_viz.features.detector import config_to_yaml
 from lxmert_viz.features.rpn import cell_anchors
-from lxmert_viz.regions import Regions
+from lxmert_viz.inputs.regions import Regions
 
 
 @pytest.fixture(autouse=True)

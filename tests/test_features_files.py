@@ -9,7 +9,7 @@ from PIL import Image
 from lxmert_viz.features import (CachedExtractor, FRCNNConfig, FasterRCNNExtractor, FeatureCache, VGLabels,
                                  extract_folder, load_npz, read_tsv, save_npz, write_tsv)
 from lxmert_viz.features.tsv import FIELDNAMES
-from lxmert_viz.regions import Regions
+from lxmert_viz.inputs.regions import Regions
 
 
 def make_regions(seed=0, n=5, num_real=None, dim=16):

@@ -28,7 +28,7 @@ def sample(i=0):
 
 def test_load_gives_the_embedded_kit(kit):
     assert kit.name == "shapes"
-    assert "qa" in kit.model.heads
+    assert "qa" in kit.model.output_heads
     assert len(kit.answers) == kit.model.config.num_qa_labels
     assert not kit.model.training
 

@@ -12,7 +12,7 @@ from safetensors.torch import load_file, save_file
 
 import lxmert_viz
 from conftest import make_inputs, tiny_tf_kwargs
-from lxmert_viz.loading import CheckpointError, convert_state_dict, from_pretrained
+from lxmert_viz.model.pretrained import CheckpointError, convert_state_dict, from_pretrained
 
 transformers = pytest.importorskip("transformers")
 
@@ -43,9 +43,9 @@ def test_qa_checkpoint_gives_the_same_scores(qa):
     x = make_inputs(batch=2, padding=True)
     torch.testing.assert_close(scores(model, x), scores(ref, x), atol=1e-5, rtol=0)
     rep = model.loading_report
-    assert rep.heads == ("qa",) and rep.weights == [str(path / "model.safetensors")]
+    assert rep.output_heads == ("qa",) and rep.weights == [str(path / "model.safetensors")]
     assert not rep.dropped and not rep.missing and not model.training
-    assert model.config.num_qa_labels == 7 and lxmert_viz.from_pretrained(str(path)).heads == ("qa",)
+    assert model.config.num_qa_labels == 7 and lxmert_viz.from_pretrained(str(path)).output_heads == ("qa",)
 
 
 def test_dtype_and_user_files_untouched(qa):
@@ -98,7 +98,7 @@ def test_lxmert_model_keys_get_the_prefix(tmp_path, seed):
     x = make_inputs(batch=2)
     with torch.no_grad():
         torch.testing.assert_close(model(**x).pooled_output, ref(**x).pooled_output, atol=1e-5, rtol=0)
-    assert model.heads == () and any("lxmert." in n for n in model.loading_report.renamed)
+    assert model.output_heads == () and any("lxmert." in n for n in model.loading_report.renamed)
     renamed, _ = convert_state_dict({"module.embeddings.word_embeddings.weight": torch.zeros(1)})
     assert list(renamed) == ["lxmert.embeddings.word_embeddings.weight"]
 
@@ -177,22 +177,22 @@ def test_malicious_pickle_is_refused(qa, tmp_path, how):
 def test_dropped_heads_are_reported(tmp_path, seed):
     ref = saved("LxmertForPreTraining", tmp_path)
     with pytest.warns(UserWarning, match=r"heads \['pretraining'\] not asked for: dropped"):
-        model = from_pretrained(tmp_path, heads=("qa",))
-    assert model.heads == ("qa",) and not hasattr(model, "cls")
+        model = from_pretrained(tmp_path, output_heads=("qa",))
+    assert model.output_heads == ("qa",) and not hasattr(model, "cls")
     dropped = model.loading_report.dropped
     assert "cls.seq_relationship.weight" in dropped and "obj_predict_head.transform.dense.weight" in dropped
     x = make_inputs(batch=2)
     torch.testing.assert_close(scores(model, x), scores(ref, x), atol=1e-5, rtol=0)
     with pytest.warns(UserWarning, match="dropped"):
-        assert from_pretrained(tmp_path, heads=()).heads == ()
+        assert from_pretrained(tmp_path, output_heads=()).output_heads == ()
 
 
 def test_asking_for_a_missing_head_names_it(qa):
     _, path = qa
     with pytest.raises(CheckpointError, match=r"no \['pretraining'\] head \(cls\.\* / obj_predict_head\.\*"):
-        from_pretrained(path, heads=("pretraining",))
-    with pytest.raises(ValueError, match="unknown heads"):
-        from_pretrained(path, heads=("vqa",))
+        from_pretrained(path, output_heads=("pretraining",))
+    with pytest.raises(ValueError, match="unknown output heads"):
+        from_pretrained(path, output_heads=("vqa",))
 
 
 def test_answer_count_must_match_config(qa):

@@ -68,7 +68,7 @@ def backbone_of(ref):
 def test_every_transformers_output_matches(class_name, padding, tmp_path, seed):
     ref = build_and_save(class_name, tmp_path)
     model = lxmert_viz.from_pretrained(tmp_path)
-    assert model.heads == EXPECTED_HEADS[class_name]
+    assert model.output_heads == EXPECTED_HEADS[class_name]
     inputs = make_inputs(batch=3, padding=padding)
     if padding:
         inputs["token_type_ids"] = torch.randint(0, 2, inputs["input_ids"].shape)

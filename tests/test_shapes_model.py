@@ -23,7 +23,7 @@ def test_short_training_run_lowers_the_loss(tmp_path):
     for name in ("config.json", "model.safetensors", "tokenizer.json", "vocab.txt", "answers.json"):
         assert (tmp_path / name).is_file(), name
     model = lxmert_viz.from_pretrained(tmp_path)
-    assert model.heads == ("qa", "pretraining")
+    assert model.output_heads == ("qa", "pretraining")
     by_type = info["history"][-1]["train_acc_by_type"]
     assert set(by_type) <= {"color", "shape", "exist", "count", "relation", "size"} and "count" in by_type
     assert all(0.0 <= a <= 1.0 for a in by_type.values())
@@ -43,7 +43,7 @@ def test_curriculum_phases_draw_their_question_types(tmp_path):
 
 def test_masked_words_can_target_colour_and_shape_words():
     from lxmert_viz.shapes.train import mask_tokens, object_word_ids
-    from lxmert_viz.text import Tokenizer
+    from lxmert_viz.inputs.text import Tokenizer
 
     tok = Tokenizer.from_pretrained(shapes_model_dir())
     _, batch = tok.batch(["is the red circle left of the blue square?", "how many triangles are there?"])

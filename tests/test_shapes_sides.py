@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from lxmert_viz.shapes.sides import BIG, MARGIN, SIDE_TEMPLATES, SMALL, side_corpus, side_of, side_questions
-from lxmert_viz.toyworld import Scene, SceneObject, generate_scene, match_template, referring_phrases
-from lxmert_viz.toyworld.scenes import render_objects
+from lxmert_viz.shapes.world import Scene, SceneObject, generate_scene, match_template, referring_phrases
+from lxmert_viz.shapes.world.scenes import render_objects
 
 
 def _scene(objects):

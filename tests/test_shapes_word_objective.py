@@ -5,8 +5,8 @@ from safetensors import safe_open
 
 from lxmert_viz.assets import shapes_model_dir
 from lxmert_viz.shapes.data import SCENE_SIZE, object_label, referent_regions, scenes_split
-from lxmert_viz.text import Tokenizer
-from lxmert_viz.toyworld.regions import FEATURE_NAMES
+from lxmert_viz.inputs.text import Tokenizer
+from lxmert_viz.shapes.world.extract import FEATURE_NAMES
 
 
 def test_referent_regions_name_the_question_word_and_its_object():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lxmert_viz import Answers, LxmertConfig, Tokenizer
-from lxmert_viz.loading import CheckpointError, load_answers, load_tokenizer
+from lxmert_viz.model.pretrained import CheckpointError, load_answers, load_tokenizer
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -6,13 +6,13 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from lxmert_viz.toyworld.answers import answer_question
-from lxmert_viz.toyworld.dataset import (
+from lxmert_viz.shapes.world.checker import answer_question
+from lxmert_viz.shapes.world.dataset import (
     ANSWERS, EASYVQA_ANSWERS, answer_stats, make_dataset, question_only_baseline, question_only_predictor,
 )
-from lxmert_viz.toyworld.questions import make_questions
-from lxmert_viz.toyworld.scenes import SceneObject, generate_scene, layout_scene
-from lxmert_viz.toyworld.templates import QTYPES, match_template
+from lxmert_viz.shapes.world.questions import make_questions
+from lxmert_viz.shapes.world.scenes import SceneObject, generate_scene, layout_scene
+from lxmert_viz.shapes.world.templates import QTYPES, match_template
 
 
 def test_every_question_has_the_checkers_answer_over_200_seeds():
@@ -80,7 +80,7 @@ def test_question_only_baseline_is_weak_on_ours():
 
 def test_question_only_baseline_on_easyvqa_matches_paper():
     pytest.importorskip("easy_vqa")
-    from lxmert_viz.toyworld.easyvqa import load_easyvqa_questions
+    from lxmert_viz.shapes.world.easyvqa import load_easyvqa_questions
 
     train = [(q, a) for q, a, _ in load_easyvqa_questions("train")]
     test = [(q, a) for q, a, _ in load_easyvqa_questions("test")]

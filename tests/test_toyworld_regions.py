@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from lxmert_viz.regions import Regions
-from lxmert_viz.toyworld.components import connected_components
-from lxmert_viz.toyworld.regions import FEATURE_NAMES, extract_regions, find_regions
-from lxmert_viz.toyworld.scenes import generate_easyvqa_like, generate_scene
+from lxmert_viz.inputs.regions import Regions
+from lxmert_viz.shapes.world.components import connected_components
+from lxmert_viz.shapes.world.extract import FEATURE_NAMES, extract_regions, find_regions
+from lxmert_viz.shapes.world.scenes import generate_easyvqa_like, generate_scene
 
 
 def iou(a, b) -> float:
@@ -41,7 +41,7 @@ def test_easyvqa_like_scenes_give_one_region():
 @pytest.mark.parametrize("split", ["train", "test"])
 def test_easyvqa_images_give_one_region_with_the_right_colour(split):
     pytest.importorskip("easy_vqa")
-    from lxmert_viz.toyworld.easyvqa import load_easyvqa
+    from lxmert_viz.shapes.world.easyvqa import load_easyvqa
 
     checked = 0
     for it in load_easyvqa(split)[::20]:

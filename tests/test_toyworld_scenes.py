@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from lxmert_viz.toyworld.palette import COLORS, RGB, SHAPES
-from lxmert_viz.toyworld.scenes import generate_easyvqa_like, generate_scene, layout_scene, rescale_scene
+from lxmert_viz.shapes.world.palette import COLORS, RGB, SHAPES
+from lxmert_viz.shapes.world.scenes import generate_easyvqa_like, generate_scene, layout_scene, rescale_scene
 
 
 def test_same_seed_same_scene_and_different_seeds_differ():
@@ -59,7 +59,7 @@ def test_easyvqa_like_and_rescale():
 
 def test_palette_is_easyvqa_colours():
     pytest.importorskip("easy_vqa")
-    from lxmert_viz.toyworld.easyvqa import load_easyvqa
+    from lxmert_viz.shapes.world.easyvqa import load_easyvqa
 
     items = load_easyvqa("train")[:40]
     palette = {RGB[c] for c in COLORS}
@@ -75,8 +75,8 @@ def test_palette_is_easyvqa_colours():
 
 def test_easyvqa_loader_counts_and_answers():
     pytest.importorskip("easy_vqa")
-    from lxmert_viz.toyworld.dataset import EASYVQA_ANSWERS
-    from lxmert_viz.toyworld.easyvqa import load_easyvqa, load_easyvqa_answers
+    from lxmert_viz.shapes.world.dataset import EASYVQA_ANSWERS
+    from lxmert_viz.shapes.world.easyvqa import load_easyvqa, load_easyvqa_answers
 
     train, test = load_easyvqa("train"), load_easyvqa("test")
     assert len(train) == 4000 and len(test) == 1000
@@ -91,7 +91,7 @@ def test_easyvqa_loader_counts_and_answers():
 def test_missing_easyvqa_error_names_package(monkeypatch):
     import importlib.util
 
-    from lxmert_viz.toyworld import easyvqa
+    from lxmert_viz.shapes.world import easyvqa
 
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match="easy-vqa"):

@@ -1,8 +1,8 @@
 """Shapes-world WordPiece vocabulary: BERT layout, determinism, unknown words, save/load."""
 from __future__ import annotations
 
-from lxmert_viz.toyworld.dataset import make_dataset
-from lxmert_viz.toyworld.vocab import SPECIAL_TOKENS, load_wordpiece, save_wordpiece, train_wordpiece
+from lxmert_viz.shapes.world.dataset import make_dataset
+from lxmert_viz.shapes.world.vocab import SPECIAL_TOKENS, load_wordpiece, save_wordpiece, train_wordpiece
 
 
 def corpus() -> list[str]:

@@ -14,7 +14,7 @@ ATOL = 1e-5
 
 @pytest.fixture
 def model(seed):
-    return Lxmert(LxmertConfig.tiny(), heads=("pretraining", "qa")).eval()
+    return Lxmert(LxmertConfig.tiny(), output_heads=("pretraining", "qa")).eval()
 
 
 def assert_outputs_close(a, b, atol=0.0, maps=True):

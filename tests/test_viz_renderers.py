@@ -8,9 +8,10 @@ pytest.importorskip("plotly")
 from matplotlib.figure import Figure  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
-from lxmert_viz.viz import (box_alphas, head_grid, head_grid_plotly, head_stats, heatmap, heatmap_array,  # noqa: E402
-                            heatmap_plotly, overlay, overlay_plotly, pca_2d, state_drift, state_drift_plotly,
-                            state_drift_values, state_pca, state_pca_plotly)
+from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d  # noqa: E402
+from lxmert_viz.viz import (box_alphas, head_grid, head_grid_plotly, heatmap, heatmap_array,  # noqa: E402
+                            heatmap_plotly, overlay, overlay_plotly, state_drift, state_drift_plotly,
+                            state_pca, state_pca_plotly)
 from viz_fixtures import make_result  # noqa: E402
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")

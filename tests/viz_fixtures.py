@@ -45,7 +45,7 @@ def make_tokens(question: str) -> Tokens:
 def make_model(seed: int = 0) -> Lxmert:
     """Tiny random LXMERT with a QA head; a wide init so that attention is far from uniform."""
     torch.manual_seed(seed)
-    return Lxmert(LxmertConfig.tiny(initializer_range=0.6), heads=("qa",)).eval()
+    return Lxmert(LxmertConfig.tiny(initializer_range=0.6), output_heads=("qa",)).eval()
 
 
 def _run(model, tokens: Tokens, regions: Regions, vision=None):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from ..regions import Regions
+from ..inputs.regions import Regions
 
 
 @dataclass
@@ -126,8 +126,8 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
     Yields:
         `Example`s whose gold answer is in the kit's answers.
     """
-    from ..toyworld.dataset import make_dataset
-    from ..toyworld.scenes import generate_scene
+    from ..shapes.world.dataset import make_dataset
+    from ..shapes.world.scenes import generate_scene
 
     for sample in make_dataset(n_scenes, seed, size=size):
         q = sample.question

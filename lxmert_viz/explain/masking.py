@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from ..output import LxmertOutput
+from ..model.output import LxmertOutput
 from ..result import Result
 from .trace import model_inputs
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..output import FAMILIES
+from ..model.output import FAMILIES
 
 INPUT_KEYS = ("input_ids", "attention_mask", "visual_feats", "visual_pos", "visual_attention_mask",
               "token_type_ids", "inputs_embeds")
@@ -99,8 +99,8 @@ def run_trace(model, inputs: Mapping, answer: int | Sequence[int] | None = None,
     Returns:
         One `Trace` per example.
     """
-    if "qa" not in getattr(model, "heads", ()):
-        raise ValueError("explanations need a model with the QA head (heads=('qa',))")
+    if "qa" not in getattr(model, "output_heads", ()):
+        raise ValueError("explanations need a model with the QA head (output_heads=('qa',))")
     kwargs = model_inputs(inputs)
     tmask, vmask = keep_masks(kwargs)
     was_training = model.training

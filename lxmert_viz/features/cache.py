@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..regions import Regions
+from ..inputs.image import image_key
+from ..inputs.regions import Regions
 from .npz import load_npz, save_npz
 from .preprocess import load_image
 
@@ -29,11 +30,8 @@ def default_cache_dir() -> Path:
 
 
 def image_digest(rgb: np.ndarray) -> str:
-    """SHA-256 of an upright (H, W, 3) uint8 image: its shape and pixel bytes."""
-    h = hashlib.sha256()
-    h.update(repr(tuple(rgb.shape)).encode())
-    h.update(np.ascontiguousarray(rgb, dtype=np.uint8).tobytes())
-    return h.hexdigest()
+    """SHA-256 of an upright (H, W, 3) uint8 image: its shape and pixel bytes (`inputs.image.image_key`)."""
+    return image_key(rgb)
 
 
 def settings_digest(settings: dict) -> str:

@@ -1,4 +1,4 @@
-"""FasterRCNNExtractor: images in, one :class:`~lxmert_viz.regions.Regions` per image out.
+"""FasterRCNNExtractor: images in, one :class:`~lxmert_viz.inputs.regions.Regions` per image out.
 
 Shape letters: R regions (36 by default), D feature size (2048 for the VG checkpoint).
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from ..regions import Regions
+from ..inputs.regions import Regions
 from .detector import FasterRCNN, build_random_state_dict, load_strict, read_state_dict
 from .frcnn_config import FRCNNConfig
 from .preprocess import preprocess

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..regions import Regions
+from ..inputs.regions import Regions
 
 EXTRA_PREFIX = "extra."
 

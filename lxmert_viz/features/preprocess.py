@@ -2,16 +2,8 @@
 
 Shape letters: B images, H W height and width (resized), H0 W0 original size.
 
-Every input becomes an RGB uint8 (H0, W0, 3) array first:
-* a path or ``PIL.Image``: EXIF orientation applied (``ImageOps.exif_transpose``), so the
-  "original size" is the size as the image is displayed.
-* greyscale (``L``, ``1``) and palette (``P``/``PA``): converted to RGB.
-* alpha (``RGBA``, ``LA``, ``PA``, ``P`` with transparency): composited on WHITE, since detectors
-  were trained on opaque photos and a transparent background most often means "paper".
-* 16-bit and 32-bit (``I;16``, ``I``, ``F``): scaled to 0..255 by the type's range
-  (``I;16``: /257; ``I``/``F``: by the image's own min..max) then rounded.
-* numpy arrays: (H, W) grey, (H, W, 3) RGB, (H, W, 4) RGBA; uint8 as is, uint16 /257, floats in
-  0..1 times 255.
+Every input becomes an upright RGB uint8 (H0, W0, 3) array first, through the kit's one image
+opener (`lxmert_viz.inputs.image.open_image`: EXIF orientation, alpha on white, wide types scaled).
 
 Then the shortest side is resized to ``min_size`` (longest at most ``max_size``, detectron2's
 ``ResizeShortestEdge`` rounding), bilinear, channels flipped to BGR, the pixel mean subtracted
@@ -20,80 +12,24 @@ the largest image; each image keeps its own size and x/y scale factors back to i
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps
+from PIL import Image
 
+from ..inputs.image import open_image
 from .frcnn_config import FRCNNConfig
 
 
-def _flatten_alpha(img: Image.Image) -> Image.Image:
-    rgba = img.convert("RGBA")
-    white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-    return Image.alpha_composite(white, rgba).convert("RGB")
-
-
-def _wide_to_uint8(arr: np.ndarray, mode: str) -> np.ndarray:
-    arr = arr.astype(np.float64)
-    if mode.startswith("I;16"):
-        arr = arr / 257.0
-    else:
-        lo, hi = float(arr.min()), float(arr.max())
-        arr = (arr - lo) * (255.0 / (hi - lo)) if hi > lo else np.zeros_like(arr)
-    return np.clip(np.rint(arr), 0, 255).astype(np.uint8)
-
-
-def pil_to_rgb(img: Image.Image) -> np.ndarray:
-    """``PIL.Image`` of any mode -> (H0, W0, 3) uint8 RGB, EXIF orientation applied."""
-    img = ImageOps.exif_transpose(img)
-    mode = img.mode
-    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
-        return np.asarray(_flatten_alpha(img))
-    if mode.startswith("I") or mode == "F":
-        grey = _wide_to_uint8(np.asarray(img), mode)
-        return np.repeat(grey[..., None], 3, axis=2)
-    return np.asarray(img.convert("RGB"))
-
-
-def array_to_rgb(arr: np.ndarray) -> np.ndarray:
-    """numpy image -> (H0, W0, 3) uint8 RGB (see the module docstring for accepted layouts)."""
-    a = np.asarray(arr)
-    if a.dtype == np.uint16:
-        a = np.clip(np.rint(a.astype(np.float64) / 257.0), 0, 255).astype(np.uint8)
-    elif a.dtype.kind == "f":
-        a = np.clip(np.rint(a * 255.0), 0, 255).astype(np.uint8)
-    elif a.dtype != np.uint8:
-        a = np.clip(a, 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (1, 3, 4):
-        raise ValueError(f"image array must be (H, W), (H, W, 3) or (H, W, 4), got {a.shape}")
-    if a.shape[2] == 1:
-        a = np.repeat(a, 3, axis=2)
-    if a.shape[2] == 4:
-        a = np.asarray(_flatten_alpha(Image.fromarray(a, "RGBA")))
-    return np.ascontiguousarray(a)
-
-
 def load_image(image) -> np.ndarray:
-    """A path, ``PIL.Image`` or numpy array -> (H0, W0, 3) uint8 RGB, upright.
+    """A path, ``PIL.Image`` or numpy array -> (H0, W0, 3) uint8 RGB, upright (see `lxmert_viz.inputs.image`).
 
     Example:
         >>> load_image(np.zeros((4, 6), np.uint8)).shape
         (4, 6, 3)
     """
-    if isinstance(image, (str, os.PathLike)):
-        with Image.open(image) as im:
-            im.load()
-            return pil_to_rgb(im)
-    if isinstance(image, Image.Image):
-        return pil_to_rgb(image)
-    if isinstance(image, np.ndarray):
-        return array_to_rgb(image)
-    raise TypeError(f"cannot read an image from {type(image).__name__}")
+    return np.asarray(open_image(image))
 
 
 def resized_size(height: int, width: int, min_size: int, max_size: int) -> tuple[int, int]:

@@ -24,7 +24,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ..regions import Regions
+from ..inputs.regions import Regions
 from .vg_labels import VGLabels
 
 FIELDNAMES = ["img_id", "img_h", "img_w", "objects_id", "objects_conf", "attrs_id", "attrs_conf",

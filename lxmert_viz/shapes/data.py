@@ -3,7 +3,7 @@
 Shape letters: N images, Q questions, R regions (``MAX_REGIONS``), F region features, T tokens.
 
 Every image goes through the same pixel-only region extractor the kit uses at run time
-(`lxmert_viz.shapes.regions.shapes_regions`: a scene row, then the objects), so training sees exactly what `kit.ask` will give the
+(`lxmert_viz.shapes.visual_input.shapes_regions`: a scene row, then the objects), so training sees exactly what `kit.ask` will give the
 model. Generated scenes also give a region label (colour x shape of the ground-truth object whose
 box the region overlaps most) for LXMERT's region-label objective; easy-vqa images give none.
 """
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..text import Tokenizer
-from ..toyworld import COLORS, SHAPES, generate_scene
-from .regions import MAX_OBJECTS, shapes_regions
-from ..toyworld.dataset import ANSWERS, make_dataset
+from ..inputs.text import Tokenizer
+from .world import COLORS, SHAPES, generate_scene
+from .visual_input import MAX_OBJECTS, shapes_regions
+from .world.dataset import ANSWERS, make_dataset
 
 MAX_REGIONS = 1 + MAX_OBJECTS  # the scene row, then objects
 SCENE_SIZE = 128
@@ -144,7 +144,7 @@ def easyvqa_split(tokenizer: Tokenizer, split: str):
     """easy-vqa's images and questions: (ImageTable, QATable)."""
     from PIL import Image
 
-    from ..toyworld import load_easyvqa
+    from .world import load_easyvqa
 
     items = load_easyvqa(split)
     images = []

@@ -22,10 +22,10 @@ from pathlib import Path
 
 import torch
 
-from ..loading import from_pretrained
-from ..text import Tokenizer
-from ..toyworld import COLORS
-from ..toyworld.dataset import make_dataset, question_only_baseline
+from ..model.pretrained import from_pretrained
+from ..inputs.text import Tokenizer
+from .world import COLORS
+from .world.dataset import make_dataset, question_only_baseline
 from .data import QTYPES, easyvqa_split, referent_regions, scenes_split
 
 HELD_OUT_SEED = 2  # training scenes use seed 1, the vocabulary corpus seed 0
@@ -116,7 +116,7 @@ def evaluate(model_dir: Path, n_scenes: int = 2000, easyvqa: bool = True) -> dic
     test = make_dataset(n_scenes, HELD_OUT_SEED)
     res["question_only_baseline"] = {"held_out": question_only_baseline(train, test)}
     if easyvqa:
-        from ..toyworld import load_easyvqa_questions
+        from .world import load_easyvqa_questions
 
         pairs = lambda s: [(q, a) for q, a, _ in load_easyvqa_questions(s)]  # noqa: E731
         res["question_only_baseline"]["easyvqa_test"] = question_only_baseline(pairs("train"), pairs("test"))

@@ -11,7 +11,7 @@ import argparse
 import json
 from pathlib import Path
 
-from ..toyworld import generate_scene
+from .world import generate_scene
 
 SIZE = 128
 COUNT = 6

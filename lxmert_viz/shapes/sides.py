@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..toyworld import Question, Scene, referring_phrases
+from .world import Question, Scene, referring_phrases
 
 MARGIN = 0.1
 BIG, SMALL = 0.035, 0.015
@@ -61,7 +61,7 @@ def side_questions(scene: Scene, rng: np.random.Generator, per_kind: int = 1,
         Questions with ``qtype="side"``, answers ``yes``/``no``, the named object as ``target``.
 
     Example:
-        >>> from lxmert_viz.toyworld import generate_scene
+        >>> from lxmert_viz.shapes.world import generate_scene
         >>> qs = side_questions(generate_scene(0), np.random.default_rng(0))
         >>> all(q.answer in ("yes", "no") and q.qtype == "side" for q in qs)
         True

@@ -39,14 +39,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..answers import Answers
-from ..config import LxmertConfig
-from ..model import Lxmert
-from ..text import Tokenizer
-from ..toyworld import COLORS, SHAPES
-from ..toyworld.dataset import ANSWERS
-from ..toyworld.regions import F as FEATURE_DIM
-from ..toyworld.vocab import question_corpus, save_wordpiece, train_wordpiece
+from ..inputs.answers import Answers
+from ..model.config import LxmertConfig
+from ..model.lxmert import Lxmert
+from ..inputs.text import Tokenizer
+from .world import COLORS, SHAPES
+from .world.dataset import ANSWERS
+from .world.extract import F as FEATURE_DIM
+from .world.vocab import question_corpus, save_wordpiece, train_wordpiece
 from .data import (NUM_OBJECT_LABELS, QATable, easyvqa_split, encode_questions, referent_regions,
                    scenes_split)
 from .sides import DEFAULT_KINDS, side_corpus, side_questions
@@ -197,7 +197,7 @@ def train(out: Path, n_scenes: int = 10000, steps: int = 5600, batch: int = 128,
     data = build_data(tok, n_scenes, easyvqa, sides, side_kinds)
     t_data = time.perf_counter() - t0
     cfg = shapes_config(tok.vocab_size, initializer_range=init_std)
-    model = Lxmert(cfg, heads=("pretraining", "qa")).train()
+    model = Lxmert(cfg, output_heads=("pretraining", "qa")).train()
     decay = [p for n, p in model.named_parameters() if p.dim() > 1]
     no_decay = [p for n, p in model.named_parameters() if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": no_decay, "weight_decay": 0.0}],

@@ -1,5 +1,6 @@
 """Rendering for lxmert_viz: figures and widgets from a `Result` (the only part importing matplotlib,
-plotly and ipywidgets; install with ``pip install lxmert_viz[viz]``).
+plotly and ipywidgets; install with ``pip install lxmert_viz[viz]``). The numbers behind the
+figures come from `lxmert_viz.analysis`; nothing here computes what a test of the computation needs.
 
 Every renderer takes a `Result` (or plain arrays) and returns a figure; none calls ``show()``.
 Matplotlib renderers take ``ax=None`` and build a `matplotlib.figure.Figure` without pyplot;
@@ -15,7 +16,6 @@ Public API:
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
     compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
     MaskingWidget                                    drop regions/words through the attention masks, live
-    head_stats, state_drift_values, pca_2d           the numbers, pure numpy
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
@@ -27,11 +27,9 @@ from .explanations import (
     compare_methods, perturbation_curve, perturbation_curves, relevance_overlay, relevance_values,
 )
 from .export import save
-from .heads import head_grid, head_grid_plotly, update_head_grid
+from .head_grid import head_grid, head_grid_plotly, update_head_grid
 from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
-from .stats import head_stats, pca_2d, state_points
-from .stats import state_drift as state_drift_values
 from .widgets_attention import AttentionExplorer
 from .widgets_masking import MaskingWidget
 from .widgets_qa import QAWidget
@@ -39,9 +37,9 @@ from .widgets_states import StatesExplorer
 
 __all__ = [
     "AttentionExplorer", "QAWidget", "StatesExplorer", "box_alphas", "empty_overlay", "head_grid",
-    "head_grid_plotly", "head_stats", "heatmap", "heatmap_array", "heatmap_plotly", "overlay", "overlay_plotly",
-    "overlay_spec", "pca_2d", "save", "state_drift", "state_drift_plotly", "state_drift_values", "state_pca",
-    "state_pca_plotly", "state_points", "update_head_grid", "update_heatmap", "update_overlay",
+    "head_grid_plotly", "heatmap", "heatmap_array", "heatmap_plotly", "overlay", "overlay_plotly",
+    "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
+    "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
     "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
     "relevance_values",

@@ -15,8 +15,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .image_overlay import FILL_RGB, MAX_ALPHA
-from .stats import normalise
+from .shading import box_fill_alphas, draw_boxes, draw_image
 
 STRIP_CMAP = "Reds"
 DIRECTION_STYLE = {"positive": "-", "negative": "--"}
@@ -92,7 +91,6 @@ def relevance_overlay(result, explanation, token: int | str | None = None, *, ax
         >>> fig = relevance_overlay(result, ex)                       # doctest: +SKIP
     """
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
 
     if ax is None:
         fig = Figure(figsize=(4.2, 4.4), layout="constrained")
@@ -100,28 +98,12 @@ def relevance_overlay(result, explanation, token: int | str | None = None, *, ax
     fig = ax.figure
     regions, words = relevance_values(explanation, result, token)
     tok_labels, names = _labels(result, explanation)
-    w, h = result.regions.image_size
-    if result.image is not None:
-        ax.imshow(np.asarray(result.image.convert("RGB")), extent=(0, w, h, 0), interpolation="nearest")
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    rgb = np.array(FILL_RGB) / 255.0
-    alphas = MAX_ALPHA * normalise(np.clip(regions, 0, None))
-    dropped = {int(i) for i in dropped_regions}
-    for i, box in enumerate(result.regions.boxes[: len(regions)]):
-        x1, y1, x2, y2 = (float(v) for v in box)
-        gone = i in dropped
-        patch = Rectangle((x1, y1), x2 - x1, y2 - y1, gid=f"region-{i}",
-                          facecolor=(*rgb, 0.0 if gone else float(alphas[i])),
-                          edgecolor="#555555" if gone else (*rgb, 1.0), linestyle="--" if gone else "-",
-                          linewidth=1.0)
-        patch.relevance = float(regions[i])
-        ax.add_patch(patch)
-        if show_labels:
-            ax.text(x1 + 1, y1 + 1, names[i], fontsize=6, va="top", ha="left",
-                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
+    draw_image(ax, result.image, result.regions.image_size)
+    boxes = result.regions.boxes[: len(regions)]
+    patches = draw_boxes(ax, boxes, box_fill_alphas(regions), names if show_labels else None,
+                         dropped=dropped_regions, fontsize=6)
+    for patch, value in zip(patches, regions):
+        patch.relevance = float(value)
     target = "answer" if token is None else repr(tok_labels[result.token_index(token)])
     ax.set_title(f"{explanation.method} · relevance for {target}", fontsize=9)
     if strip_ax is not None:

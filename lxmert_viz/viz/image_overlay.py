@@ -15,11 +15,8 @@ import io
 
 import numpy as np
 
-from .stats import attention_row, key_side, normalise, query_side
-
-FILL_RGB = (214, 39, 40)       # box shading (attention)
-OUTLINE = "#ffbf00"            # the chosen region
-MIN_ALPHA, MAX_ALPHA = 0.0, 0.75
+from ..model.output import key_stream, query_stream
+from .shading import FILL_RGB, OUTLINE, box_fill_alphas, draw_boxes, draw_image, normalise
 
 
 def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, head="mean") -> dict:
@@ -34,19 +31,19 @@ def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, 
         raise ValueError("give exactly one of token= or region=")
     side = "lang" if token is not None else "vis"
     family = family or ("l2v" if side == "lang" else "v2l")
-    if query_side(family) != side:
-        raise ValueError(f"family {family!r} has {query_side(family)} queries; "
+    if query_stream(family) != side:
+        raise ValueError(f"family {family!r} has {query_stream(family)} queries; "
                          f"pick {'region=' if side == 'lang' else 'token='} instead")
     q = result.token_index(token) if side == "lang" else int(region)
     if side == "vis" and not -result.regions.num_real <= q < result.regions.num_real:
         raise IndexError(f"region {q} is out of range for {result.regions.num_real} regions")
     q %= len(result.tokens) if side == "lang" else result.regions.num_real
-    weights = attention_row(result, family, q, layer, head)
+    weights = result.row(family, q, layer, head)
     qlabels, klabels = result.labels(family)
     n = result.regions.num_real
     alphas = np.zeros(n)
-    if key_side(family) == "vis":
-        alphas = MIN_ALPHA + (MAX_ALPHA - MIN_ALPHA) * normalise(weights)
+    if key_stream(family) == "vis":
+        alphas = box_fill_alphas(weights)
     nl = result.num_layers(family)
     shown_layer = layer % nl
     hname = head if isinstance(head, str) else f"head {head}"
@@ -56,12 +53,6 @@ def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, 
         "boxes": result.regions.boxes[:n], "names": result.regions.names()[:n],
         "title": f"{family} · layer {shown_layer} of 0..{nl - 1} · {hname} · query {qlabels[q]!r}",
     }
-
-
-def _image_array(result) -> np.ndarray | None:
-    if result.image is None:
-        return None
-    return np.asarray(result.image.convert("RGB"))
 
 
 # -- matplotlib -----------------------------------------------------------------------------------
@@ -85,7 +76,6 @@ def overlay(result, token=None, region=None, *, family: str | None = None, layer
         >>> fig = overlay(result, token="circle", layer=-1, head="mean")   # doctest: +SKIP
     """
     from matplotlib.figure import Figure
-    from matplotlib.patches import Rectangle
 
     spec = overlay_spec(result, token, region, family, layer, head)
     if ax is None:
@@ -94,24 +84,8 @@ def overlay(result, token=None, region=None, *, family: str | None = None, layer
     else:
         fig = ax.figure
         ax_bar = ax.inset_axes([1.12, 0.0, 0.6, 1.0])
-    w, h = result.regions.image_size
-    img = _image_array(result)
-    if img is not None:
-        ax.imshow(img, extent=(0, w, h, 0), interpolation="nearest")
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    rgb = np.array(FILL_RGB) / 255.0
-    for i, (box, alpha) in enumerate(zip(spec["boxes"], spec["alphas"])):
-        x1, y1, x2, y2 = (float(v) for v in box)
-        chosen = spec["outline"] == i
-        ax.add_patch(Rectangle((x1, y1), x2 - x1, y2 - y1, gid=f"region-{i}",
-                               facecolor=(*rgb, float(alpha)), edgecolor=OUTLINE if chosen else (*rgb, 1.0),
-                               linewidth=3.0 if chosen else 1.0))
-        if show_labels:
-            ax.text(x1 + 1, y1 + 1, spec["names"][i], fontsize=7, va="top", ha="left",
-                    bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.7, "linewidth": 0})
+    draw_image(ax, result.image, result.regions.image_size)
+    draw_boxes(ax, spec["boxes"], spec["alphas"], spec["names"] if show_labels else None, outline=spec["outline"])
     ax.set_title(spec["title"], fontsize=9)
     wts = spec["weights"]
     from matplotlib import colormaps
@@ -143,7 +117,7 @@ def _box_style(spec: dict, i: int) -> dict:
     r, g, b = FILL_RGB
     a = float(spec["alphas"][i])
     chosen = spec["outline"] == i
-    wt = spec["weights"][i] if key_side(spec["family"]) == "vis" else float("nan")
+    wt = spec["weights"][i] if key_stream(spec["family"]) == "vis" else float("nan")
     return {"fillcolor": f"rgba({r},{g},{b},{a:.6f})",
             "line": {"color": OUTLINE if chosen else f"rgba({r},{g},{b},0.9)", "width": 4 if chosen else 1},
             "customdata": [wt] * 5,

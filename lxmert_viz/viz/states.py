@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .stats import state_drift as drift_values, state_points
+from ..analysis.states import drift as drift_values, state_points
 
 METRIC_TITLES = {"cosine": "cosine to single-modality state", "norm": "state norm",
                  "distance": "distance from single-modality state"}
@@ -22,7 +22,7 @@ def state_drift(result, side: str | None = None, metric: str = "cosine", *, ax=N
     Args:
         result: a `Result`.
         side: ``"lang"``, ``"vis"`` or None for both (two panels).
-        metric: ``"cosine"``, ``"norm"`` or ``"distance"`` (see `stats.state_drift`).
+        metric: ``"cosine"``, ``"norm"`` or ``"distance"`` (see `lxmert_viz.analysis.drift`).
         ax: an axes (one side) or a sequence of axes (one per side), or None for a new figure.
 
     Returns:

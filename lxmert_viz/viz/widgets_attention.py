@@ -7,10 +7,10 @@ the explorer without a browser (tests, notebooks run by nbval).
 """
 from __future__ import annotations
 
-from .heads import head_grid_plotly, update_head_grid
+from .head_grid import head_grid_plotly, update_head_grid
 from .attention_heatmap import heatmap_plotly, update_heatmap
 from .image_overlay import overlay_plotly, update_overlay
-from .stats import query_side
+from ..model.output import query_stream
 from .widget_base import Explorer, head_options
 
 
@@ -69,13 +69,13 @@ class AttentionExplorer(Explorer):
 
     # -- state -----------------------------------------------------------------------------------
     def _query_options(self, family: str) -> list[tuple[str, int]]:
-        side = query_side(family)
+        side = query_stream(family)
         prefix = "token" if side == "lang" else "region"
         return [(f"{prefix}: {lab}", i) for i, lab in enumerate(self.result.side_labels(side))]
 
     @staticmethod
     def _query_kw(family: str, q: int) -> dict:
-        return {"token": q} if query_side(family) == "lang" else {"region": q}
+        return {"token": q} if query_stream(family) == "lang" else {"region": q}
 
     def _family_changed(self, change):
         old, new = change["old"], change["new"]
@@ -85,7 +85,7 @@ class AttentionExplorer(Explorer):
             self.layer.max = max(n - 1, self.layer.min)  # widen first so value stays valid
             self.layer.value = layer
             self.layer.max = n - 1
-            if query_side(old) != query_side(new):
+            if query_stream(old) != query_stream(new):
                 self.query.options = self._query_options(new)
                 self.query.value = 0
             self._pending = True
@@ -120,8 +120,8 @@ class AttentionExplorer(Explorer):
                 self.head.value = head
             if token is not None or region is not None:
                 side = "lang" if token is not None else "vis"
-                if query_side(fam) != side:
-                    raise ValueError(f"family {fam!r} has {query_side(fam)} queries; "
+                if query_stream(fam) != side:
+                    raise ValueError(f"family {fam!r} has {query_stream(fam)} queries; "
                                      f"use {'region=' if side == 'lang' else 'token='}")
                 self.query.value = self.result.token_index(token) if token is not None else int(region)
             self._pending = True

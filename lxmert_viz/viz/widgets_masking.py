@@ -15,8 +15,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .image_overlay import FILL_RGB, MAX_ALPHA, box_alphas, empty_overlay, restyle_overlay, update_overlay
-from .stats import normalise
+from .image_overlay import box_alphas, empty_overlay, restyle_overlay, update_overlay
+from .shading import FILL_RGB, box_fill_alphas
 from .widget_base import Explorer
 from .widgets_qa import answers_table
 
@@ -198,7 +198,7 @@ class MaskingWidget(Explorer):
     def _restyle(self, regions: np.ndarray, words: np.ndarray, target) -> None:
         fig, n = self.overlay, len(regions)
         r, g, b = FILL_RGB
-        alphas = MAX_ALPHA * normalise(np.clip(regions, 0, None))
+        alphas = box_fill_alphas(regions)
         dropped = set(self.run.dropped_regions)
         names = self.base.regions.names()[:n]
         styles = []

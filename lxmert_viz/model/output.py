@@ -24,6 +24,51 @@ import torch
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
 CROSS_FAMILIES = ("l2v", "v2l", "cross_lang", "cross_vis")
+# Which stream each family's queries and keys come from.
+QUERY_STREAM = {"lang": "lang", "vis": "vis", "l2v": "lang", "v2l": "vis", "cross_lang": "lang", "cross_vis": "vis"}
+KEY_STREAM = {"lang": "lang", "vis": "vis", "l2v": "vis", "v2l": "lang", "cross_lang": "lang", "cross_vis": "vis"}
+
+
+def query_stream(family: str) -> str:
+    """``"lang"`` or ``"vis"``: the stream the queries of ``family`` come from."""
+    if family not in QUERY_STREAM:
+        raise KeyError(f"unknown attention family {family!r}; families are {list(FAMILIES)}")
+    return QUERY_STREAM[family]
+
+
+def key_stream(family: str) -> str:
+    """``"lang"`` or ``"vis"``: the stream the keys of ``family`` come from."""
+    query_stream(family)
+    return KEY_STREAM[family]
+
+
+@dataclass
+class VisionState:
+    """The image side of a forward pass, reusable for any number of questions.
+
+    Attributes:
+        hidden: visual embedding output, then each relationship layer: 1 + r_layers of (B, R, D).
+        attentions: each relationship layer's self-attention (B, H, R, R), or None.
+        visual_attention_mask: the (B, R) 1/0 mask given, or None.
+    """
+
+    hidden: tuple[torch.Tensor, ...]
+    attentions: tuple[torch.Tensor, ...] | None
+    visual_attention_mask: torch.Tensor | None
+
+    @property
+    def batch_size(self) -> int:
+        return self.hidden[0].shape[0]
+
+    def expand(self, batch: int) -> "VisionState":
+        """Broadcast a batch-1 state to ``batch`` questions (views, no copy)."""
+        if self.batch_size == batch:
+            return self
+        if self.batch_size != 1:
+            raise ValueError(f"a vision state of batch {self.batch_size} cannot serve a text batch of {batch}")
+        ex = lambda t: None if t is None else t.expand(batch, *t.shape[1:])  # noqa: E731
+        atts = None if self.attentions is None else tuple(ex(a) for a in self.attentions)
+        return VisionState(tuple(ex(h) for h in self.hidden), atts, ex(self.visual_attention_mask))
 
 
 class AttentionMaps(Mapping):
@@ -83,7 +128,7 @@ class LxmertOutput:
     cross_relationship_score: torch.Tensor | None = None
     obj_predictions: dict[str, torch.Tensor] | None = None
     loss: torch.Tensor | None = None
-    heads: tuple[str, ...] = field(default=())
+    output_heads: tuple[str, ...] = field(default=())
 
     @property
     def language_output(self) -> torch.Tensor:
@@ -117,19 +162,19 @@ class LxmertOutput:
 
         Hidden-state tuples leave the embedding outputs out (l_layers + x_layers language states,
         r_layers + x_layers vision states); ``cross_encoder_attentions`` is the l2v family. Keys
-        depend on the heads: `LxmertModel` gives ``language_output``/``vision_output``/
+        depend on the output heads: `LxmertModel` gives ``language_output``/``vision_output``/
         ``pooled_output``; the QA model ``question_answering_score``; the pretraining model
         ``prediction_logits``, ``cross_relationship_score`` and ``question_answering_score``.
         """
         out: dict[str, object] = {}
         if self.loss is not None:
             out["loss"] = self.loss
-        if "pretraining" in self.heads:
+        if "pretraining" in self.output_heads:
             out["prediction_logits"] = self.prediction_logits
             out["cross_relationship_score"] = self.cross_relationship_score
-        if "qa" in self.heads:
+        if "qa" in self.output_heads:
             out["question_answering_score"] = self.question_answering_score
-        if not self.heads:
+        if not self.output_heads:
             out.update(language_output=self.language_output, vision_output=self.vision_output,
                        pooled_output=self.pooled_output)
         out["language_hidden_states"] = tuple(self.lang_hidden[1:])

@@ -3,7 +3,7 @@
 Shape letters: see each module. Computation only (numpy, PIL, tokenizers); no plotting imports.
 
 Example:
-    >>> from lxmert_viz.toyworld import generate_scene, make_questions, extract_regions
+    >>> from lxmert_viz.shapes.world import generate_scene, make_questions, extract_regions
     >>> import numpy as np
     >>> scene = generate_scene(0)
     >>> regions = extract_regions(scene.image)
@@ -13,9 +13,9 @@ from .palette import COLORS, RGB, SHAPES
 from .easyvqa import EasyVQAImage, easyvqa_data_dir, load_easyvqa, load_easyvqa_answers, load_easyvqa_questions
 from .scenes import Scene, SceneObject, generate_easyvqa_like, generate_scene, layout_scene, render_objects, rescale_scene
 from .components import connected_components, foreground_mask
-from .regions import FEATURE_NAMES, extract_regions, find_regions
+from .extract import FEATURE_NAMES, extract_regions, find_regions
 from .templates import QTYPES, TEMPLATES, match_template, question_template
-from .answers import answer_question
+from .checker import answer_question
 from .questions import Question, make_questions, referring_phrases
 from .dataset import (
     ANSWERS, EASYVQA_ANSWERS, Sample, answer_stats, make_dataset, question_only_baseline, question_only_predictor,

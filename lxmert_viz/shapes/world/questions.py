@@ -17,7 +17,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .answers import relation_holds
+from .checker import relation_holds
 from .palette import COLORS, SHAPES
 from .scenes import Scene, SceneObject
 from .templates import COUNT_WORDS, TEMPLATES, Template
@@ -117,7 +117,7 @@ def make_questions(
         object with a unique colour, then existence, count, relation and size questions.
 
     Example:
-        >>> from lxmert_viz.toyworld.scenes import generate_scene
+        >>> from lxmert_viz.shapes.world.scenes import generate_scene
         >>> qs = make_questions(generate_scene(0), np.random.default_rng(0))
         >>> sorted({q.qtype for q in qs}) <= ["color", "count", "exist", "relation", "shape", "size"]
         True

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ..regions import Regions
+from ...inputs.image import open_image
+from ...inputs.regions import Regions
 from .components import connected_components, foreground_mask
 from .palette import COLORS, PALETTE, SHAPES, soft_color
 
@@ -60,35 +61,8 @@ CORE_DISTANCE = 60.0
 
 
 def to_rgb_array(image: Image.Image | str | Path | np.ndarray) -> np.ndarray:
-    """Any image as an (H, W, 3) uint8 array.
-
-    Args:
-        image: PIL image (any mode: RGBA/LA/P are composited on white, L is replicated), a path,
-            or an (H, W, 3) / (H, W, 4) / (H, W) uint8 array.
-
-    Returns:
-        (H, W, C) uint8 array.
-    """
-    if isinstance(image, (str, Path)):
-        with Image.open(image) as im:
-            return to_rgb_array(im.copy())
-    if isinstance(image, np.ndarray):
-        arr = image
-        if arr.dtype != np.uint8:
-            raise ValueError(f"image array must be uint8, got {arr.dtype}")
-        if arr.ndim == 2:
-            return np.repeat(arr[:, :, None], 3, axis=2)
-        if arr.ndim == 3 and arr.shape[2] == 3:
-            return np.ascontiguousarray(arr)
-        if arr.ndim == 3 and arr.shape[2] == 4:
-            image = Image.fromarray(arr, "RGBA")
-        else:
-            raise ValueError(f"image array must be (H, W), (H, W, 3) or (H, W, 4), got {arr.shape}")
-    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(white, rgba)
-    return np.asarray(image.convert("RGB"), dtype=np.uint8)
+    """Any image as an (H, W, 3) uint8 array, through the kit's one opener (`lxmert_viz.inputs.image`)."""
+    return np.asarray(open_image(image))
 
 
 def _guess_shape(fill: float, top: float, bottom: float, corner: float) -> int:
@@ -168,7 +142,7 @@ def extract_regions(
         ``pixels`` (component pixel count, 0 in padding).
 
     Example:
-        >>> from lxmert_viz.toyworld.scenes import generate_scene
+        >>> from lxmert_viz.shapes.world.scenes import generate_scene
         >>> r = extract_regions(generate_scene(0).image)
         >>> r.feats.shape, r.num_real
         ((8, 32), 6)

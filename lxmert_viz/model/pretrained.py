@@ -25,9 +25,9 @@ from pathlib import Path
 
 import torch
 
-from .answers import Answers
+from ..inputs.answers import Answers
 from .config import LxmertConfig
-from .model import HEADS, Lxmert
+from .lxmert import OUTPUT_HEADS, Lxmert
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ WORD_EMB_KEY = "lxmert.embeddings.word_embeddings.weight"
 QA_OUT_KEY = "answer_head.logit_fc.3.weight"
 LIST_AT_MOST = 10
 # Which key prefixes make up each head.
-HEAD_PREFIXES = {"qa": ("answer_head.",), "pretraining": ("cls.", "obj_predict_head.")}
+OUTPUT_HEAD_PREFIXES = {"qa": ("answer_head.",), "pretraining": ("cls.", "obj_predict_head.")}
 
 
 class CheckpointError(ValueError):
@@ -57,7 +57,7 @@ class LoadingReport:
     Attributes:
         source: the path or hub id given; directory: where the files were read.
         weights: the weight files read.
-        heads: the heads built; dropped: keys of heads not asked for (not loaded).
+        output_heads: the output heads built; dropped: keys of output heads not asked for (not loaded).
         renamed: notes on key conversions (prefixes stripped or added).
         missing, unexpected, mismatched: only non-empty with ``strict=False``.
         notes: anything else worth knowing (e.g. an untied decoder that was tied).
@@ -66,7 +66,7 @@ class LoadingReport:
     source: str
     directory: str | None
     weights: list[str]
-    heads: tuple[str, ...]
+    output_heads: tuple[str, ...]
     dropped: list[str] = field(default_factory=list)
     renamed: list[str] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)
@@ -285,14 +285,14 @@ def convert_state_dict(state: dict[str, torch.Tensor]) -> tuple[dict[str, torch.
 
 
 def heads_in(state: dict[str, torch.Tensor]) -> tuple[str, ...]:
-    """The heads whose weights a converted state dict holds, in `HEADS` order."""
-    return tuple(h for h in HEADS if any(k.startswith(HEAD_PREFIXES[h]) for k in state))
+    """The output heads whose weights a converted state dict holds, in `OUTPUT_HEADS` order."""
+    return tuple(h for h in OUTPUT_HEADS if any(k.startswith(OUTPUT_HEAD_PREFIXES[h]) for k in state))
 
 
 # -- the model ---------------------------------------------------------------------------------
 def from_pretrained(
     path_or_hub_id: str | os.PathLike,
-    heads: tuple[str, ...] | list[str] | str | None = None,
+    output_heads: tuple[str, ...] | list[str] | str | None = None,
     dtype: torch.dtype = torch.float32,
     device: str | torch.device = "cpu",
     strict: bool = True,
@@ -305,8 +305,8 @@ def from_pretrained(
     Args:
         path_or_hub_id: a checkpoint directory, a weights file (with ``config=``, or a
             ``config.json`` beside it), or a hub id such as ``"unc-nlp/lxmert-vqa-uncased"``.
-        heads: heads to build (``"qa"``, ``"pretraining"``); None builds those the checkpoint has.
-            Weights of heads left out are dropped and reported; asking for a missing head is an error.
+        output_heads: output heads to build (``"qa"``, ``"pretraining"``); None builds those the checkpoint has.
+            Weights of output heads left out are dropped and reported; asking for a missing head is an error.
         dtype, device: where the model's parameters go.
         strict: False loads what fits and reports missing/unexpected/mis-shaped keys (warning)
             instead of raising.
@@ -318,7 +318,7 @@ def from_pretrained(
 
     Example:
         >>> model = from_pretrained("path/to/lxmert-vqa")                 # doctest: +SKIP
-        >>> model.heads, model.config.num_qa_labels                        # doctest: +SKIP
+        >>> model.output_heads, model.config.num_qa_labels                        # doctest: +SKIP
         (('qa',), 3129)
     """
     local = resolve(path_or_hub_id, revision=revision, cache_dir=cache_dir)
@@ -336,17 +336,17 @@ def from_pretrained(
 
     state, renamed = convert_state_dict(read_state_dict(files))
     report = LoadingReport(source=str(path_or_hub_id), directory=str(directory),
-                           weights=[str(f) for f in files], heads=(), renamed=renamed)
+                           weights=[str(f) for f in files], output_heads=(), renamed=renamed)
     present = heads_in(state)
-    wanted = _wanted_heads(heads, present, files)
-    report.heads = wanted
+    wanted = _wanted_heads(output_heads, present, files)
+    report.output_heads = wanted
     for h in set(present) - set(wanted):
-        dropped = [k for k in state if k.startswith(HEAD_PREFIXES[h])]
+        dropped = [k for k in state if k.startswith(OUTPUT_HEAD_PREFIXES[h])]
         for k in dropped:
             del state[k]
         report.dropped.extend(sorted(dropped))
     if report.dropped:
-        _warn(f"heads {sorted(set(present) - set(wanted))} not asked for: dropped {len(report.dropped)} "
+        _warn(f"output heads {sorted(set(present) - set(wanted))} not asked for: dropped {len(report.dropped)} "
               f"weights ({_listing(report.dropped, 3)})")
 
     if "qa" in wanted and QA_OUT_KEY in state:
@@ -371,7 +371,7 @@ def from_pretrained(
     model.to(device=device)
     model.eval()
     model.loading_report = report
-    log.info("loaded %s: heads %s from %s", report.source, wanted, ", ".join(report.weights))
+    log.info("loaded %s: output heads %s from %s", report.source, wanted, ", ".join(report.weights))
     return model
 
 
@@ -379,29 +379,29 @@ def _warn(message: str) -> None:
     warnings.warn(message, UserWarning, stacklevel=3)
 
 
-def _wanted_heads(heads, present: tuple[str, ...], files: list[Path]) -> tuple[str, ...]:
-    if heads is None:
+def _wanted_heads(output_heads, present: tuple[str, ...], files: list[Path]) -> tuple[str, ...]:
+    if output_heads is None:
         return present
-    if isinstance(heads, str):
-        heads = (heads,)
-    unknown = [h for h in heads if h not in HEADS]
+    if isinstance(output_heads, str):
+        output_heads = (output_heads,)
+    unknown = [h for h in output_heads if h not in OUTPUT_HEADS]
     if unknown:
-        raise ValueError(f"unknown heads {unknown}; choose from {HEADS}")
-    lacking = [h for h in heads if h not in present]
+        raise ValueError(f"unknown output heads {unknown}; choose from {OUTPUT_HEADS}")
+    lacking = [h for h in output_heads if h not in present]
     if lacking:
         where = ", ".join(str(f) for f in files)
-        keys = " / ".join(p + "*" for h in lacking for p in HEAD_PREFIXES[h])
+        keys = " / ".join(p + "*" for h in lacking for p in OUTPUT_HEAD_PREFIXES[h])
         raise CheckpointError(f"the checkpoint has no {lacking} head ({keys} weights) in {where}; "
-                              f"it has {list(present) or 'no heads'}")
-    return tuple(h for h in HEADS if h in heads)
+                              f"it has {list(present) or 'no output heads'}")
+    return tuple(h for h in OUTPUT_HEADS if h in output_heads)
 
 
-def _build(config, heads, state, strict, report, dtype) -> Lxmert:
+def _build(config, output_heads, state, strict, report, dtype) -> Lxmert:
     """Check every key and shape against a shape-only model, then load (assigning the tensors)."""
     with torch.device("meta"):
-        probe = Lxmert(config, heads=heads)
+        probe = Lxmert(config, output_heads=output_heads)
     expected = {k: v.shape for k, v in probe.state_dict().items()}
-    if "pretraining" in heads and config.tie_word_embeddings:
+    if "pretraining" in output_heads and config.tie_word_embeddings:
         expected.pop(TIED_KEY, None)  # the same tensor as the word embeddings
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -415,14 +415,14 @@ def _build(config, heads, state, strict, report, dtype) -> Lxmert:
     if mismatched:
         problems.append(f"{len(mismatched)} mis-shaped keys: {_listing(mismatched)}")
     if problems and strict:
-        raise CheckpointError(f"the weights in {', '.join(report.weights)} do not fit LXMERT with heads "
-                              f"{heads} and this config: " + "; ".join(problems))
+        raise CheckpointError(f"the weights in {', '.join(report.weights)} do not fit LXMERT with output heads "
+                              f"{output_heads} and this config: " + "; ".join(problems))
     state = {k: _cast(v, dtype) for k, v in state.items() if k in expected and v.shape == expected[k]}
     if problems:
         report.missing, report.unexpected = missing, unexpected
         report.mismatched = mismatched
         _warn("loaded with strict=False: " + "; ".join(problems))
-        model = Lxmert(config, heads=heads).to(dtype)  # random init for what the checkpoint lacks
+        model = Lxmert(config, output_heads=output_heads).to(dtype)  # random init for what the checkpoint lacks
         model.load_state_dict(state, strict=False)
         return model
     probe.load_state_dict(state, strict=False, assign=True)
@@ -437,7 +437,7 @@ def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 # -- tokenizer and answers ---------------------------------------------------------------------
 def load_tokenizer(path_or_hub_id: str | os.PathLike, max_length: int | None = None):
     """The checkpoint's `Tokenizer` (``tokenizer.json``, else ``vocab.txt``)."""
-    from .text import DEFAULT_MAX_LENGTH, Tokenizer
+    from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 
     local = resolve(path_or_hub_id)
     directory = local if local.is_dir() else local.parent

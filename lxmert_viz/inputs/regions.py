@@ -90,3 +90,13 @@ class Regions:
         if self.labels is not None:
             return [f"{i}:{lab}" for i, lab in enumerate(self.labels)]
         return [f"r{i}" for i in range(len(self))]
+
+    def real(self) -> "Regions":
+        """The same regions without their padding rows (``self`` when there is none)."""
+        r = self.num_real
+        if r == len(self):
+            return self
+        return Regions(self.boxes[:r], self.feats[:r], self.image_size,
+                       None if self.labels is None else self.labels[:r],
+                       None if self.scores is None else self.scores[:r], r,
+                       {k: v[:r] for k, v in self.extra.items()})

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..regions import Regions
-from ..toyworld import FEATURE_NAMES, extract_regions
+from ..inputs.regions import Regions
+from .world import FEATURE_NAMES, extract_regions
 
 MAX_OBJECTS = 8
 SCENE_LABEL = "scene"
@@ -31,7 +31,7 @@ def shapes_regions(image, max_objects: int = MAX_OBJECTS) -> Regions:
     """Scene row + object regions (padded to ``1 + max_objects`` rows) of a shapes image.
 
     Example:
-        >>> from lxmert_viz.toyworld import generate_scene
+        >>> from lxmert_viz.shapes.world import generate_scene
         >>> r = shapes_regions(generate_scene(0).image)
         >>> r.labels[0], len(r), r.num_real
         ('scene', 9, 7)

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .result import Result
+from ..result import Result
+from .shading import FILL_RGB, box_fill_alphas
 
 
 def question_attention(result: Result, layer: int = -1) -> np.ndarray:
@@ -20,16 +21,16 @@ def question_attention(result: Result, layer: int = -1) -> np.ndarray:
 
 
 def shade_regions(image: Image.Image, boxes: np.ndarray, weights: np.ndarray, labels=None,
-                  scale: int = 4, color=(255, 64, 0)) -> Image.Image:
+                  scale: int = 4, color=FILL_RGB) -> Image.Image:
     """Return a new RGB image, ``scale`` times larger, with each box filled in proportion to its
     weight (the largest weight fully) and outlined, and the weight written beside it."""
     base = image.convert("RGB").resize((image.width * scale, image.height * scale), Image.NEAREST)
     over = Image.new("RGBA", base.size, (0, 0, 0, 0))
     draw = ImageDraw.Draw(over)
     w = np.asarray(weights, dtype=np.float64)
-    top = w.max() if w.size and w.max() > 0 else 1.0
-    for i, (box, v) in enumerate(zip(np.asarray(boxes) * scale, w)):
-        a = int(200 * v / top)
+    alphas = box_fill_alphas(w, max_alpha=200 / 255)
+    for i, (box, v, alpha) in enumerate(zip(np.asarray(boxes) * scale, w, alphas)):
+        a = int(round(255 * alpha))
         draw.rectangle([float(x) for x in box], fill=(*color, a), outline=(*color, 255), width=2)
         text = f"{v:.2f}" if labels is None or not labels[i] else f"{labels[i]} {v:.2f}"
         draw.text((float(box[0]) + 2, float(box[1]) + 1), text, fill=(0, 0, 0, 255))

@@ -3,13 +3,13 @@
 Shape letters: L layers of the family, H heads.
 
 Two panels: mean attention entropy over queries (low = focused heads) and the maximum weight any
-query gives any key (high = a sharp link somewhere). Numbers come from `stats.head_stats`.
+query gives any key (high = a sharp link somewhere). Numbers come from `lxmert_viz.analysis.head_stats`.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .stats import head_stats
+from ..analysis.heads import head_stats
 
 
 def head_grid(result, family: str, *, ax=None):

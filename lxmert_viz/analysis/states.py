@@ -1,58 +1,21 @@
-"""Pure-numpy numbers behind the figures: head statistics, state drift, PCA, attention rows.
+"""How hidden states move: drift from the last single-modality state through the cross layers, and a
+joint 2-D PCA of every state of both streams.
 
-Shape letters: L layers of a family, H heads, Q queries, K keys, S states, N items (T tokens or
-R regions), D hidden.
-
-Nothing here imports a plotting library, so these helpers are usable (and tested) on their own.
+Shape letters: S states, N items (T tokens or R regions), D hidden, M points.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ..result import KEY_SIDE, QUERY_SIDE
-
 DRIFT_METRICS = ("cosine", "norm", "distance")
+EPS = 1e-12  # guards divisions by a zero norm or variance
 
 
-def head_stats(result, family: str) -> dict[str, np.ndarray]:
-    """Per (layer, head) of ``family``: mean attention entropy over queries, and maximum weight.
-
-    Padding is already cut from a `Result`, so every query is real.
-
-    Returns:
-        ``{"entropy": (L, H) nats, "max": (L, H), "max_entropy": log K}``.
-    """
-    a = result.attentions[family].numpy().astype(np.float64)  # (L, H, Q, K)
-    p = np.clip(a, 1e-12, 1.0)
-    ent = -(a * np.log(p)).sum(-1).mean(-1)  # (L, H): entropy per query, averaged over queries
-    return {"entropy": ent, "max": a.max(axis=(-2, -1)), "max_entropy": float(np.log(max(a.shape[-1], 1)))}
-
-
-def attention_row(result, family: str, query: int, layer: int = -1, head: int | str = "mean") -> np.ndarray:
-    """(K,) weights of one query of ``family`` at a layer and head (or ``"mean"``/``"max"``)."""
-    a = result.attn(family, layer, head)
-    if not -a.shape[0] <= query < a.shape[0]:
-        raise IndexError(f"{family} has {a.shape[0]} queries; query {query} is out of range")
-    return a[query]
-
-
-def query_side(family: str) -> str:
-    """``"lang"`` or ``"vis"``: which side the queries of ``family`` come from."""
-    if family not in QUERY_SIDE:
-        raise KeyError(f"unknown attention family {family!r}; families are {list(QUERY_SIDE)}")
-    return QUERY_SIDE[family]
-
-
-def key_side(family: str) -> str:
-    query_side(family)
-    return KEY_SIDE[family]
-
-
-def state_drift(result, side: str, metric: str = "cosine") -> tuple[np.ndarray, list[str]]:
+def drift(result, side: str, metric: str = "cosine") -> tuple[np.ndarray, list[str]]:
     """How far each item's state moves from the last single-modality state through the cross layers.
 
     Args:
-        side: ``"lang"`` (tokens) or ``"vis"`` (regions).
+        side: the stream, ``"lang"`` (tokens) or ``"vis"`` (regions).
         metric: ``"cosine"`` (similarity to the single-modality state; 1 at the start),
             ``"norm"`` (L2 norm of the state) or ``"distance"`` (L2 distance to the single state).
 
@@ -73,7 +36,7 @@ def state_drift(result, side: str, metric: str = "cosine") -> tuple[np.ndarray, 
     else:
         num = (h * base).sum(-1)
         den = np.linalg.norm(h, axis=-1) * np.linalg.norm(base, axis=-1)
-        vals = num / np.maximum(den, 1e-12)
+        vals = num / np.maximum(den, EPS)
     return vals, names
 
 
@@ -97,7 +60,7 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     coords[:, :k] = xc @ comps.T
     var = s ** 2
     ratio = np.zeros(2)
-    ratio[:k] = var[:k] / max(var.sum(), 1e-12)
+    ratio[:k] = var[:k] / max(var.sum(), EPS)
     return coords, ratio
 
 
@@ -129,10 +92,3 @@ def state_points(result) -> dict[str, object]:
     stages += [f"cross{i + 1}" for i in range(result.x_layers)]
     return {"xy": xy, "side": side, "item": np.array(item, dtype=int), "label": label, "stage": stage,
             "depth": np.array(depth, dtype=int), "ratio": ratio, "stages": stages}
-
-
-def normalise(w: np.ndarray) -> np.ndarray:
-    """Weights scaled to 0..1 by their maximum (all zeros stay zeros)."""
-    w = np.asarray(w, dtype=np.float64)
-    m = w.max() if w.size else 0.0
-    return w / m if m > 0 else np.zeros_like(w)
