@@ -3,9 +3,11 @@
 Shape letters: N images, Q questions, R regions (``MAX_REGIONS``), F region features, T tokens.
 
 Every image goes through the same pixel-only region extractor the kit uses at run time
-(`lxmert_viz.shapes.visual_input.shapes_regions`: a scene row, then the objects), so training sees exactly what `kit.ask` will give the
-model. Generated scenes also give a region label (colour x shape of the ground-truth object whose
-box the region overlaps most) for LXMERT's region-label objective; easy-vqa images give none.
+(`lxmert_viz.shapes.visual_input.shapes_regions`: a scene row, then the objects), so training sees
+exactly what `kit.ask` will give the model. Generated scenes also give a region label (colour x
+shape of the ground-truth object whose box the region overlaps most) for LXMERT's region-label
+objective; easy-vqa images give none. Sentences about the scenes, matched and mismatched
+(``world/statements.py``), feed the image-text matching and masked-word objectives.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from ..inputs.text import Tokenizer
 from .world import COLORS, SHAPES, generate_scene
 from .visual_input import MAX_OBJECTS, shapes_regions
 from .world.dataset import ANSWERS, make_dataset
+from .world.statements import parse_statement, statement_pairs
 
 MAX_REGIONS = 1 + MAX_OBJECTS  # the scene row, then objects
 SCENE_SIZE = 128
@@ -126,12 +129,12 @@ def referent_regions(table: ImageTable, qa: QATable) -> tuple[torch.Tensor, torc
     return pos, region
 
 
-def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int):
-    """A balanced generated split: (ImageTable, QATable, scenes)."""
-    samples = make_dataset(n_scenes, seed, size=SCENE_SIZE)
+def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "varied"):
+    """A balanced generated split: (ImageTable, QATable, scenes), scenes ``"plain"`` or ``"varied"``."""
+    samples = make_dataset(n_scenes, seed, size=SCENE_SIZE, style=style)
     seeds = sorted({s.scene_seed for s in samples})
     pos_of = {s: i for i, s in enumerate(seeds)}
-    scenes = [generate_scene(s, size=SCENE_SIZE) for s in seeds]
+    scenes = [generate_scene(s, size=SCENE_SIZE, style=style) for s in seeds]
     table = regions_table([sc.image for sc in scenes], [sc.objects for sc in scenes])
     qs = [s.question for s in samples]
     qa = encode_questions(tokenizer, [q.text for q in qs], [q.answer for q in qs],
@@ -159,3 +162,46 @@ def easyvqa_split(tokenizer: Tokenizer, split: str):
             answers.append(a)
             idx.append(i)
     return table, encode_questions(tokenizer, texts, answers, idx)
+
+
+@dataclass
+class StatementTable:
+    """S sentences about the images of an ImageTable: ids (S, T), attention mask (S, T), image index
+    (S,), match (S,) 1 when the sentence is true of its image (``world/statements.py``), and per
+    sentence its text, its kind (``true``, ``other scene``, ``near miss``) and its sentence type."""
+
+    ids: torch.Tensor
+    attn: torch.Tensor
+    image: torch.Tensor
+    match: torch.Tensor
+    text: list[str]
+    kind: list[str]
+    stype: list[str]
+
+
+def statement_rows(objects: list, seed: int, n_matched: int = 2) -> list[tuple[int, str, bool, str]]:
+    """Matched and mismatched sentences for every scene: ``(scene index, text, matches, kind)``.
+
+    Args:
+        objects: each scene's objects, in image-table order.
+        seed: the draws' seed.
+        n_matched: true sentences per scene (and about as many that are not; the mismatched ones
+            from a random other scene of the list and from near misses, ``statement_pairs``).
+    """
+    rng = np.random.default_rng([seed, 16])
+    rows = []
+    n = len(objects)
+    for i, objs in enumerate(objects):
+        other = objects[(i + 1 + int(rng.integers(max(1, n - 1)))) % n] if n > 1 else objs
+        rows += [(i, *p) for p in statement_pairs(objs, other, rng, n_matched)]
+    return rows
+
+
+def statements_split(tokenizer: Tokenizer, scenes, seed: int, n_matched: int = 2) -> StatementTable:
+    """``statement_rows`` of a split's scenes (``scenes_split``'s third value), tokenized."""
+    rows = statement_rows([sc.objects for sc in scenes], seed, n_matched)
+    texts = [r[1] for r in rows]
+    _, batch = tokenizer.batch(texts, 24)
+    return StatementTable(batch["input_ids"], batch["attention_mask"], torch.tensor([r[0] for r in rows]),
+                          torch.tensor([int(r[2]) for r in rows]), texts, [r[3] for r in rows],
+                          [parse_statement(t)[0].qtype for t in texts])

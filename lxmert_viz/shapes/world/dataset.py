@@ -61,12 +61,28 @@ def _balanced_pick(rng: np.random.Generator, by_answer: dict[str, list[int]]) ->
     return kept
 
 
+def balance_questions(questions: Sequence[Question], rng: np.random.Generator) -> list[int]:
+    """Indices (sorted) of the questions kept so that, per template, answers are about equally frequent.
+
+    Questions are grouped by ``question_template`` (the text with colour/shape words masked); each
+    group keeps its answers equally often (``_balanced_pick``).
+    """
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
+    for k, q in enumerate(questions):
+        groups[question_template(q.text)][q.answer].append(k)
+    kept: list[int] = []
+    for key in sorted(groups):
+        kept += _balanced_pick(rng, groups[key])
+    return sorted(kept)
+
+
 def make_dataset(
     n_scenes: int,
     seed: int,
     size: int = 128,
     min_objects: int = 1,
     max_objects: int = 6,
+    style: str = "plain",
 ) -> list[Sample]:
     """Questions about ``n_scenes`` generated scenes, balanced so the question alone tells little.
 
@@ -80,6 +96,7 @@ def make_dataset(
         size: scene side in pixels.
         min_objects: fewest objects per scene.
         max_objects: most objects per scene.
+        style: ``"plain"`` or ``"varied"`` scenes (``layout_scene``; varied boxes may be smaller).
 
     Returns:
         Samples ordered by scene, then by question order within the scene.
@@ -93,15 +110,9 @@ def make_dataset(
     pool: list[Sample] = []
     for i in range(n_scenes):
         scene_seed = seed * SCENE_SEED_STRIDE + i
-        objects, _ = layout_scene(scene_seed, size, min_objects, max_objects)
+        objects, _ = layout_scene(scene_seed, size, min_objects, max_objects, style=style)
         pool += [Sample(scene_seed, q) for q in make_questions(objects, rng)]
-    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(list))
-    for k, s in enumerate(pool):
-        groups[question_template(s.question.text)][s.question.answer].append(k)
-    kept: list[int] = []
-    for key in sorted(groups):
-        kept += _balanced_pick(rng, groups[key])
-    return [pool[k] for k in sorted(kept)]
+    return [pool[k] for k in balance_questions([s.question for s in pool], rng)]
 
 
 def _pairs(data: Iterable) -> list[tuple[str, str]]:

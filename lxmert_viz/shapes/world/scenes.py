@@ -4,8 +4,11 @@ Shape letters: H height, W width (pixels), N objects.
 
 A scene is a deterministic function of its seed (``numpy.random.default_rng(seed)``). Objects never
 overlap and keep ``gap`` pixels apart (so connected components separate them) and ``margin`` pixels
-off the border. Shapes are drawn like easy-vqa's: filled, one solid palette colour, anti-aliased by
-drawing at 4x and box-filtering down. Triangles are isosceles and point up (as in easy-vqa).
+off the border. A "plain" scene is drawn like easy-vqa's: filled, one solid palette colour,
+anti-aliased by drawing at 4x and box-filtering down, triangles isosceles and pointing up. A
+"varied" scene (``style="varied"``, what the model trains on) has the same layout, then colours,
+proportions, triangles, background and rendering varied as a person's drawing would vary them
+(``variation.py``).
 
 Boxes are integer pixels ``(x1, y1, x2, y2)`` with x1, y1 inclusive and x2, y2 exclusive: the object
 covers columns ``x1 .. x2-1`` and rows ``y1 .. y2-1``; width is ``x2 - x1``.
@@ -19,6 +22,9 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from .palette import COLORS, RGB, SHAPES, TINT_RANGE, WHITE
+from .variation import Look, degrade, vary_background, vary_color, vary_geometry, vary_look, variation_rng
+
+STYLES = ("plain", "varied")
 
 SUPERSAMPLE = 4
 """Drawing scale before box-filtering down: gives easy-vqa-like anti-aliased edges."""
@@ -30,13 +36,19 @@ class SceneObject:
 
     Args:
         shape: one of ``SHAPES``.
-        color: one of ``COLORS``.
+        color: one of ``COLORS`` (its name).
         box: ``(x1, y1, x2, y2)`` integer pixels, x1/y1 inclusive, x2/y2 exclusive.
+        rgb: the colour it is drawn in; ``None``: easy-vqa's colour of that name (``palette.RGB``).
+        apex: triangles: where along the box's far side the apex lies (0..1; 0.5 isosceles).
+        pointing: triangles: ``up`` (base at the bottom), ``down``, ``left`` or ``right``.
     """
 
     shape: str
     color: str
     box: tuple[int, int, int, int]
+    rgb: tuple[int, int, int] | None = None
+    apex: float = 0.5
+    pointing: str = "up"
 
     @property
     def width(self) -> int:
@@ -53,7 +65,7 @@ class SceneObject:
 
     @property
     def area(self) -> float:
-        """Geometric area of the drawn shape in pixels (circle pi r^2, triangle w h / 2)."""
+        """Geometric area of the drawn shape in pixels (ellipse pi w h / 4, triangle w h / 2)."""
         w, h = self.width, self.height
         if self.shape == "circle":
             return math.pi * w * h / 4.0
@@ -76,12 +88,14 @@ class Scene:
         objects: the shapes, in drawing order (never overlapping).
         seed: the seed that made it.
         background: RGB background colour.
+        look: how it was rendered (supersampling, blur, resize and JPEG round trips).
     """
 
     image: Image.Image
     objects: tuple[SceneObject, ...]
     seed: int
     background: tuple[int, int, int] = WHITE
+    look: Look = Look()
 
     @property
     def size(self) -> int:
@@ -106,6 +120,7 @@ def layout_scene(
     gap: int = 4,
     margin: int = 2,
     background: str | tuple[int, int, int] = "white",
+    style: str = "plain",
 ) -> tuple[tuple[SceneObject, ...], tuple[int, int, int]]:
     """Objects and background of a scene, without drawing it (fast; used for question data sets).
 
@@ -117,11 +132,15 @@ def layout_scene(
         side_range: object side as a fraction of ``size``, sampled log-uniformly so sizes vary a lot.
         gap: least empty pixels between two object boxes.
         margin: least empty pixels between a box and the border.
-        background: ``"white"``, ``"tint"`` (easy-vqa's random off-white) or an RGB triple.
+        background: ``"white"``, ``"tint"`` (easy-vqa's random off-white) or an RGB triple;
+            a varied scene draws its own.
+        style: ``"plain"`` or ``"varied"`` (the same layout, then ``vary_objects``).
 
     Returns:
         ``(objects, background_rgb)``.
     """
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {STYLES}, got {style!r}")
     if not 1 <= min_objects <= max_objects:
         raise ValueError(f"need 1 <= min_objects <= max_objects, got {min_objects}, {max_objects}")
     rng = np.random.default_rng(seed)
@@ -161,7 +180,42 @@ def layout_scene(
         box = (x1, y1, x1 + w, y1 + h)
         if _boxes_clear(box, [o.box for o in objects], gap):
             objects.append(SceneObject(shape, color, box))
+    if style == "varied":
+        return vary_objects(tuple(objects), variation_rng(seed, "objects"))
     return tuple(objects), bg  # type: ignore[return-value]
+
+
+def vary_objects(objects: tuple[SceneObject, ...], rng: np.random.Generator):
+    """A varied copy of a layout: colours, proportions and triangles as in ``variation.py``.
+
+    Boxes keep their top-left corner and only shrink, so the layout's gaps stay. Returns
+    ``(objects, background_rgb)``.
+    """
+    out = []
+    for o in objects:
+        w, h, apex, pointing = vary_geometry(o.shape, o.width, o.height, rng)
+        x1, y1 = o.box[:2]
+        out.append(SceneObject(o.shape, o.color, (x1, y1, x1 + w, y1 + h), vary_color(o.color, rng), apex, pointing))
+    return tuple(out), vary_background(rng)
+
+
+def triangle_points(box, apex: float = 0.5, pointing: str = "up"):
+    """The three corners of a triangle drawn in ``box`` (float pixel coordinates, PIL's inclusive ends).
+
+    Its base lies along one side of the box and its apex on the opposite side, ``apex`` of the way
+    along it; so the triangle's area is always half the box's.
+    """
+    x1, y1, x2, y2 = box
+    xe, ye = x2 - 1, y2 - 1
+    if pointing == "up":
+        return [(x1, ye), (xe, ye), (x1 + apex * (xe - x1), y1)]
+    if pointing == "down":
+        return [(x1, y1), (xe, y1), (x1 + apex * (xe - x1), ye)]
+    if pointing == "left":
+        return [(xe, y1), (xe, ye), (x1, y1 + apex * (ye - y1))]
+    if pointing == "right":
+        return [(x1, y1), (x1, ye), (xe, y1 + apex * (ye - y1))]
+    raise ValueError(f"pointing must be up, down, left or right, got {pointing!r}")
 
 
 def render_objects(
@@ -169,6 +223,7 @@ def render_objects(
     size: int,
     background: tuple[int, int, int] = WHITE,
     scale: float = 1.0,
+    look: Look = Look(),
 ) -> Image.Image:
     """Draw objects on a plain ``size x size`` background.
 
@@ -177,24 +232,27 @@ def render_objects(
         size: side of the output image in pixels.
         background: RGB background.
         scale: factor applied to every box first (``new_size / old_size`` to re-render a scene).
+        look: supersampling (anti-aliasing) and the blur / resize / JPEG round trips after it.
 
     Returns:
         PIL RGB image.
     """
-    s = SUPERSAMPLE * scale
-    big = Image.new("RGB", (size * SUPERSAMPLE, size * SUPERSAMPLE), tuple(background))
+    k = look.supersample
+    s = k * scale
+    big = Image.new("RGB", (size * k, size * k), tuple(background))
     draw = ImageDraw.Draw(big)
     for o in objects:
         x1, y1, x2, y2 = (v * s for v in o.box)
-        fill = RGB[o.color]
+        fill = o.rgb if o.rgb is not None else RGB[o.color]
         # PIL boxes are inclusive of their last pixel, ours exclusive: end at x2 - 1
         if o.shape == "circle":
             draw.ellipse([x1, y1, x2 - 1, y2 - 1], fill=fill)
         elif o.shape == "rectangle":
             draw.rectangle([x1, y1, x2 - 1, y2 - 1], fill=fill)
         else:
-            draw.polygon([(x1, y2 - 1), (x2 - 1, y2 - 1), ((x1 + x2 - 1) / 2.0, y1)], fill=fill)
-    return big.resize((size, size), Image.BOX)
+            draw.polygon(triangle_points((x1, y1, x2, y2), o.apex, o.pointing), fill=fill)
+    image = big.resize((size, size), Image.BOX) if k > 1 else big
+    return degrade(image, look)
 
 
 def generate_scene(
@@ -211,7 +269,8 @@ def generate_scene(
         size: image side in pixels.
         min_objects: fewest objects.
         max_objects: most objects.
-        **layout_kwargs: ``side_range``, ``gap``, ``margin``, ``background`` of ``layout_scene``.
+        **layout_kwargs: ``side_range``, ``gap``, ``margin``, ``background``, ``style`` of
+            ``layout_scene``; a varied scene also gets a varied ``Look``.
 
     Returns:
         The ``Scene``.
@@ -220,9 +279,15 @@ def generate_scene(
         >>> s = generate_scene(0)
         >>> s.image.size, 1 <= len(s.objects) <= 6
         ((128, 128), True)
+        >>> v = generate_scene(0, style="varied")
+        >>> [o.box[:2] for o in v.objects] == [o.box[:2] for o in s.objects]  # same layout
+        True
     """
     objects, bg = layout_scene(seed, size, min_objects, max_objects, **layout_kwargs)
-    return Scene(render_objects(objects, size, bg), objects, seed, bg)
+    look = Look()
+    if layout_kwargs.get("style", "plain") == "varied":
+        look = vary_look(variation_rng(seed, "look"))
+    return Scene(render_objects(objects, size, bg, look=look), objects, seed, bg, look)
 
 
 def generate_easyvqa_like(seed: int, size: int = 64) -> Scene:
@@ -250,7 +315,8 @@ def rescale_scene(scene: Scene, size: int) -> Scene:
     """
     f = size / scene.size
     objects = tuple(
-        SceneObject(o.shape, o.color, tuple(int(round(v * f)) for v in o.box))  # type: ignore[arg-type]
+        SceneObject(o.shape, o.color, tuple(int(round(v * f)) for v in o.box), o.rgb, o.apex, o.pointing)  # type: ignore[arg-type]
         for o in scene.objects
     )
-    return Scene(render_objects(objects, size, scene.background), objects, scene.seed, scene.background)
+    image = render_objects(objects, size, scene.background, look=scene.look)
+    return Scene(image, objects, scene.seed, scene.background, scene.look)

@@ -3,7 +3,7 @@
 Shape letters: none (strings).
 
 Slots: ``{a}``/``{b}`` name one object (``"circle"``, ``"red shape"``, ``"red circle"``), ``{color}``
-is a colour word, ``{thing}`` a kind of object (``"red shape"``, ``"circle"``, ``"red circle"``),
+is a colour word, ``{shape}`` a shape word (statements only), ``{thing}`` a kind of object (``"red shape"``, ``"circle"``, ``"red circle"``),
 ``{things}`` its plural (``"red shapes"``, ``"circles"``, ``"red circles"``, ``"shapes"``).
 The existence, colour and shape phrasings are easy-vqa's own (read from its questions.json).
 
@@ -79,6 +79,7 @@ _SLOT_RE = {
     "thing": rf"(?:(?P<t_color>{_C}) )?(?P<t_noun>{_N})",
     "things": rf"(?:(?P<t_color>{_C}) )?(?P<t_noun>{'|'.join(SHAPES)}|shape)s",
     "color": rf"(?P<color>{_C})",
+    "shape": rf"(?P<shape>{'|'.join(SHAPES)})",
 }
 
 
