@@ -1,4 +1,7 @@
-"""Where the embedded shapes-world model and the sample scenes live.
+"""Where the embedded shapes-world models and the sample scenes live.
+
+Two models ship: ``shapes`` (the default, trained with the word-referent objective) and
+``shapes-plain`` (the control: the same recipe with that objective off).
 
 Looked up in order: ``$LXMERT_VIZ_ASSETS``, the source tree's ``assets/`` (a checkout or an editable
 install), then ``<prefix>/share/lxmert_viz/assets`` (a wheel install ships them there).
@@ -10,6 +13,7 @@ import sys
 from pathlib import Path
 
 SHAPES_MODEL = "shapes"
+SHAPES_MODELS = ("shapes", "shapes-plain")
 SAMPLES = "samples"
 
 
@@ -30,8 +34,14 @@ def assets_dir() -> Path:
     )
 
 
-def shapes_model_dir() -> Path:
-    return assets_dir() / SHAPES_MODEL
+def shapes_model_dir(name: str = SHAPES_MODEL) -> Path:
+    """The folder of one of the shipped shapes-world models (``SHAPES_MODELS``)."""
+    if name not in SHAPES_MODELS:
+        raise ValueError(f"no shipped shapes model {name!r}; shipped: {', '.join(SHAPES_MODELS)}")
+    path = assets_dir() / name
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"the shapes model {name!r} is missing: no {path / 'config.json'}")
+    return path
 
 
 def sample_paths() -> list[Path]:

@@ -137,17 +137,23 @@ class Kit:
         return results
 
 
-def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit:
-    """The embedded shapes-world kit (offline): tiny LXMERT, its vocabulary, answers and extractor."""
+def load_shapes(directory: str | Path | None = None, device: str = "cpu", model: str = "shapes") -> Kit:
+    """An embedded shapes-world kit (offline): tiny LXMERT, its vocabulary, answers and extractor.
+
+    Args:
+        directory: a model folder; default: the shipped ``model``.
+        model: ``"shapes"`` (trained with the word-referent objective) or ``"shapes-plain"`` (the
+            control, trained without it).
+    """
     from .assets import shapes_model_dir
     from .model.pretrained import from_pretrained
     from .shapes.visual_input import shapes_regions
 
-    d = Path(directory) if directory is not None else shapes_model_dir()
-    model = from_pretrained(d, device=device)
+    d = Path(directory) if directory is not None else shapes_model_dir(model)
+    net = from_pretrained(d, device=device)
     tokenizer = Tokenizer.from_pretrained(d)
     answers = Answers.from_file(d / "answers.json")
-    return Kit(model, tokenizer, answers, shapes_regions, name="shapes")
+    return Kit(net, tokenizer, answers, shapes_regions, name=model)
 
 
 DEFAULT_FRCNN = "unc-nlp/frcnn-vg-finetuned"
@@ -205,12 +211,14 @@ def load(name: str | Path | None = None, **kwargs) -> Kit:
     """A ready kit.
 
     Args:
-        name: None for the embedded shapes-world model; otherwise a checkpoint directory or hub id
-            (see `load_real`), paired with the Visual Genome Faster R-CNN.
+        name: None or ``"shapes"`` for the embedded shapes-world model, ``"shapes-plain"`` for its
+            control (trained without the word-referent objective); otherwise a checkpoint directory
+            or hub id (see `load_real`), paired with the Visual Genome Faster R-CNN.
 
     Example:
         >>> kit = lxmert_viz.load()   # doctest: +SKIP
+        >>> control = lxmert_viz.load("shapes-plain")   # doctest: +SKIP
     """
-    if name is None or str(name) == "shapes":
-        return load_shapes(**kwargs)
+    if name is None or str(name) in ("shapes", "shapes-plain"):
+        return load_shapes(model=str(name or "shapes"), **kwargs)
     return load_real(name, **kwargs)

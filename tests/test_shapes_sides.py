@@ -55,7 +55,8 @@ def test_default_kinds_and_corpus():
 
 def test_curriculum_needs_the_side_questions(tmp_path):
     from lxmert_viz.shapes.train import train
+    from lxmert_viz.shapes.train_config import TrainConfig
 
     with pytest.raises(ValueError, match="sides"):
-        train(tmp_path, n_scenes=10, steps=2, batch=4, easyvqa=False, vocab_scenes=10, progress=False,
-              side_steps=1, sides=False)
+        train(TrainConfig.tiny(side_steps=1, sides=False), tmp_path, progress=False)
+    assert not any(tmp_path.iterdir())  # refused before anything was written

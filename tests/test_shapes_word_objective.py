@@ -1,4 +1,4 @@
-"""The trainer's referent objective: which word, which object, and that it adds no parameters."""
+"""The trainer's word-referent objective: which word, which object, and that it adds no parameters."""
 from __future__ import annotations
 
 from safetensors import safe_open
@@ -40,12 +40,11 @@ def test_referent_regions_name_the_question_word_and_its_object():
 
 def test_word_loss_is_logged_and_can_be_switched_off(tmp_path):
     from lxmert_viz.shapes.train import train
+    from lxmert_viz.shapes.train_config import TrainConfig
 
-    on = train(tmp_path / "on", n_scenes=60, steps=20, batch=16, easyvqa=False, log_every=10, vocab_scenes=60,
-               progress=False, sides=False, side_steps=0, pair_steps=0, word_weight=0.5)
-    off = train(tmp_path / "off", n_scenes=60, steps=20, batch=16, easyvqa=False, log_every=10, vocab_scenes=60,
-                progress=False, sides=False, side_steps=0, pair_steps=0, word_weight=0.0)
-    assert on["word_weight"] == 0.5 and off["word_weight"] == 0.0
+    on = train(TrainConfig.tiny(word_weight=0.5), tmp_path / "on", progress=False)
+    off = train(TrainConfig.tiny(word_weight=0.0), tmp_path / "off", progress=False)
+    assert TrainConfig.load(tmp_path / "on").word_weight == 0.5 and TrainConfig.load(tmp_path / "off").word_weight == 0
     assert all(h["word_loss"] > 0 for h in on["history"])
     assert all(h["word_loss"] == 0 for h in off["history"])
     first, last = on["history"][0]["word_loss"], on["history"][-1]["word_loss"]

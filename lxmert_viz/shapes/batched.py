@@ -14,6 +14,10 @@ def object_free(mask: torch.Tensor) -> torch.Tensor:
 
     The scene row's features are the same for every image, so what the model then says depends on
     the text alone.
+
+    Example:
+        >>> object_free(torch.tensor([[1, 1, 1, 0]])).tolist()
+        [[1, 0, 0, 0]]
     """
     out = torch.zeros_like(mask)
     out[:, 0] = 1

@@ -77,8 +77,17 @@ def robustness_split(tok: Tokenizer, n_scenes: int, seed: int = ROBUST_SEED):
     return table, qa, scenes
 
 
-def evaluate(model_dir: Path, n_scenes: int = 2000, robust_scenes: int = 1000, easyvqa: bool = True) -> dict:
-    """Every figure of the model in ``model_dir`` (see the module docstring); also its seconds."""
+def evaluate(model_dir: Path, n_scenes: int = 2000, robust_scenes: int = 1000, easyvqa: bool = True,
+             baseline_scenes: int = 5000) -> dict:
+    """Every figure of the model in ``model_dir`` (see the module docstring); also its seconds.
+
+    Args:
+        model_dir: a model folder (``assets/shapes``, ``assets/shapes-plain`` or a training's ``--out``).
+        n_scenes: held-out generated scenes of the varied look (and half as many of the plain look).
+        robust_scenes: pictures of the robustness set.
+        easyvqa: also easy-vqa's test split (needs the ``easy-vqa`` package).
+        baseline_scenes: training-seed scenes behind the blind baselines (question-only, matching).
+    """
     t0 = time.perf_counter()
     model = from_pretrained(model_dir).eval()
     tok = Tokenizer.from_pretrained(model_dir)
@@ -94,7 +103,7 @@ def evaluate(model_dir: Path, n_scenes: int = 2000, robust_scenes: int = 1000, e
     res["pointing_game"] = pointing_game(table, qa, points, tok)
     st = statements_split(tok, scenes, HELD_OUT_SEED)
     res["masked_words"] = pm.masked_words(model, tok, table, st)
-    res["matching"] = pm.matching(model, table, st, pm.blind_matching_baseline(st, 5000, TRAIN_SEED))
+    res["matching"] = pm.matching(model, table, st, pm.blind_matching_baseline(st, baseline_scenes, TRAIN_SEED))
     res["region_labels"] = pm.region_labels(model, table, qa)
     table, qa, scenes = scenes_split(tok, n_scenes // 2, HELD_OUT_SEED + 1, style="plain")
     res["held_out_plain"] = {**accuracy_by_type(qa, answer(model, table, qa)[0]), "scenes": len(scenes),
@@ -102,7 +111,7 @@ def evaluate(model_dir: Path, n_scenes: int = 2000, robust_scenes: int = 1000, e
     table, qa, scenes = robustness_split(tok, robust_scenes)
     res["robustness"] = {**accuracy_by_type(qa, answer(model, table, qa)[0]), "scenes": len(scenes),
                          "region_labels": pm.region_labels(model, table, qa)}
-    train = make_dataset(5000, TRAIN_SEED, style="varied")
+    train = make_dataset(baseline_scenes, TRAIN_SEED, style="varied")
     res["question_only_baseline"] = {"held_out": question_only_baseline(train, make_dataset(n_scenes, HELD_OUT_SEED,
                                                                                               style="varied"))}
     if easyvqa:

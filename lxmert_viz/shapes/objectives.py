@@ -12,7 +12,8 @@ Shape letters: B rows, T tokens, R regions, F region features, V vocabulary, L r
 * word referent (the default model only; off in ``shapes-plain``): the final state of the word that
   names a question's one object ("circle" in "what color is the circle?"), read by the region
   heads, must give that object's label (``obj``) and its region's feature vector (``feat``,
-  squared error). No loss touches an attention map.
+  squared error). No loss reads an attention map: this one asks for the object in the word's
+  state, and leaves to the model where the word attends to find it.
 """
 from __future__ import annotations
 
@@ -28,6 +29,16 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
 
     Words in ``object_ids`` (colours, shapes) are masked with probability ``object_p`` instead of
     ``p``: predicting a masked colour or shape from the rest of a sentence needs the image.
+
+    Example:
+        >>> from lxmert_viz.assets import shapes_model_dir
+        >>> from lxmert_viz.shapes.training_data import object_word_ids
+        >>> tok = Tokenizer.from_pretrained(shapes_model_dir())
+        >>> _, b = tok.batch(["the red circle is left of the blue triangle."])
+        >>> ids, labels = mask_tokens(b["input_ids"], b["attention_mask"], tok, torch.Generator().manual_seed(0),
+        ...                           p=0.0, object_ids=object_word_ids(tok), object_p=1.0)
+        >>> [tok._tok.id_to_token(int(i)) for i in ids[0]][1:-1]
+        ['the', '[MASK]', '[MASK]', 'is', 'left', 'of', 'the', '[MASK]', '[MASK]', '.']
     """
     special = (ids == tok.cls_id) | (ids == tok.sep_id) | (attn == 0)
     rate = torch.full(ids.shape, p)

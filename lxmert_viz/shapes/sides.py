@@ -1,22 +1,18 @@
 """Auxiliary training questions about one object: "is the red circle on the left?", "… big?".
 
-They are not part of the shapes world's question set (``toyworld.templates``) and are never
-evaluated; the trainer uses them by default (``--no-side-questions`` leaves them out) as a stepping
-stone towards the relation and size questions. "Is A left of B?" needs the model to find two objects *and* tell which is
-which before any of it pays off, so from a random start its answer stays at chance. Asking where
-one named object is rewards, on its own, reading the position of the region a phrase names; the
-relation questions can then build on that.
+They are not part of the shapes world's question set (``world/templates.py``) and are never
+evaluated; the trainer's curriculum opens with them (``TrainConfig.sides``, ``side_steps``) as a
+stepping stone towards the relation and size questions: asking where one named object is rewards,
+on its own, reading the position of the region a phrase names, which "is A left of B?" then builds
+on (what the curriculum bought is in ``assets/shapes/TRAINING.md``).
 
 An object is "on the left" when its box centre lies left of the image's middle by more than
 ``MARGIN`` of the width (likewise right, top, bottom); objects nearer the middle get no question.
-And "is the … big?": an object is big when its area is at least ``BIG`` of the image's, not big
-when at most ``SMALL`` (about the upper and lower thirds of the generator's objects); in between,
-no question. It is the same stepping stone for the size comparisons (without it: size 60% held
-out; with it: 99.7%).
-
-Only "left", "top" and "big" are asked: then the answer follows the object's position directly (yes on
-the left), a signal the model picks up without first learning to read the side word. Objects lie on
-either side about equally often, so yes and no are about equally likely.
+An object is big when its area is at least ``BIG`` of the image's, not big when at most ``SMALL``
+(about the upper and lower thirds of the generator's objects); in between, no question. Only
+"left", "top" and "big" are asked, so the answer follows the object's position or size directly
+(yes on the left); objects lie on either side about equally often, so yes and no are about
+equally likely.
 """
 from __future__ import annotations
 

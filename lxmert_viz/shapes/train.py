@@ -48,6 +48,11 @@ def shapes_config(vocab_size: int, **overrides) -> LxmertConfig:
 
     The `feat` regression head (``visual_feat_loss``) is there for the word-referent objective;
     ``task_matched`` because the matching head is trained.
+
+    Example:
+        >>> c = shapes_config(100)
+        >>> c.hidden_size, (c.l_layers, c.r_layers, c.x_layers), c.visual_feat_dim, c.num_qa_labels
+        (128, (2, 2, 3), 35, 20)
     """
     base = dict(
         vocab_size=vocab_size, hidden_size=128, num_attention_heads=4, intermediate_size=256,

@@ -84,7 +84,13 @@ def of_types(data: dict, names) -> torch.Tensor:
 
 
 def object_word_ids(tok: Tokenizer) -> torch.Tensor:
-    """Token ids of the words that describe objects (colours and shapes, singular and plural)."""
+    """Token ids of the words that describe objects (colours and shapes, singular and plural).
+
+    Example:
+        >>> from lxmert_viz.assets import shapes_model_dir
+        >>> len(object_word_ids(Tokenizer.from_pretrained(shapes_model_dir())))  # 8 colours, 3 shapes, 3 plurals
+        14
+    """
     words = [*COLORS, *SHAPES, *(s + "s" for s in SHAPES)]
     vocab = tok._tok.get_vocab()
     return torch.tensor(sorted({vocab[w] for w in words if w in vocab}), dtype=torch.long)

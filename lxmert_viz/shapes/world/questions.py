@@ -123,7 +123,14 @@ def make_questions(
         True
     """
     objects = list(scene.objects if isinstance(scene, Scene) else scene)
-    out: list[Question] = []
+    return [*_attribute_questions(objects, rng), *_kind_questions(objects, rng, n_exist, n_count),
+            *_pair_questions(objects, rng, n_relation, n_size)]
+
+
+def _attribute_questions(objects: list[SceneObject], rng: np.random.Generator) -> list[Question]:
+    """"What color is the circle?" for each object a phrase names without its colour, "what is the
+    red shape?" for each object of a unique colour, "what shape is in the image?" when alone."""
+    out = []
     for i, o in enumerate(objects):
         no_color = [p for p in referring_phrases(objects, i) if p[0] in (*SHAPES, "shape")]
         if no_color:
@@ -133,6 +140,16 @@ def make_questions(
             out.append(_fill(_pick(rng, _COLOR_SHAPE), {"color": o.color}, o.color, i, o.shape))
     if len(objects) == 1:
         out.append(_fill(_pick(rng, _SINGLE_SHAPE), {}, "shape", 0, objects[0].shape))
+    return out
+
+
+def _kind_questions(objects: list[SceneObject], rng: np.random.Generator, n_exist: int, n_count: int) -> list[Question]:
+    """Existence then counting questions about a kind of object (a colour, a shape, both, or any).
+
+    Half the kinds are an object's own (so present), half drawn at random. The target is the one
+    matching object of an existence question, when exactly one matches.
+    """
+    out = []
     for k in range(n_exist + n_count):
         ref = _pick(rng, objects) if rng.random() < 0.5 else None
         color = ref.color if ref else _pick(rng, COLORS)
@@ -151,10 +168,20 @@ def make_questions(
             t = _pick(rng, _BY_QTYPE["count"])
             things = [f"{color} shapes", f"{shape}s", f"{color} {shape}s", "shapes"][kind]
             out.append(_fill(t, {"things": things}, None, None, COUNT_WORDS[len(hits)]))
+    return out
+
+
+def _pair_questions(objects: list[SceneObject], rng: np.random.Generator, n_relation: int,
+                    n_size: int) -> list[Question]:
+    """Relation and size questions about pairs of objects that phrases name, in a random pair order.
+
+    A pair gets a question only of a kind whose answer is decided (``relation_holds`` is not None)
+    and whose quota is not yet met.
+    """
     referable = [i for i in range(len(objects)) if referring_phrases(objects, i)]
     pairs = [(i, j) for i in referable for j in referable if i != j]
     order = rng.permutation(len(pairs)) if pairs else []
-    n_rel = n_sz = 0
+    out, n_rel, n_sz = [], 0, 0
     for p in order:
         i, j = pairs[int(p)]
         if n_rel >= n_relation and n_sz >= n_size:
@@ -171,8 +198,6 @@ def make_questions(
         (pa, wa), (pb, _) = _pick(rng, referring_phrases(objects, i)), _pick(rng, referring_phrases(objects, j))
         answer = "yes" if relation_holds(a, b, t.relation or "") else "no"
         out.append(_fill(t, {"a": pa, "b": pb}, wa, i, answer))
-        if t.qtype == "relation":
-            n_rel += 1
-        else:
-            n_sz += 1
+        n_rel += t.qtype == "relation"
+        n_sz += t.qtype == "size"
     return out

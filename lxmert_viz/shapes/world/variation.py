@@ -12,7 +12,7 @@ model does not learn one renderer:
 * geometry: circles may become slightly oval (aspect 0.8..1), rectangles may get thinner (down to
   0.3 of their length), triangles get their apex anywhere along the top and may point down, left
   or right; boxes only shrink, so objects stay apart;
-* background: white, an easy-vqa tint or a light grey (each channel 222..245, slightly tinted);
+* background: white, an easy-vqa tint or a light grey (level 222..245, each channel within 3 of it);
 * rendering (``Look``): aliased edges (no supersampling), a slight blur, a resize round trip, a
   JPEG round trip (quality 65..95).
 

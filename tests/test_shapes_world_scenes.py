@@ -96,3 +96,30 @@ def test_missing_easyvqa_error_names_package(monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModuleNotFoundError, match="easy-vqa"):
         easyvqa.easyvqa_data_dir()
+
+
+def test_varied_scenes_keep_the_layout_shrink_boxes_and_are_seeded():
+    from lxmert_viz.shapes.world.color_naming import name_color
+
+    looks, jittered, pointing = set(), 0, set()
+    for seed in range(120):
+        plain, _ = layout_scene(seed)
+        varied, bg = layout_scene(seed, style="varied")
+        assert len(plain) == len(varied)
+        for p, v in zip(plain, varied):
+            assert (p.shape, p.color, p.box[:2]) == (v.shape, v.color, v.box[:2])
+            assert v.width <= p.width and v.height <= p.height  # boxes only shrink: objects stay apart
+            if v.rgb is not None:
+                jittered += 1
+                assert COLORS[int(name_color(v.rgb))] == v.color
+            pointing.add(v.pointing)
+        assert min(bg) >= 219  # light grey 222..245, tinted by up to 3 per channel
+        s = generate_scene(seed, style="varied")
+        assert s.objects == varied and s.background == bg
+        looks.add((s.look.supersample, s.look.blur > 0, s.look.resize < 1, s.look.jpeg > 0))
+    assert np.array_equal(np.asarray(generate_scene(5, style="varied").image),
+                          np.asarray(generate_scene(5, style="varied").image))
+    assert jittered > 200 and pointing == {"up", "down", "left", "right"}
+    assert len(looks) >= 8  # aliased / anti-aliased, with and without blur, resize and JPEG
+    with pytest.raises(ValueError, match="style"):
+        layout_scene(0, style="fancy")

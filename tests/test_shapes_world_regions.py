@@ -100,3 +100,67 @@ def test_connected_components_8_connectivity():
     labels, n = connected_components(m)
     assert n == 3 and labels[0, 0] == labels[1, 1] == 1 and labels[3, 3] == 2 and labels[5, 0] == 3
     assert connected_components(np.zeros((4, 4), bool))[1] == 0
+
+
+def _jpeg(img, quality):
+    import io
+
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=quality)
+    return Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+
+
+def test_varied_scenes_give_every_object_with_its_colour():
+    wrong = shapes = total = 0
+    for seed in range(150):
+        s = generate_scene(seed, style="varied")
+        r = find_regions(s.image)
+        assert r.num_real == len(s.objects), (seed, s.look)
+        for o in s.objects:
+            best = max(range(len(r)), key=lambda i: iou(o.box, r.boxes[i]))
+            colour, shape = r.labels[best].split()
+            wrong += colour != o.color
+            shapes += shape != o.shape
+            total += 1
+    assert wrong == 0 and shapes <= 0.02 * total, (wrong, shapes, total)
+
+
+def test_jpeg_blur_light_grey_paper_and_scale_do_not_change_what_is_found():
+    from PIL import ImageFilter
+
+    from lxmert_viz.shapes.world.scenes import rescale_scene
+
+    for seed in range(20):
+        s = generate_scene(seed)
+        ref = find_regions(s.image)
+        grey = np.asarray(s.image).copy()
+        grey[(grey == 255).all(-1)] = (228, 228, 228)
+        for img in (_jpeg(s.image, 70), s.image.filter(ImageFilter.GaussianBlur(0.8)), Image.fromarray(grey),
+                    rescale_scene(s, 300).image):
+            r = find_regions(img)
+            assert r.num_real == ref.num_real and sorted(r.labels) == sorted(ref.labels), (seed, r.labels, ref.labels)
+
+
+def test_shape_statistics_do_not_depend_on_proportions():
+    from PIL import ImageDraw
+
+    from lxmert_viz.shapes.world.extract import FEATURE_NAMES
+
+    col = FEATURE_NAMES.index("ellipse_ratio")
+    cases = [("circle", "ellipse", (20, 30, 100, 90)), ("circle", "ellipse", (40, 10, 80, 110)),
+             ("rectangle", "rectangle", (10, 50, 110, 70)), ("rectangle", "rectangle", (55, 5, 70, 115)),
+             ("triangle", [(10, 100), (110, 100), (15, 20)], None), ("triangle", [(10, 20), (10, 100), (100, 60)], None),
+             ("triangle", [(20, 30), (100, 30), (90, 90)], None)]
+    expected = {"circle": 1.0, "rectangle": 12 / (4 * np.pi), "triangle": 3 * np.sqrt(3) / (2 * np.pi)}
+    for shape, how, box in cases:
+        img = Image.new("RGB", (128, 128), "white")
+        draw = ImageDraw.Draw(img)
+        if how == "ellipse":
+            draw.ellipse(box, fill=(0, 0, 255))
+        elif how == "rectangle":
+            draw.rectangle(box, fill=(0, 0, 255))
+        else:
+            draw.polygon(how, fill=(0, 0, 255))
+        r = find_regions(img)
+        assert r.num_real == 1 and r.labels[0] == f"blue {shape}", (shape, how, r.labels)
+        assert abs(r.feats[0, col] - expected[shape]) < 0.03, (shape, how, r.feats[0, col])
