@@ -6,13 +6,16 @@ executed (``pytest --nbval-lax notebooks``); its ``assert`` cells are what the r
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 nbformat = pytest.importorskip("nbformat")
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NAME = re.compile(r"^\d\d_[a-z0-9]+(_[a-z0-9]+)*\.ipynb$")
 
 
@@ -20,8 +23,16 @@ def _code(nb) -> list:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def test_there_are_notebooks():
-    assert len(NOTEBOOKS) >= 4, f"expected the four kit notebooks, found {[p.name for p in NOTEBOOKS]}"
+def test_readme_lists_every_notebook():
+    listed = re.findall(r"^\| `(\d\d_\w+)` \|", (ROOT / "README.md").read_text(), re.M)
+    assert listed == [p.stem for p in NOTEBOOKS], f"README's notebook table {listed} vs notebooks/ {NOTEBOOKS}"
+
+
+def test_nbstripout_would_change_nothing():
+    nbstripout = Path(sys.executable).with_name("nbstripout")
+    run = subprocess.run(["bash", str(ROOT / "scripts/strip_notebooks.sh"), "--verify"], capture_output=True,
+                         text=True, env={"NBSTRIPOUT": str(nbstripout), "PATH": "/usr/bin:/bin"})
+    assert run.returncode == 0, f"notebooks need stripping (bash scripts/strip_notebooks.sh): {run.stdout}{run.stderr}"
 
 
 def test_numbers_are_unique_and_consecutive():
@@ -37,7 +48,7 @@ def test_notebook_is_clean(path):
     code = _code(nb)
     assert code, f"{path.name} has no code cells"
     for i, cell in enumerate(code):
-        assert not cell.outputs, f"{path.name}: code cell {i} has outputs (run scripts/strip_notebooks.py)"
+        assert not cell.outputs, f"{path.name}: code cell {i} has outputs (run bash scripts/strip_notebooks.sh)"
         assert cell.execution_count is None, f"{path.name}: code cell {i} has an execution count"
     assert "widgets" not in nb.metadata, f"{path.name} stores widget state"
     first = code[0].source

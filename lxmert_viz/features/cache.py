@@ -5,7 +5,7 @@ Shape letters: H W image height and width.
 The key is a SHA-256 over the decoded, upright pixels (EXIF orientation applied, so a rotated
 copy of a file is another image) and the extraction settings (recipe, region count, thresholds,
 config, checkpoint identity). File names and timestamps play no part. Default directory:
-``~/.cache/lxmert_viz/features`` (env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
+the user cache folder (``~/.cache/lxmert_viz/features`` on Linux, via platformdirs; env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
 override it).
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..assets import user_cache_dir
 from ..inputs.image import image_key
 from ..inputs.regions import Regions
 from .npz import load_npz, save_npz
@@ -26,7 +27,7 @@ from .preprocess import load_image
 
 def default_cache_dir() -> Path:
     env = os.environ.get("LXMERT_VIZ_FEATURE_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "lxmert_viz" / "features"
+    return Path(env) if env else user_cache_dir("features")
 
 
 def image_digest(rgb: np.ndarray) -> str:
