@@ -22,7 +22,7 @@ import torch
 
 from .inputs.answers import Answers
 from .inputs.image import image_key, open_image
-from .inputs.regions import Regions
+from .inputs.regions import Regions, region_tensors
 from .inputs.text import Tokenizer
 from .model.lxmert import Lxmert
 from .result import Result
@@ -81,24 +81,13 @@ class Kit:
             return key, regions, vision
         self.stats["misses"] += 1
         regions = self.extractor(img)
-        feats, pos, mask = self.region_tensors(regions)
+        feats, pos, mask = region_tensors(regions, self.model.dtype, self.model.device)
         with torch.inference_mode():
             vision = self.model.encode_image(feats, pos, mask)
         self._cache[key] = (regions, vision)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return key, regions, vision
-
-    def region_tensors(self, regions: Regions):
-        """(1, R, F) feats, (1, R, 4) boxes and (1, R) mask for the model; padding only when no region is real."""
-        n = regions.num_real if regions.num_real > 0 else len(regions)
-        if n == 0:
-            raise ValueError("the extractor found no regions and gave no padding rows to attend to")
-        dev, dt = self.model.device, self.model.dtype
-        feats = torch.as_tensor(regions.feats[:n], dtype=dt, device=dev)[None]
-        pos = torch.as_tensor(regions.boxes_norm[:n], dtype=dt, device=dev)[None]
-        mask = torch.as_tensor(regions.mask[:n], dtype=dt, device=dev)[None]
-        return feats, pos, (None if regions.num_real == n else mask)
 
     def clear_cache(self) -> None:
         self._cache.clear()

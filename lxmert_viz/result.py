@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .model.output import FAMILIES, KEY_STREAM, QUERY_STREAM, LxmertOutput, query_stream
+from .inputs.model_inputs import model_inputs
 from .inputs.regions import Regions
 from .inputs.text import Tokens
 
@@ -38,7 +39,11 @@ class Result:
         attentions: family -> (L, H, Q, K) float32 tensors.
         answers: ``[(answer, probability), ...]`` best first (empty without a QA head).
         logits: (A,) answer logits or None.
-        meta: free-form extras (timings, settings).
+        meta: free-form extras (timings, settings; ``dropped_regions`` / ``dropped_tokens`` list
+            positions that were masked out of the run, see `lxmert_viz.explain.masking`).
+        attention_grads: family -> (L, H, Q, K) d(logit of ``explained_answer``)/dA, or None; only
+            gradient explanations need them (`lxmert_viz.explain.gradients.with_gradients`).
+        explained_answer: the answer index those gradients are of.
     """
 
     question: str
@@ -54,6 +59,8 @@ class Result:
     answers: list[tuple[str, float]] = field(default_factory=list)
     logits: torch.Tensor | None = None
     meta: dict = field(default_factory=dict)
+    attention_grads: dict[str, torch.Tensor] | None = None
+    explained_answer: int | None = None
 
     def __post_init__(self):
         t, r = len(self.tokens), self.regions.num_real
@@ -65,33 +72,53 @@ class Result:
                              f"{1 + self.r_layers + self.x_layers} states x {r} regions")
         sizes = {"lang": t, "vis": r}
         layers = {"lang": self.l_layers, "vis": self.r_layers}
-        for fam, a in self.attentions.items():
-            if fam not in FAMILIES:
-                raise ValueError(f"unknown attention family {fam!r}")
-            want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
-            want_l = layers.get(fam, self.x_layers)
-            if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
-                raise ValueError(f"attentions[{fam!r}] is {tuple(a.shape)}; expected ({want_l}, heads, {want_q}, {want_k})")
+        for what, maps in (("attentions", self.attentions), ("attention_grads", self.attention_grads or {})):
+            for fam, a in maps.items():
+                if fam not in FAMILIES:
+                    raise ValueError(f"unknown attention family {fam!r} in {what}")
+                want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
+                want_l = layers.get(fam, self.x_layers)
+                if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
+                    raise ValueError(f"{what}[{fam!r}] is {tuple(a.shape)}; "
+                                     f"expected ({want_l}, heads, {want_q}, {want_k})")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
-                    image=None, answers=None, meta=None) -> "Result":
-        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding."""
+                    image=None, answers=None, meta=None, grads: dict | None = None,
+                    explained_answer: int | None = None) -> "Result":
+        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding.
+
+        ``grads``: family -> per layer (B, H, Q, K) gradients of the maps, cut the same way.
+        """
         t, r = len(tokens), regions.num_real
         lang = torch.stack([h[index, :t] for h in out.lang_hidden]).detach().float().cpu()
         vis = torch.stack([h[index, :r] for h in out.vis_hidden]).detach().float().cpu()
         cut = {"lang": t, "vis": r}
-        maps = {}
-        for fam in out.attentions:
-            a = out.attentions[fam][index]  # (L, H, Q, K)
-            maps[fam] = a[..., : cut[QUERY_STREAM[fam]], : cut[KEY_STREAM[fam]]].detach().float().cpu()
+
+        def crop(family, layers):  # per layer (B, H, Q, K) -> (L, H, Q, K) of example ``index``
+            a = torch.stack([x[index] for x in layers])
+            return a[..., : cut[QUERY_STREAM[family]], : cut[KEY_STREAM[family]]].detach().float().cpu()
+
+        maps = {fam: crop(fam, out.attentions.layers(fam)) for fam in out.attentions}
+        cut_grads = None if grads is None else {fam: crop(fam, g) for fam, g in grads.items()}
         logits = None
         if out.question_answering_score is not None:
             logits = out.question_answering_score[index].detach().float().cpu()
-        regions = regions.real()
-        return cls(question, tokens, regions, image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
-                   maps, list(answers or []), logits, dict(meta or {}))
+        return cls(question, tokens, regions.real(), image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
+                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer)
+
+    def model_inputs(self, dtype: torch.dtype = torch.float32, device=None) -> dict:
+        """Batch-of-one model keyword arguments that re-run this question on these regions, with the
+        positions in ``meta["dropped_tokens"]`` / ``["dropped_regions"]`` masked out again."""
+        return model_inputs(self.tokens, self.regions, dtype, device, self.meta.get("dropped_tokens", ()),
+                            self.meta.get("dropped_regions", ()))
+
+    def kept(self, stream: str) -> np.ndarray:
+        """Positions of ``stream``'s items (``"lang"`` tokens, ``"vis"`` regions) that were not dropped."""
+        n = len(self.tokens) if stream == "lang" else self.regions.num_real
+        gone = set(self.meta.get("dropped_tokens" if stream == "lang" else "dropped_regions", ()))
+        return np.array([i for i in range(n) if i not in gone], dtype=int)
 
     # -- selectors -------------------------------------------------------------------------------
     @property

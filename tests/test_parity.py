@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 import lxmert_viz
-from conftest import make_inputs, tiny_tf_kwargs
+from helpers import make_inputs, tiny_tf_kwargs
 
 transformers = pytest.importorskip("transformers")
 

@@ -12,18 +12,9 @@ from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d 
 from lxmert_viz.viz import (box_alphas, head_grid, head_grid_plotly, heatmap, heatmap_array,  # noqa: E402
                             heatmap_plotly, overlay, overlay_plotly, state_drift, state_drift_plotly,
                             state_pca, state_pca_plotly)
-from viz_fixtures import make_result  # noqa: E402
+from viz_fixtures import make_result, ranks  # noqa: E402
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
-
-
-@pytest.fixture(scope="module")
-def result():
-    return make_result()
-
-
-def _ranks(x):
-    return np.argsort(np.argsort(np.asarray(x)))
 
 
 # -- overlay -----------------------------------------------------------------------------------------
@@ -35,7 +26,7 @@ def test_overlay_mpl_token_boxes_rank_like_attention(result):
     assert len(boxes) == result.regions.num_real == 4
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
     alphas = [p.get_facecolor()[3] for p in boxes]
-    np.testing.assert_array_equal(_ranks(alphas), _ranks(w))
+    np.testing.assert_array_equal(ranks(alphas), ranks(w))
     bars = fig.axes[1].patches
     np.testing.assert_allclose([b.get_width() for b in bars], w, rtol=1e-6)
     assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == result.regions.names()
@@ -79,7 +70,7 @@ def test_overlay_plotly_structure_and_alphas(result):
     assert fig.data[0].type == "image" and fig.data[0].source.startswith("data:image/png;base64,")
     assert [tr.type for tr in fig.data[1:1 + n]] == ["scatter"] * n
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
-    np.testing.assert_array_equal(_ranks(box_alphas(fig)), _ranks(w))
+    np.testing.assert_array_equal(ranks(box_alphas(fig)), ranks(w))
     assert box_alphas(fig).max() == pytest.approx(0.75)
     np.testing.assert_allclose(fig.data[2 + n].x, w, rtol=1e-6)
     assert list(fig.data[2 + n].y) == result.regions.names()

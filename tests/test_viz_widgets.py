@@ -11,18 +11,9 @@ pytest.importorskip("anywidget")  # plotly >= 6 FigureWidget is an anywidget
 
 from lxmert_viz.analysis import drift as state_drift_values  # noqa: E402
 from lxmert_viz.viz import AttentionExplorer, QAWidget, StatesExplorer, box_alphas  # noqa: E402
-from viz_fixtures import FakeKit, make_result, padded_properties, record_front_end_messages, samples  # noqa: E402
+from viz_fixtures import FakeKit, make_result, padded_properties, ranks, record_front_end_messages, samples  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture(scope="module")
-def result():
-    return make_result()
-
-
-def _ranks(x):
-    return np.argsort(np.argsort(np.asarray(x)))
 
 
 # -- AttentionExplorer -------------------------------------------------------------------------------
@@ -35,7 +26,7 @@ def test_attention_explorer_set_updates_in_place(result):
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
     alphas = box_alphas(ex.figures["overlay"])
     assert not np.allclose(alphas, before)
-    np.testing.assert_array_equal(_ranks(alphas), _ranks(w))
+    np.testing.assert_array_equal(ranks(alphas), ranks(w))
     np.testing.assert_allclose(np.asarray(ex.figures["heatmap"].data[0].z), result.attn("l2v", 0, 1), rtol=1e-6)
     assert ex.state == {"family": "l2v", "layer": 0, "head": 1, "query": 5, "query_label": "circle"}
 
@@ -117,7 +108,7 @@ def test_qa_widget_asks_and_redraws_in_place():
     assert res.answers[0][0] in qa.answers_html.value
     assert [lab for lab, _ in qa.token.options] == res.tokens.labels()
     w = res.attn("l2v", -1, "mean")[qa.token.value]
-    np.testing.assert_array_equal(_ranks(box_alphas(fig)), _ranks(w))
+    np.testing.assert_array_equal(ranks(box_alphas(fig)), ranks(w))
     assert not np.allclose(box_alphas(fig), first) or qa.token.value != 1
     assert set(qa.timings) == {"ask_ms", "draw_ms", "total_ms"}
 

@@ -126,3 +126,8 @@ def padded_properties(sent: list[dict]) -> list[str]:
 
     return sorted({k for msg in sent for k, v in msg.items()
                    if isinstance(v, (list, tuple)) and any(x is Undefined for x in v)})
+
+
+def ranks(x) -> np.ndarray:
+    """The rank of each value (0 = smallest): equal ranks mean the same order."""
+    return np.argsort(np.argsort(np.asarray(x)))

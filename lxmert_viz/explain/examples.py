@@ -13,46 +13,25 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from ..inputs.regions import Regions
+from ..inputs.text import Tokens
 
 
 @dataclass
 class Example:
-    """One benchmark item (unbatched tensors).
+    """One benchmark item: a tokenized question, an image's regions and the gold answer.
 
     Attributes:
-        input_ids: (T,) ``[CLS] … [SEP]`` ids, optionally padded.
-        attention_mask: (T,) 1 real, 0 padding.
-        visual_feats: (R, F).
-        visual_pos: (R, 4) normalised boxes.
-        visual_attention_mask: (R,) 1 real, 0 padding.
+        tokens: the question's `Tokens`.
+        regions: the image's `Regions` (padding rows are never used).
         gold: the right answer's index.
         meta: free-form (question text, image id, ...).
     """
 
-    input_ids: torch.Tensor
-    attention_mask: torch.Tensor
-    visual_feats: torch.Tensor
-    visual_pos: torch.Tensor
-    visual_attention_mask: torch.Tensor
+    tokens: Tokens
+    regions: Regions
     gold: int
     meta: dict | None = None
-
-    def inputs(self) -> dict:
-        """Batch-of-one model keyword arguments."""
-        return {"input_ids": self.input_ids[None], "attention_mask": self.attention_mask[None],
-                "visual_feats": self.visual_feats[None], "visual_pos": self.visual_pos[None],
-                "visual_attention_mask": self.visual_attention_mask[None]}
-
-
-def make_example(token_ids, regions: Regions, gold: int, meta: dict | None = None) -> Example:
-    """An `Example` from token ids (``Tokens.ids`` or a list) and a `Regions`."""
-    ids = torch.as_tensor(list(token_ids), dtype=torch.long)
-    return Example(ids, torch.ones_like(ids), torch.as_tensor(regions.feats, dtype=torch.float32),
-                   torch.as_tensor(regions.boxes_norm, dtype=torch.float32),
-                   torch.as_tensor(regions.mask, dtype=torch.float32), int(gold), meta)
 
 
 def _read_questions(path: Path) -> list[dict]:
@@ -108,8 +87,8 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
                 continue
             raise
         regions = get(str(row["image_id"]))
-        yield make_example(tokenizer(row["question"]).ids, regions, gold,
-                           {"image_id": str(row["image_id"]), "question": row["question"]})
+        yield Example(tokenizer(row["question"]), regions, gold,
+                      {"image_id": str(row["image_id"]), "question": row["question"]})
 
 
 def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) -> Iterator[Example]:
@@ -118,7 +97,7 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
     Args:
         kit: a `Kit` (``lxmert_viz.load()``).
         n_scenes: scenes to draw (each gives several balanced questions).
-        seed: data-set seed of `toyworld.dataset.make_dataset`; 2 is the held-out seed of
+        seed: data-set seed of `lxmert_viz.shapes.world.dataset.make_dataset`; 2 is the held-out seed of
             `lxmert_viz.shapes.evaluate` (training uses 1, the vocabulary 0; scene seeds are
             ``seed * 1e6 + i``, so different seeds share no scene).
         size: scene side in pixels.
@@ -134,9 +113,5 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         if q.answer not in kit.answers.names:
             continue
         scene = generate_scene(sample.scene_seed, size)
-        regions = kit.extract(scene.image)
-        n = regions.num_real if regions.num_real > 0 else len(regions)
-        regions = Regions(regions.boxes[:n], regions.feats[:n], regions.image_size, num_real=regions.num_real)
-        yield make_example(kit.tokenizer(q.text).ids, regions, kit.answers.index(q.answer),
-                           {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype,
-                            "target": q.target})
+        yield Example(kit.tokenizer(q.text), kit.extract(scene.image), kit.answers.index(q.answer),
+                      {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype, "target": q.target})

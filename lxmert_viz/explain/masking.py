@@ -23,7 +23,16 @@ import torch
 
 from ..model.output import LxmertOutput
 from ..result import Result
-from .trace import model_inputs
+
+INPUT_KEYS = ("input_ids", "attention_mask", "visual_feats", "visual_pos", "visual_attention_mask",
+              "token_type_ids", "inputs_embeds")
+
+
+def model_kwargs(inputs: Mapping) -> dict:
+    """The model keyword arguments out of ``inputs`` (unknown keys such as ``gold`` are dropped)."""
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a mapping of model keyword arguments, got {type(inputs).__name__}")
+    return {k: inputs[k] for k in INPUT_KEYS if k in inputs and inputs[k] is not None}
 
 
 @dataclass
@@ -65,7 +74,7 @@ def masked_inputs(inputs: Mapping, drop_regions: Iterable[int] = (), drop_tokens
     Returns:
         (inputs, dropped region positions, dropped token positions).
     """
-    kw = model_inputs(inputs)
+    kw = model_kwargs(inputs)
     feats = kw["visual_feats"]
     text = kw["input_ids"] if "input_ids" in kw else kw["inputs_embeds"][..., 0]
     regs = _positions(drop_regions, feats.shape[1], "region")

@@ -3,7 +3,7 @@
 Shape letters: S steps (fractions 0, 0.1, …, 1), N removable items of one example.
 
 For each example and each method, the [CLS] row ranks the removable items: regions by
-``R_ti[cls]``, words by ``R_tt[cls]`` (every real token but [CLS] and [SEP]). Removing 0 %, 10 %,
+``lang_vis[cls]``, tokens by ``lang_lang[cls]`` (every real token but [CLS] and [SEP]). Removing 0 %, 10 %,
 …, 100 % of them, most relevant first (``positive``: a good map makes accuracy fall fast, lower AUC
 is better) or least relevant first (``negative``: a good map keeps it up, higher AUC is better),
 happens through the attention masks (``visual_attention_mask`` / ``attention_mask`` set to 0), so
@@ -30,11 +30,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..inputs.model_inputs import model_inputs
 from .examples import Example
 from .explanation import METHODS
-from .methods import explain_batch
+from .gradients import run_result
+from .methods import explain_all
 
-MODALITIES = ("regions", "words")
+MODALITIES = ("regions", "tokens")
 DIRECTIONS = ("positive", "negative")
 
 
@@ -108,25 +110,41 @@ class PerturbationReport:
         return "\n".join(lines)
 
 
-def _variants(ex: Example, maps: dict, methods, modalities, counts_of, rng) -> tuple[list, list]:
-    """All masked copies of one example: (list of (vmask, tmask), list of keys)."""
-    tm0, vm0 = ex.attention_mask.clone(), ex.visual_attention_mask.clone()
+def _variants(n_tokens: int, n_regions: int, explanations: dict, modalities, counts_of, rng) -> tuple[list, list]:
+    """All masked copies of one example: (list of (vis mask, text mask) 1/0 tensors, list of keys)."""
     masks, keys = [], []
-    for meth in methods:
-        e = maps[meth]
+    for meth, e in explanations.items():
         for mod in modalities:
             if mod == "regions":
                 pos, rel = e.region_index, e.cls_regions()
-            else:  # words: every real token except [CLS] (first) and [SEP] (last)
-                pos, rel = e.token_index[1:-1], e.cls_words()[1:-1]
+            else:  # every real token except [CLS] (first) and [SEP] (last)
+                pos, rel = e.token_index[1:-1], e.cls_tokens()[1:-1]
             for d in DIRECTIONS:
                 order = pos[removal_order(rel, d, rng)]
                 for s, k in enumerate(counts_of(len(pos))):
-                    vm, tm = vm0.clone(), tm0.clone()
+                    vm, tm = torch.ones(n_regions), torch.ones(n_tokens, dtype=torch.long)
                     (vm if mod == "regions" else tm)[torch.as_tensor(order[:k], dtype=torch.long)] = 0
                     masks.append((vm, tm))
                     keys.append((meth, mod, d, s))
     return masks, keys
+
+
+def _predict(model, ex: Example, masks: list, chunk: int) -> list[int]:
+    """The top answer of every masked copy, ``chunk`` copies per no-grad forward."""
+    base = model_inputs(ex.tokens, ex.regions.real(), model.dtype, model.device)
+    preds = []
+    with torch.no_grad():
+        for lo in range(0, len(masks), chunk):
+            part = masks[lo:lo + chunk]
+            b = len(part)
+            out = model(input_ids=base["input_ids"].expand(b, -1),
+                        attention_mask=torch.stack([tm for _, tm in part]).to(model.device),
+                        visual_feats=base["visual_feats"].expand(b, -1, -1),
+                        visual_pos=base["visual_pos"].expand(b, -1, -1),
+                        visual_attention_mask=torch.stack([vm for vm, _ in part]).to(model.device, model.dtype),
+                        output_attentions=False)
+            preds.append(out.question_answering_score.argmax(-1))
+    return torch.cat(preds).tolist()
 
 
 def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence[str] = METHODS,
@@ -138,7 +156,7 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
         model: an `Lxmert` with the QA head.
         examples: `Example`s (any iterable; consumed once).
         methods: explanation methods to compare.
-        modalities: ``"regions"`` and/or ``"words"``.
+        modalities: ``"regions"`` and/or ``"tokens"``.
         steps: the fractions are ``0, 1/steps, …, 1``.
         seed: for the random baseline (example ``k`` uses ``seed + k``) and tie-breaking.
         chunk: most masked copies run in one no-grad forward.
@@ -148,8 +166,10 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
         A `PerturbationReport`.
 
     Example:
-        >>> rep = perturbation_benchmark(model, examples, steps=10)   # doctest: +SKIP
-        >>> print(rep.table())                                         # doctest: +SKIP
+        >>> from lxmert_viz.explain.examples import shapes_examples
+        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=3)
+        >>> rep.num_examples, rep.fractions.tolist()
+        (3, [0.0, 0.5, 1.0])
     """
     for m in modalities:
         if m not in MODALITIES:
@@ -166,23 +186,12 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
         for k, ex in enumerate(examples):
             if limit is not None and k >= limit:
                 break
-            maps = explain_batch(model, ex.inputs(), methods, answer=None, seed=seed + k)[0]
-            masks, keys = _variants(ex, maps, methods, modalities, lambda m: removal_counts(m, fractions), rng)
-            preds = []
-            with torch.no_grad():
-                for lo in range(0, len(masks), chunk):
-                    part = masks[lo:lo + chunk]
-                    b = len(part)
-                    out = model(input_ids=ex.input_ids[None].expand(b, -1),
-                                attention_mask=torch.stack([tm for _, tm in part]),
-                                visual_feats=ex.visual_feats[None].expand(b, -1, -1),
-                                visual_pos=ex.visual_pos[None].expand(b, -1, -1),
-                                visual_attention_mask=torch.stack([vm for vm, _ in part]),
-                                output_attentions=False)
-                    preds.append(out.question_answering_score.argmax(-1))
-            preds = torch.cat(preds).tolist()
-            original = next(iter(maps.values())).answer
-            for (meth, mod, d, s), p in zip(keys, preds):
+            res = run_result(model, ex.tokens, ex.regions, need_grads="relevancy" in methods)
+            explanations = explain_all(res, methods, seed=seed + k)
+            original = next(iter(explanations.values())).answer
+            masks, keys = _variants(len(ex.tokens), res.regions.num_real, explanations, modalities,
+                                    lambda m: removal_counts(m, fractions), rng)
+            for (meth, mod, d, s), p in zip(keys, _predict(model, ex, masks, chunk)):
                 correct[(meth, mod, d)][s] += p == ex.gold
                 agree[(meth, mod, d)][s] += p == original
             base_ok += original == ex.gold

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 
 @dataclass(frozen=True)
@@ -100,3 +101,22 @@ class Regions:
                        None if self.labels is None else self.labels[:r],
                        None if self.scores is None else self.scores[:r], r,
                        {k: v[:r] for k, v in self.extra.items()})
+
+
+def region_tensors(regions: Regions, dtype: torch.dtype = torch.float32, device=None):
+    """``visual_feats`` (1, R, F), ``visual_pos`` (1, R, 4) and ``visual_attention_mask`` (1, R) of the
+    real rows; the mask is None when every row given is real. An image with no real region keeps
+    its padding rows (masked), so that attention has keys to go to.
+
+    Example:
+        >>> r = Regions(np.zeros((3, 4), "f4"), np.ones((3, 8), "f4"), (64, 64), num_real=2)
+        >>> [None if t is None else tuple(t.shape) for t in region_tensors(r)]
+        [(1, 2, 8), (1, 2, 4), None]
+    """
+    n = regions.num_real if regions.num_real > 0 else len(regions)
+    if n == 0:
+        raise ValueError("the extractor found no regions and gave no padding rows to attend to")
+    feats = torch.as_tensor(regions.feats[:n], dtype=dtype, device=device)[None]
+    pos = torch.as_tensor(regions.boxes_norm[:n], dtype=dtype, device=device)[None]
+    mask = None if regions.num_real == n else torch.as_tensor(regions.mask[:n], dtype=dtype, device=device)[None]
+    return feats, pos, mask

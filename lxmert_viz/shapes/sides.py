@@ -1,6 +1,6 @@
 """Auxiliary training questions about one object: "is the red circle on the left?", "… big?".
 
-They are not part of the shapes world's question set (``toyworld.templates``) and are never
+They are not part of the shapes world's question set (``shapes.world.templates``) and are never
 evaluated; the trainer uses them by default (``--no-side-questions`` leaves them out) as a stepping
 stone towards the relation and size questions. "Is A left of B?" needs the model to find two objects *and* tell which is
 which before any of it pays off, so from a random start its answer stays at chance. Asking where

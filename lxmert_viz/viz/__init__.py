@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
 from .explanations import (
-    compare_methods, perturbation_curve, perturbation_curves, relevance_overlay, relevance_values,
+    compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
 )
 from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid
@@ -42,5 +42,4 @@ __all__ = [
     "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
     "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
-    "relevance_values",
 ]

@@ -2,9 +2,8 @@
 
 Shape letters: T tokens, R regions, M methods, S steps of the perturbation curves.
 
-`relevance_values` turns an `Explanation` into one (R,) region row and one (T,) word row laid out
-on the result's token and region positions (positions the explanation does not cover, such as
-masked ones, get 0). `relevance_overlay` draws one method on one axes; `compare_methods` puts
+The rows drawn come from `lxmert_viz.explain.relevance_rows` (an `Explanation` laid out on the
+result's token and region positions; masked positions get 0). `relevance_overlay` draws one method on one axes; `compare_methods` puts
 several side by side (image row + word-strip row); `perturbation_curves` draws a
 `PerturbationReport` (accuracy vs fraction removed). Matplotlib only, no pyplot: every function
 returns the `Figure`.
@@ -15,52 +14,12 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..explain.explanation import relevance_rows
 from .shading import box_fill_alphas, draw_boxes, draw_image
 
 STRIP_CMAP = "Reds"
 DIRECTION_STYLE = {"positive": "-", "negative": "--"}
 METHOD_COLOURS = {"relevancy": "#d62728", "rollout": "#1f77b4", "raw": "#2ca02c", "random": "#7f7f7f"}
-
-
-def relevance_values(explanation, result=None, token: int | str | None = None,
-                     keep_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """The region row and the word row of one explanation, on the result's positions.
-
-    Args:
-        explanation: an `Explanation`.
-        result: the `Result` it explains (its tokens resolve a word given as text and give the
-            lengths); None: the explanation's own real tokens and regions.
-        token: None for the answer ([CLS] row: `cls_regions` / `cls_words`); a word or token index
-            for that token's row (``R_ti[t]`` / ``R_tt[t]``).
-        keep_self: keep the query token's relevance to itself in the word row; by default it is
-            set to 0, since rollout and relevancy start from the identity (≈1 there) and it would
-            drown every other word in a colour scale.
-
-    Returns:
-        ``(regions (R,), words (T,))`` float64; positions the explanation leaves out get 0.
-    """
-    tok_pos = np.asarray(explanation.token_index, dtype=int)
-    reg_pos = np.asarray(explanation.region_index, dtype=int)
-    if result is None:
-        t, r = len(tok_pos), len(reg_pos)
-        tok_pos, reg_pos = np.arange(t), np.arange(r)
-    else:
-        t, r = len(result.tokens), result.regions.num_real
-    if token is None:
-        row = 0  # [CLS]: what the answer head reads
-    else:
-        q = result.token_index(token) if result is not None else int(token) % t
-        hits = np.flatnonzero(tok_pos == q)
-        if not len(hits):
-            raise ValueError(f"token {token!r} (position {q}) is not in the explanation (masked?)")
-        row = int(hits[0])
-    regions, words = np.zeros(r), np.zeros(t)
-    keep_r, keep_t = reg_pos < r, tok_pos < t
-    regions[reg_pos[keep_r]] = np.asarray(explanation.R_ti[row], dtype=np.float64)[keep_r]
-    words[tok_pos[keep_t]] = np.asarray(explanation.R_tt[row], dtype=np.float64)[keep_t]
-    if not keep_self and tok_pos[row] < t:
-        words[tok_pos[row]] = 0.0
-    return regions, words
 
 
 def _labels(result, explanation) -> tuple[list[str], list[str]]:
@@ -71,7 +30,7 @@ def _labels(result, explanation) -> tuple[list[str], list[str]]:
 
 def relevance_overlay(result, explanation, token: int | str | None = None, *, ax=None, strip_ax=None,
                       show_labels: bool = True, dropped_regions: Sequence[int] = ()):
-    """One method's relevance on the image (shaded boxes) and over the words (a strip).
+    """One method's relevance on the image (shaded boxes) and over the tokens (a strip).
 
     Args:
         result: the `Result` explained (image, boxes, token labels).
@@ -83,12 +42,12 @@ def relevance_overlay(result, explanation, token: int | str | None = None, *, ax
         dropped_regions: regions drawn dashed and unfilled (e.g. masked ones).
 
     Returns:
-        the `Figure`. Boxes carry ``gid="region-<i>"``, the strip image ``gid="words"`` and its
+        the `Figure`. Boxes carry ``gid="region-<i>"``, the strip image ``gid="tokens"`` and its
         data is the (1, T) word row; each box's raw value is in ``patch.relevance``.
 
     Example:
-        >>> ex = explain_result(kit.model, result, "relevancy")     # doctest: +SKIP
-        >>> fig = relevance_overlay(result, ex)                       # doctest: +SKIP
+        >>> from lxmert_viz.explain import explain
+        >>> fig = relevance_overlay(result, explain(result, "relevancy", model=kit.model))
     """
     from matplotlib.figure import Figure
 
@@ -96,7 +55,7 @@ def relevance_overlay(result, explanation, token: int | str | None = None, *, ax
         fig = Figure(figsize=(4.2, 4.4), layout="constrained")
         ax, strip_ax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [6, 1]})
     fig = ax.figure
-    regions, words = relevance_values(explanation, result, token)
+    regions, token_row = relevance_rows(explanation, result, token)
     tok_labels, names = _labels(result, explanation)
     draw_image(ax, result.image, result.regions.image_size)
     boxes = result.regions.boxes[: len(regions)]
@@ -107,9 +66,9 @@ def relevance_overlay(result, explanation, token: int | str | None = None, *, ax
     target = "answer" if token is None else repr(tok_labels[result.token_index(token)])
     ax.set_title(f"{explanation.method} · relevance for {target}", fontsize=9)
     if strip_ax is not None:
-        strip_ax.imshow(words[None, :], cmap=STRIP_CMAP, aspect="auto", vmin=0,
-                        vmax=max(float(words.max()), 1e-12), gid="words")
-        strip_ax.set_xticks(np.arange(len(words)), tok_labels, rotation=60, fontsize=7, ha="right")
+        strip_ax.imshow(token_row[None, :], cmap=STRIP_CMAP, aspect="auto", vmin=0,
+                        vmax=max(float(token_row.max()), 1e-12), gid="tokens")
+        strip_ax.set_xticks(np.arange(len(token_row)), tok_labels, rotation=60, fontsize=7, ha="right")
         strip_ax.set_yticks([])
     return fig
 
@@ -129,8 +88,10 @@ def compare_methods(result, explanations: Mapping[str, object] | Sequence, token
         the `Figure`; ``fig.axes`` holds M image axes then M strip axes.
 
     Example:
-        >>> maps = explain_batch(kit.model, inputs_from(r.tokens, r.regions, kit.model))[0]  # doctest: +SKIP
-        >>> compare_methods(r, maps)                                                         # doctest: +SKIP
+        >>> from lxmert_viz.explain import explain_all
+        >>> fig = compare_methods(result, explain_all(result, model=kit.model))
+        >>> len(fig.axes)
+        8
     """
     from matplotlib.figure import Figure
 
@@ -153,7 +114,7 @@ def perturbation_curve(report, modality: str = "regions", direction: str = "posi
 
     Args:
         report: a `PerturbationReport`.
-        modality: ``"regions"`` or ``"words"``.
+        modality: ``"regions"`` or ``"tokens"``.
         direction: ``"positive"`` (most relevant removed first; lower AUC is better) or
             ``"negative"`` (least relevant first; higher AUC is better).
         ax: axes to draw on; None: a new figure.
@@ -197,7 +158,7 @@ def perturbation_curves(report, *, of: str = "accuracy", fig=None, methods: Sequ
         methods: which methods (default: all).
 
     Returns:
-        the `Figure`, panels in row order (regions positive, regions negative, words ...).
+        the `Figure`, panels in row order (regions positive, regions negative, tokens ...).
 
     Example:
         >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 20))   # doctest: +SKIP

@@ -1,9 +1,9 @@
-"""MaskingWidget: take regions or words away and watch the answers and the relevance map change.
+"""MaskingWidget: take regions or tokens away and watch the answers and the relevance map change.
 
 Shape letters: T tokens, R regions.
 
 Every removal goes through the attention masks (`lxmert_viz.explain.ask_masked`): nothing else
-about the input changes and no position moves, so the boxes and words keep their places and a
+about the input changes and no position moves, so the boxes and tokens keep their places and a
 dropped one is drawn dashed (region) or at zero (word). After each change the widget re-asks the
 model and re-explains its new top answer with the chosen method; the one `go.FigureWidget`
 overlay is restyled in place. Stable CSS classes (`CSS`) let a browser test find the parts.
@@ -28,7 +28,7 @@ SPECIAL = ("[CLS]", "[SEP]")  # kept: the answer head reads [CLS]; [SEP] closes 
 
 
 class MaskingWidget(Explorer):
-    """Drop regions and words through the attention masks; answers and relevance update live.
+    """Drop regions and tokens through the attention masks; answers and relevance update live.
 
     Args:
         kit: a `Kit` (``lxmert_viz.load()`` or a real-checkpoint kit): ``model``, ``answers``, ``ask``.
@@ -43,7 +43,7 @@ class MaskingWidget(Explorer):
         run: the latest `MaskedRun`; ``result`` its `Result` (dropped positions kept, see
             `ask_masked`).
         explanation: the `Explanation` of the current top answer under the current masks.
-        relevance: ``(regions (R,), words (T,))`` drawn now (0 at dropped positions).
+        relevance: ``(regions (R,), token_row (T,))`` drawn now (0 at dropped positions).
         region_buttons, token_buttons: one `ToggleButton` per region / token (pressed = dropped).
         overlay: the one `go.FigureWidget` (image, boxes shaded by relevance, word bars).
 
@@ -55,14 +55,14 @@ class MaskingWidget(Explorer):
     def __init__(self, kit, image, question: str, method: str = "relevancy", top_k: int = 5, seed: int = 0):
         import ipywidgets as w
 
-        from ..explain import METHODS, inputs_from
+        from ..explain import METHODS
 
         super().__init__()
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
         self.kit, self.top_k, self.seed = kit, int(top_k), int(seed)
         self.base = kit.ask(image, question, top_k=self.top_k)
-        self.inputs = inputs_from(self.base.tokens, self.base.regions, kit.model)
+        self.inputs = self.base.model_inputs(kit.model.dtype, kit.model.device)
         self.run = self.result = self.explanation = None
         self.relevance = (np.zeros(self.base.regions.num_real), np.zeros(len(self.base.tokens)))
         self.draws = 0
@@ -101,7 +101,7 @@ class MaskingWidget(Explorer):
         self.widget = w.VBox([
             w.HTML(f"<b>{html.escape(self.base.question)}</b> — press a region or a word to drop it"),
             w.HBox([w.Label("regions"), *self.region_buttons], layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([w.Label("words"), *self.token_buttons], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([w.Label("tokens"), *self.token_buttons], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.method, self.target, self.reset_button]),
             self.answers_html, self.status, self.overlay])
         self.widget.add_class(CSS["root"])
@@ -173,8 +173,7 @@ class MaskingWidget(Explorer):
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:
         """Re-ask with the current masks, re-explain the new top answer, restyle the overlay in place."""
-        from ..explain import ask_masked, explain
-        from .explanations import relevance_values
+        from ..explain import ask_masked, explain, relevance_rows
 
         base = self.base
         run = ask_masked(self.kit.model, self.inputs, drop_regions=self.dropped_regions,
@@ -183,19 +182,19 @@ class MaskingWidget(Explorer):
         target = self.target.value
         if target != "answer" and target in run.dropped_tokens:
             target = "answer"  # a dropped word has no row to show
-        ex = explain(self.kit.model, run.inputs, self.method.value, seed=self.seed)
-        regions, words = relevance_values(ex, run.result, None if target == "answer" else target)
-        self.run, self.result, self.explanation, self.relevance = run, run.result, ex, (regions, words)
+        ex = explain(run.result, self.method.value, model=self.kit.model, seed=self.seed)
+        regions, token_row = relevance_rows(ex, run.result, None if target == "answer" else target)
+        self.run, self.result, self.explanation, self.relevance = run, run.result, ex, (regions, token_row)
         self.answers_html.value = answers_table(self.answers)
-        self._restyle(regions, words, target)
+        self._restyle(regions, token_row, target)
         self.draws += 1
         dr = ", ".join(map(str, run.dropped_regions)) or "none"
         labels = base.tokens.labels()
         dt = ", ".join(labels[i] for i in run.dropped_tokens) or "none"
         self.status.value = (f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
-                             f'dropped words: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>')
+                             f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>')
 
-    def _restyle(self, regions: np.ndarray, words: np.ndarray, target) -> None:
+    def _restyle(self, regions: np.ndarray, token_row: np.ndarray, target) -> None:
         fig, n = self.overlay, len(regions)
         r, g, b = FILL_RGB
         alphas = box_fill_alphas(regions)
@@ -210,9 +209,9 @@ class MaskingWidget(Explorer):
                                     "width": 2 if gone else 1, "dash": "dash" if gone else "solid"},
                            "customdata": [float(regions[i])] * 5,
                            "hovertemplate": f"{names[i]}<br>{state}<extra></extra>"})
-        cmax = max(float(words.max()), 1e-6) if len(words) else 1.0
-        restyle_overlay(fig, styles, {"x": words, "y": self.base.tokens.labels(),
-                                      "marker": {"color": words, "cmax": cmax}})
+        cmax = max(float(token_row.max()), 1e-6) if len(token_row) else 1.0
+        restyle_overlay(fig, styles, {"x": token_row, "y": self.base.tokens.labels(),
+                                      "marker": {"color": token_row, "cmax": cmax}})
         what = "the answer" if target == "answer" else repr(self.base.tokens.labels()[target])
         with fig.batch_update():
             fig.layout.title.text = f"{self.method.value} relevance for {what} · answer {self.answer!r}"
