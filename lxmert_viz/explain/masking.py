@@ -108,8 +108,9 @@ def ask_masked(model, inputs: Mapping, drop_regions: Iterable[int] = (), drop_to
         A `MaskedRun`.
 
     Example:
-        >>> run = ask_masked(kit.model, inputs, drop_regions=[2])           # doctest: +SKIP
-        >>> run.output.question_answering_score.argmax(-1)                  # doctest: +SKIP
+        >>> run = ask_masked(kit.model, result.model_inputs(), drop_regions=[1])   # region 1: the circle
+        >>> run.dropped_regions, run.output.question_answering_score.shape
+        ([1], torch.Size([1, 20]))
     """
     kw, regs, toks = masked_inputs(inputs, drop_regions, drop_tokens, tokens)
     with torch.no_grad():

@@ -47,8 +47,9 @@ class FeatureCache:
         directory: where files go (default :func:`default_cache_dir`).
 
     Example:
-        >>> cache = FeatureCache("/tmp/feats")  # doctest: +SKIP
-        >>> cache.get(rgb, settings) is None  # doctest: +SKIP
+        >>> cache = FeatureCache(tmp / "feats")
+        >>> cache.get(np.zeros((4, 4, 3), np.uint8), {"num_regions": 36}) is None
+        True
     """
 
     def __init__(self, directory: str | Path | None = None):

@@ -124,6 +124,9 @@ def read_tsv(path: str | Path, labels: VGLabels | None = None, pad_to: int | Non
     """All images of a feature TSV as ``{img_id: Regions}``.
 
     Example:
-        >>> feats = read_tsv("train2014_obj36.tsv", pad_to=36)  # doctest: +SKIP
+        >>> from lxmert_viz import Regions
+        >>> path = write_tsv(tmp / "feats.tsv", {"img1": Regions(np.zeros((2, 4), "f4"), np.ones((2, 8), "f4"), (64, 48))})
+        >>> read_tsv(tmp / "feats.tsv", pad_to=3)["img1"].feats.shape
+        (3, 8)
     """
     return dict(iter_tsv(path, labels, pad_to))

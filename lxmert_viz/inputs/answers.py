@@ -17,7 +17,7 @@ class Answers:
     Example:
         >>> ans = Answers(["yes", "no"])
         >>> ans.top_k(torch.tensor([0.1, 2.0]), k=1)
-        [('no', 0.8581489...)]
+        [('no', 0.8698...)]
     """
 
     def __init__(self, names: Sequence[str]):

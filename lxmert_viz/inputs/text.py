@@ -56,8 +56,9 @@ class Tokenizer:
     """WordPiece tokenizer for LXMERT checkpoints.
 
     Example:
-        >>> tok = Tokenizer.from_pretrained("assets/shapes")   # doctest: +SKIP
-        >>> tok("What color is the circle?").pieces            # doctest: +SKIP
+        >>> from lxmert_viz.assets import shapes_model_dir
+        >>> tok = Tokenizer.from_pretrained(shapes_model_dir())
+        >>> tok("What color is the circle?").pieces
         ('[CLS]', 'what', 'color', 'is', 'the', 'circle', '?', '[SEP]')
     """
 

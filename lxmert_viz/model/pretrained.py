@@ -168,8 +168,12 @@ def from_pretrained(
         The model, with ``model.config`` and ``model.loading_report`` (`LoadingReport`).
 
     Example:
-        >>> model = from_pretrained("path/to/lxmert-vqa")                 # doctest: +SKIP
-        >>> model.output_heads, model.config.num_qa_labels                        # doctest: +SKIP
+        >>> from lxmert_viz.assets import shapes_model_dir
+        >>> model = from_pretrained(shapes_model_dir())                   # the embedded model's folder
+        >>> model.output_heads, model.config.num_qa_labels
+        (('qa', 'pretraining'), 20)
+        >>> vqa = from_pretrained("unc-nlp/lxmert-vqa-uncased")           # doctest: +SKIP
+        >>> vqa.output_heads, vqa.config.num_qa_labels                    # doctest: +SKIP
         (('qa',), 3129)
     """
     directory, files = _locate(resolve(path_or_hub_id, revision=revision, cache_dir=cache_dir))

@@ -73,7 +73,9 @@ def heatmap(result, family: str, layer: int = -1, head: int | str = "mean", *, a
         the matplotlib `Figure` (the map is ``ax.images[0].get_array()``).
 
     Example:
-        >>> fig = heatmap(result, "l2v", layer=-1, head=0)   # doctest: +SKIP
+        >>> fig = heatmap(result, "l2v", layer=-1, head=0)
+        >>> fig.axes[0].images[0].get_array().shape       # tokens x regions
+        (8, 4)
     """
     q, k = result.labels(family)
     return heatmap_array(result.attn(family, layer, head), q, k, ax=ax, title=_title(result, family, layer, head),

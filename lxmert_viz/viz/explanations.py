@@ -161,8 +161,11 @@ def perturbation_curves(report, *, of: str = "accuracy", fig=None, methods: Sequ
         the `Figure`, panels in row order (regions positive, regions negative, tokens ...).
 
     Example:
-        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 20))   # doctest: +SKIP
-        >>> perturbation_curves(rep)                                             # doctest: +SKIP
+        >>> from lxmert_viz.explain.examples import shapes_examples
+        >>> from lxmert_viz.explain.perturbation import perturbation_benchmark
+        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=2)
+        >>> len(perturbation_curves(rep).axes)                   # regions / tokens x positive / negative
+        4
     """
     from matplotlib.figure import Figure
 

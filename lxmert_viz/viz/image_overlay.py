@@ -73,7 +73,9 @@ def overlay(result, token=None, region=None, *, family: str | None = None, layer
         the matplotlib `Figure`. Box patches carry ``gid="region-<i>"``.
 
     Example:
-        >>> fig = overlay(result, token="circle", layer=-1, head="mean")   # doctest: +SKIP
+        >>> fig = overlay(result, token="circle", layer=-1, head="mean")
+        >>> len([p for p in fig.axes[0].patches if p.get_gid().startswith("region-")])
+        4
     """
     from matplotlib.figure import Figure
 

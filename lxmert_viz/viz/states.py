@@ -29,7 +29,9 @@ def state_drift(result, side: str | None = None, metric: str = "cosine", *, ax=N
         the matplotlib `Figure`; each line's ``gid`` is ``"<side>-<index>"``.
 
     Example:
-        >>> fig = state_drift(result, metric="cosine")   # doctest: +SKIP
+        >>> fig = state_drift(result, metric="cosine")
+        >>> len(fig.axes)
+        2
     """
     from matplotlib.figure import Figure
 

@@ -48,8 +48,10 @@ class MaskingWidget(Explorer):
         overlay: the one `go.FigureWidget` (image, boxes shaded by relevance, word bars).
 
     Example:
-        >>> mw = MaskingWidget(kit, "assets/samples/scene_00.png", "what color is the circle?")  # doctest: +SKIP
-        >>> mw.set(drop_regions=[0]); mw.answers[0]                                            # doctest: +SKIP
+        >>> mw = MaskingWidget(kit, sample, "what color is the circle?")
+        >>> run = mw.set(drop_regions=[1])                        # region 1: the circle
+        >>> run.dropped_regions, float(mw.relevance[0][1])
+        ([1], 0.0)
     """
 
     def __init__(self, kit, image, question: str, method: str = "relevancy", top_k: int = 5, seed: int = 0):

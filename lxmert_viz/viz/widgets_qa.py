@@ -61,8 +61,9 @@ class QAWidget(Explorer):
         error: the last error message, or None.
 
     Example:
-        >>> qa = QAWidget(lxmert_viz.load(), samples)        # doctest: +SKIP
-        >>> qa.ask("what color is the circle?").answer        # doctest: +SKIP
+        >>> qa = QAWidget(kit, [("scene_00", sample)])
+        >>> qa.ask("what color is the circle?").answer
+        'black'
     """
 
     def __init__(self, kit, samples=(), question: str | None = None, top_k: int = 5):

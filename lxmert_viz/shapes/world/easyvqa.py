@@ -91,8 +91,8 @@ def load_easyvqa(split: str) -> list[EasyVQAImage]:
         One ``EasyVQAImage`` per PNG (4000 train, 1000 test).
 
     Example:
-        >>> items = load_easyvqa("test")  # doctest: +SKIP
-        >>> len(items), items[0].qa[0]  # doctest: +SKIP
+        >>> items = load_easyvqa("test")
+        >>> len(items), items[0].qa[0]
         (1000, ('what is the red shape?', 'triangle'))
     """
     qa: dict[int, list[tuple[str, str]]] = {}
