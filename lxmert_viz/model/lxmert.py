@@ -267,10 +267,7 @@ class Backbone(nn.Module):
 
     def __init__(self, config: LxmertConfig):
         super().__init__()
-        self.config = config
-        self.embeddings = Embeddings(config)
-        self.encoder = Encoder(config)
-        self.pooler = Pooler(config)
+        self.embeddings, self.encoder, self.pooler = Embeddings(config), Encoder(config), Pooler(config)
 
     def encode_image(self, visual_feats, visual_pos, visual_attention_mask=None, need_weights=True) -> VisionState:
         vmask = additive_mask(visual_attention_mask, visual_feats.dtype)
