@@ -125,6 +125,11 @@ class Result:
     def answer(self) -> str | None:
         return self.answers[0][0] if self.answers else None
 
+    @property
+    def unknown_words(self) -> tuple[str, ...]:
+        """The question's words that became ``[UNK]``: the model answered without knowing them."""
+        return self.tokens.unknown
+
     def num_layers(self, family: str) -> int:
         return self._family(family).shape[0]
 

@@ -23,6 +23,8 @@ class Tokens:
         word_index: per piece, the index of its word in ``words`` (None for special tokens).
         words: the question's words as the pre-tokenizer split them.
         truncated: True when the question did not fit in the maximum length.
+        unknown: the words the vocabulary does not know (``[UNK]``, or spelled out in single
+            characters; see `Tokenizer`), in order.
     """
 
     ids: tuple[int, ...]
@@ -30,6 +32,7 @@ class Tokens:
     word_index: tuple[int | None, ...]
     words: tuple[str, ...]
     truncated: bool = False
+    unknown: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -141,7 +144,23 @@ class Tokenizer:
         norm = self._tok.normalizer
         text = norm.normalize_str(question) if norm is not None else question
         words = tuple(w for w, _ in pre.pre_tokenize_str(text)) if pre is not None else tuple(text.split())
-        return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated)
+        return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated,
+                      self._unknown(ids, pieces, word_ids, words))
+
+    def _unknown(self, ids, pieces, word_ids, words) -> tuple[str, ...]:
+        """Words the vocabulary does not know: any of their tokens is ``[UNK]``, or they were
+        spelled out in single characters (two or more one-letter pieces, the WordPiece fallback
+        for a word with no longer piece in the vocabulary)."""
+        by_word: dict[int, list[tuple[int, str]]] = {}
+        for i, p, w in zip(ids, pieces, word_ids):
+            if w is not None and w < len(words):
+                by_word.setdefault(w, []).append((i, p))
+        out = []
+        for w, toks in by_word.items():
+            spelled = len(toks) > 1 and all(len(p.removeprefix("##")) == 1 for _, p in toks)
+            if spelled or any(i == self.unk_id for i, _ in toks):
+                out.append(words[w])
+        return tuple(dict.fromkeys(out))
 
     def batch(self, questions: list[str], max_length: int | None = None) -> tuple[list[Tokens], dict]:
         """Tokenize and pad: returns the `Tokens` and ``input_ids``/``attention_mask`` (B, T) tensors."""
