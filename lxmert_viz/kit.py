@@ -125,6 +125,53 @@ class Kit:
                                               meta={"kit": self.name, "seconds": time.perf_counter() - t0}))
         return results
 
+    # -- the pretraining output heads (lxmert_viz.output_heads) ------------------------------------
+    def fill(self, image, text: str, top_k: int = 5):
+        """Top tokens for each ``[MASK]`` in ``text``, with the image and without it; see
+        `lxmert_viz.output_heads.fill` (returns a `Fill`)."""
+        from .output_heads import fill
+
+        return fill(self, image, text, top_k)
+
+    def match(self, image, sentences):
+        """Probability that each sentence matches the image; see `lxmert_viz.output_heads.match`."""
+        from .output_heads import match
+
+        return match(self, image, sentences)
+
+    def region_labels(self, image, text: str = "what is in the image?", top_k: int = 3, vg_vocab=None):
+        """Object (and attribute) labels of every region; see `lxmert_viz.output_heads.region_labels`."""
+        from .output_heads import region_labels
+
+        return region_labels(self, image, text, top_k, vg_vocab)
+
+    # -- interventions (lxmert_viz.interventions, built on lxmert_viz.model.hooks) ----------------
+    def ask_ablated(self, image, question: str, heads, top_k: int = 5):
+        """Ask with attention heads removed; see `lxmert_viz.interventions.ask_ablated`."""
+        from .interventions import ask_ablated
+
+        return ask_ablated(self, image, question, heads, top_k)
+
+    def rank_heads(self, items, families=None, batch_size: int = 128, limit: int | None = None):
+        """Rank heads by how much removing each changes the answer; see
+        `lxmert_viz.interventions.rank_heads`."""
+        from .interventions import rank_heads
+        from .model.output import FAMILIES
+
+        return rank_heads(self, items, FAMILIES if families is None else families, batch_size, limit)
+
+    def patch(self, source, target, site: str, positions=None, heads=None, top_k: int = 5):
+        """Run ``target`` with one activation from ``source``; see `lxmert_viz.interventions.patch`."""
+        from .interventions import patch
+
+        return patch(self, source, target, site, positions, heads, top_k)
+
+    def patch_sweep(self, source, target, streams=("lang", "vis"), positions=None, per_position: bool = False):
+        """Patch every hidden state of each stream; see `lxmert_viz.interventions.patch_sweep`."""
+        from .interventions import patch_sweep
+
+        return patch_sweep(self, source, target, streams, positions, per_position)
+
 
 def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit:
     """The embedded shapes-world kit (offline): tiny LXMERT, its vocabulary, answers and extractor."""
