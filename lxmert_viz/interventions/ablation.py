@@ -11,7 +11,7 @@ from 0 and may be negative (from the end).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
@@ -112,11 +112,20 @@ class Ablation:
         clean: the full model's `Result`; ablated: the `Result` with ``heads`` removed
             (``ablated.meta["ablated_heads"]``).
         heads: the heads removed, as ``(family, layer, head)``.
+        names: the answer of each logit.
     """
 
     clean: Result
     ablated: Result
     heads: list[Head]
+    names: list[str] = field(default_factory=list)
+
+    def compare(self, k: int = 5) -> list[tuple[str, float, float]]:
+        """``[(answer, probability with every head, with the heads removed), ...]`` for the full
+        model's top ``k`` answers and the ablated run's top 2."""
+        clean, cut = torch.softmax(self.clean.logits, -1), torch.softmax(self.ablated.logits, -1)
+        idx = dict.fromkeys(clean.topk(min(k, len(clean))).indices.tolist() + cut.topk(min(2, len(cut))).indices.tolist())
+        return [(self.names[i] if i < len(self.names) else f"#{i}", float(clean[i]), float(cut[i])) for i in idx]
 
     @property
     def answer_changed(self) -> bool:
@@ -160,4 +169,4 @@ def ask_ablated(kit, image, question: str, heads, top_k: int = 5) -> Ablation:
     for i, meta in enumerate(({"ablated_heads": []}, {"ablated_heads": heads})):
         answers = kit.answers.top_k(out.question_answering_score[i], top_k)
         res.append(Result.from_output(out, i, question, tokens, regions, image=img, answers=answers, meta=meta))
-    return Ablation(res[0], res[1], heads)
+    return Ablation(res[0], res[1], heads, list(kit.answers.names))

@@ -86,6 +86,7 @@ class Fill:
         probs, blind_probs: (masks, V) full distributions, with and without the image.
         result: the run with the image as a `Result` (its maps give the mask token's ``l2v``);
             blind: the run without (``meta["blind"]`` says how the image was removed).
+        vocab: the token of each vocabulary id (the columns of ``probs``).
     """
 
     text: str
@@ -98,10 +99,19 @@ class Fill:
     result: Result
     blind: Result
     meta: dict = field(default_factory=dict)
+    vocab: list[str] = field(default_factory=list)
 
     def l2v(self, mask: int = 0, layer: int = -1, head: int | str = "mean") -> np.ndarray:
         """(R,) the ``mask``-th mask token's attention over the regions (family ``l2v``)."""
         return self.result.row("l2v", self.positions[mask], layer, head)
+
+    def compare(self, mask: int = 0) -> list[tuple[str, float, float]]:
+        """``[(token, probability with the image, without), ...]`` for the tokens listed either way,
+        best first with the image."""
+        index = {t: i for i, t in enumerate(self.vocab)}
+        tokens = dict.fromkeys([t for t, _ in self.with_image[mask]] + [t for t, _ in self.without_image[mask]])
+        rows = [(t, float(self.probs[mask, index[t]]), float(self.blind_probs[mask, index[t]])) for t in tokens]
+        return sorted(rows, key=lambda r: -r[1])
 
     def image_gain(self, mask: int = 0) -> float:
         """Total variation distance between the distributions with and without the image (0..1)."""
@@ -142,7 +152,7 @@ def fill_tokens(model, tokenizer, tokens: Tokens, positions: list[int], regions,
     blind = Result.from_output(out, 1, text, tokens, regions, image=image, meta={"masks": positions,
                                                                                 "blind": blind_note})
     return Fill(text, tokens, list(positions), withi, without, probs[0].numpy(), probs[1].numpy(), res, blind,
-                {"blind": blind_note})
+                {"blind": blind_note}, vocab)
 
 
 def fill(kit, image, text: str, top_k: int = 5) -> Fill:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -75,7 +76,7 @@ class RegionLabels:
         objects: per region ``[(name, probability), ...]`` best first (object head).
         attributes: the same from the attribute head, or None when the model has none.
         object_probs: (R, K) softmax of the object head; attribute_probs (R, Q) or None.
-        names: the `LabelNames` used.
+        names: the `LabelNames` used; image: the image, when there is one.
     """
 
     regions: Regions
@@ -85,6 +86,7 @@ class RegionLabels:
     object_probs: np.ndarray
     attribute_probs: np.ndarray | None
     names: LabelNames
+    image: Any = None
 
     def label(self, i: int) -> str:
         """``"red circle 0.98"`` (with the best attribute first when there is an attribute head)."""
@@ -106,7 +108,8 @@ def _top(probs: np.ndarray, names: tuple[str, ...], k: int) -> list[list[tuple[s
     return [[(lookup(j), float(row[j])) for j in idx] for row, idx in zip(probs, order)]
 
 
-def labels_for(model, tokens, regions: Regions, names: LabelNames, text: str = "", top_k: int = 3) -> RegionLabels:
+def labels_for(model, tokens, regions: Regions, names: LabelNames, text: str = "", top_k: int = 3,
+               image=None) -> RegionLabels:
     """`region_labels` on ready `Tokens` and `Regions`."""
     require_pretraining(model)
     if not hasattr(model, "obj_predict_head") or "obj" not in model.obj_predict_head.decoder_dict:
@@ -119,7 +122,7 @@ def labels_for(model, tokens, regions: Regions, names: LabelNames, text: str = "
     obj = torch.softmax(preds["obj"][0].float(), -1).cpu().numpy()  # (R, K)
     attr = torch.softmax(preds["attr"][0].float(), -1).cpu().numpy() if "attr" in preds else None
     return RegionLabels(regions, text, _top(obj, names.objects, top_k),
-                        None if attr is None else _top(attr, names.attributes, top_k), obj, attr, names)
+                        None if attr is None else _top(attr, names.attributes, top_k), obj, attr, names, image)
 
 
 def region_labels(kit, image, text: str = "what is in the image?", top_k: int = 3,
@@ -144,4 +147,4 @@ def region_labels(kit, image, text: str = "what is in the image?", top_k: int = 
     from ..inputs.image import open_image
 
     img = open_image(image)
-    return labels_for(kit.model, kit.tokenizer(text), kit.extract(img), label_names(kit, vg_vocab), text, top_k)
+    return labels_for(kit.model, kit.tokenizer(text), kit.extract(img), label_names(kit, vg_vocab), text, top_k, img)
