@@ -113,5 +113,5 @@ def region_labels_overlay(labels, *, ax=None, fontsize: int = 7):
     draw_image(ax, labels.image, regions.image_size)
     draw_boxes(ax, regions.boxes, 0.35 * best, [labels.label(i) for i in range(regions.num_real)],
                fontsize=fontsize)
-    ax.set_title(f"object head ({labels.names.source}) beside {labels.text!r}", fontsize=8)
+    ax.set_title(f"object head beside {labels.text!r}\nnames: {labels.names.source}", fontsize=8)
     return fig
