@@ -105,6 +105,9 @@ def test_head_output_patch_and_bad_sites(kit, pair):
     a, b = (pair[0], Q), (pair[1], Q)
     p = kit.patch(a, b, "l2v.0.z", heads=[0, 1])
     assert p.heads == [0, 1] and p.site == "l2v.0.z"
+    assert kit.patch(a, b, "l2v.0.z", heads=[0, -3, 1]).heads == [0, 1]
+    with pytest.raises(IndexError, match=r"heads \[4\] are out of range for 4 heads"):
+        kit.patch(a, b, "l2v.0.z", heads=[0, 4])
     with pytest.raises(ValueError, match=r"heads= applies to head outputs"):
         kit.patch(a, b, "hidden.lang.2", heads=[0])
     with pytest.raises(KeyError, match=r"no hook point 'hidden\.lang\.9'"):

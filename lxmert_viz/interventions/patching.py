@@ -151,9 +151,11 @@ def patch(kit, source, target, site: str, positions: Iterable[int] | None = None
         if not site.endswith(".z"):
             raise ValueError(f"heads= applies to head outputs ('l2v.2.z'), not to {site!r}")
         n = model.config.num_attention_heads
-        hs = sorted({int(h) % n for h in heads if -n <= int(h) < n})
-        if len(hs) != len(set(heads)):
-            raise IndexError(f"heads {list(heads)} out of range for {n} heads")
+        heads = [int(h) for h in heads]
+        bad = [h for h in heads if not -n <= h < n]
+        if bad:
+            raise IndexError(f"heads {bad} are out of range for {n} heads")
+        hs = sorted({h % n for h in heads})
     src_logits, rows = _patch_rows(model, src, tgt, [(site, pos, hs)])
     eff = float(_effect(rows[1:], src_logits, rows[0])[0])
     names = kit.answers
