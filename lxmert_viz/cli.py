@@ -43,7 +43,7 @@ def output_path(out: Path, force: bool, inputs: tuple[Path, ...] = ()) -> Path:
         if given.exists() and out.exists() and out.resolve() == given.resolve():
             raise UserError(f"{out} is the input image itself; choose another --png")
     if out.exists() and not force:
-        raise UserError(f"{out} already exists; pass --force to overwrite it, or --png to choose another name")
+        raise UserError(f"{out} already exists; pass --force to overwrite it, or give another file name")
     return out
 
 

@@ -117,8 +117,9 @@ def _check_archive(path: Path) -> None:
     try:
         with zipfile.ZipFile(path) as z:
             infos = z.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as err:
-        raise FeatureFileError(f"{path} is not an npz archive (truncated or damaged?): {err}") from None
+    except Exception as err:  # BadZipFile, NotImplementedError (odd version fields), OSError, struct errors...
+        raise FeatureFileError(f"{path} is not an npz archive (truncated or damaged?): "
+                               f"{err or type(err).__name__}") from None
     if not infos:
         raise FeatureFileError(f"{path} is an empty archive; a regions file holds {', '.join(REQUIRED)}")
     odd = [i.filename for i in infos if not i.filename.endswith(".npy")]

@@ -121,7 +121,7 @@ def _wide_to_uint8(a: np.ndarray, name: str, mode: str) -> np.ndarray:
     """16/32-bit integer pixels to 8 bits over the 16-bit range (65535 -> 255), never clipped."""
     lo, hi = int(a.min()), int(a.max())
     if lo < 0 or hi > 65535:
-        raise ImageError(f"{name} is a {mode} image with values {lo}..{hi}, beyond 16 bits; "
+        raise ImageError(f"{name} has integer pixels {lo}..{hi} (mode {mode}), beyond 16 bits; "
                          f"the kit reads 32-bit integer images only when they hold 0..65535")
     return np.rint(a.astype(np.float64) / 257.0).astype(np.uint8)
 
@@ -256,6 +256,21 @@ def _read_source(image) -> tuple[bytes, str]:
     return data, name
 
 
+_MAGIC = ((b"\x89PNG", "PNG"), (b"\xff\xd8", "JPEG"), (b"GIF8", "GIF"), (b"BM", "BMP"), (b"II*\0", "TIFF"),
+          (b"MM\0*", "TIFF"), (b"RIFF", "WebP"))
+
+
+def _not_readable(data: bytes, name: str) -> ImageError:
+    """The error for bytes PIL could not identify: a damaged file of a known format, or no image."""
+    if data[:4] in (b"%!PS", b"\xc5\xd0\xd3\xc6"):
+        return ImageError(f"{name} is a PostScript/EPS file, which the kit does not open (it would run "
+                          f"Ghostscript); convert it to PNG first")
+    for magic, fmt in _MAGIC:
+        if data.startswith(magic):
+            return ImageError(f"{name} starts like a {fmt} file but is damaged: its header cannot be read")
+    return ImageError(f"{name} is not an image in a format the kit reads ({', '.join(_formats())})")
+
+
 def _formats() -> list[str]:
     Image.init()
     return [f for f in FORMATS if f in Image.OPEN]  # this Pillow's plugins (MPO opens through JPEG)
@@ -278,7 +293,7 @@ def _decode(data: bytes, name: str, max_pixels: int, timeout: float) -> Image.Im
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise ImageError(f"{name} is a decompression bomb: {err}") from None
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image in a format the kit reads ({', '.join(_formats())})") from None
+        raise _not_readable(data, name) from None
     except MemoryError:
         raise ImageError(f"{name} needs more memory to decode than there is") from None
     except Exception as err:  # PIL raises many kinds on damaged data; the user needs one message

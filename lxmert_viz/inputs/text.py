@@ -197,7 +197,7 @@ class Tokenizer:
         if len(ids) <= 2 or not words:
             raise QuestionError(f"the question {question!r} has no words once control and zero-width "
                                 f"characters are dropped (it holds {_describe_chars(question)})")
-        if all(not any(ch.isalnum() for ch in w) for w in words):
+        if all(all(unicodedata.category(ch).startswith("P") for ch in w) for w in words):
             raise QuestionError(f"the question {question!r} is only punctuation; ask with words")
         return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated,
                       self._unknown(ids, pieces, word_ids, words))

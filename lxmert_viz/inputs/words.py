@@ -15,6 +15,7 @@ question words, articles, auxiliaries, prepositions, pronouns). The rule (`check
 """
 from __future__ import annotations
 
+import unicodedata
 import warnings
 
 from ..errors import InputError, UnknownWordsError, UnknownWordsWarning
@@ -31,7 +32,8 @@ UNKNOWN_POLICIES = ("error", "warn")
 
 
 def is_punctuation(word: str) -> bool:
-    return not any(ch.isalnum() for ch in word)
+    """Every character is Unicode punctuation (``P*``); emoji and other symbols are words."""
+    return all(unicodedata.category(ch).startswith("P") for ch in word)
 
 
 def content_words(tokens: Tokens) -> tuple[str, ...]:

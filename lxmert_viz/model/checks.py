@@ -62,12 +62,12 @@ def _finite(name: str, t: torch.Tensor) -> None:
                               f"every value must be finite: one NaN poisons every attention map")
 
 
-def _mask(name: str, mask, shape: tuple, device) -> torch.Tensor | None:
+def _mask(name: str, mask, shape: tuple, device, what: str) -> torch.Tensor | None:
     mask = _tensor(name, mask, "real")
     if mask is None:
         return None
     if tuple(mask.shape) != shape:
-        raise ModelInputError(f"{name} must have the shape {shape}, got {tuple(mask.shape)}")
+        raise ModelInputError(f"{name} must have the shape of the {what} {shape}, got {tuple(mask.shape)}")
     m = mask.to(device=device)
     if not bool(((m == 0) | (m == 1)).all()):
         found = sorted({float(v) for v in m[(m != 0) & (m != 1)].flatten()[:5].tolist()})
@@ -105,7 +105,7 @@ def check_text(cfg: LxmertConfig, input_ids, inputs_embeds, attention_mask, toke
         raise ModelInputError(f"the text inputs are {shape}: at least one example of at least one token is needed")
     if shape[1] > cfg.max_position_embeddings:
         raise ModelInputError(f"{shape[1]} tokens exceed max_position_embeddings={cfg.max_position_embeddings}")
-    attention_mask = _mask("attention_mask", attention_mask, shape, device)
+    attention_mask = _mask("attention_mask", attention_mask, shape, device, "tokens")
     token_type_ids = _tensor("token_type_ids", token_type_ids, "int")
     if token_type_ids is not None:
         if tuple(token_type_ids.shape) != shape:
@@ -148,5 +148,5 @@ def check_vision(cfg: LxmertConfig, visual_feats, visual_pos, visual_attention_m
                               f"image size (0..1): pixel boxes? divide them by (W, H, W, H)")
     visual_feats = visual_feats.to(device=device, dtype=dtype)
     visual_pos = visual_pos.to(device=device, dtype=dtype)
-    mask = _mask("visual_attention_mask", visual_attention_mask, (b, r), device)
+    mask = _mask("visual_attention_mask", visual_attention_mask, (b, r), device, "regions")
     return visual_feats, visual_pos, mask
