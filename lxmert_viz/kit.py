@@ -96,6 +96,8 @@ class Kit:
             return key, regions, vision
         self.stats["misses"] += 1
         regions = self.extractor(img)
+        if not isinstance(regions, Regions):
+            raise InputTypeError(f"the kit's extractor returned {type(regions).__name__}, not Regions")
         feats, pos, mask = region_tensors(regions, self.model.dtype, self.model.device)
         with torch.inference_mode():
             vision = self.model.encode_image(feats, pos, mask)
