@@ -4,6 +4,7 @@ Public API (computation side; rendering lives in `lxmert_viz.viz`):
     from_pretrained(path_or_hub_id) -> Lxmert
     load(name=None) -> Kit            (no argument: the embedded shapes-world model)
     Lxmert, LxmertConfig, LxmertOutput, VisionState, Result, Regions, Tokenizer, Tokens, Answers
+    LxmertVizError                    (base of every error for bad input; the rest in `lxmert_viz.errors`)
 
 The package: `model/` (the network in one file, its config, outputs and checkpoint loading),
 `inputs/` (tokens, regions, answers, the one image opener), `result.py` (the one object that crosses
@@ -26,6 +27,8 @@ Vocabulary, one word per idea in code, titles and prose:
 | word           | what the user typed; a word may span several tokens                            |
 | region         | one row of the visual input (the shapes world's row 0 is the whole-image scene) |
 """
+from . import errors
+from .errors import LxmertVizError
 from .inputs import Answers, Regions, Tokenizer, Tokens
 from .model import FAMILIES, Lxmert, LxmertConfig, LxmertOutput, VisionState
 from .result import Result
@@ -48,6 +51,6 @@ def load(name=None, **kwargs):
 
 
 __all__ = [
-    "Answers", "FAMILIES", "Lxmert", "LxmertConfig", "LxmertOutput", "Regions", "Result", "Tokenizer",
-    "Tokens", "VisionState", "from_pretrained", "load",
+    "Answers", "FAMILIES", "Lxmert", "LxmertConfig", "LxmertOutput", "LxmertVizError", "Regions", "Result",
+    "Tokenizer", "Tokens", "VisionState", "errors", "from_pretrained", "load",
 ]

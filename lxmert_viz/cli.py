@@ -1,45 +1,95 @@
 """The ``lxmert-viz`` command.
 
-    lxmert-viz ask IMAGE "QUESTION" [--png OUT.png] [--top 5] [--model DIR]
-    lxmert-viz scene --seed N OUT.png [--size 128] [--objects 6]
+    lxmert-viz ask IMAGE "QUESTION" [--png OUT.png] [--force] [--top 5] [--model DIR] [--allow-unknown]
+    lxmert-viz scene --seed N OUT.png [--size 128] [--objects 6] [--force]
     lxmert-viz train ...      (python -m lxmert_viz.shapes.train)
     lxmert-viz evaluate ...   (python -m lxmert_viz.shapes.evaluate)
 
-Bad input gets one line on stderr and exit status 2, never a traceback.
+Bad input gets one line on stderr and exit status 2, never a traceback. ``ask`` writes its overlay
+PNG into the current folder (``IMAGE_attention.png``) or to ``--png``; never beside the input
+image unless that is where it was asked to go, never over an existing file without ``--force``,
+never over the input image itself, and through a temporary file renamed into place (a failed run
+leaves nothing). The answers are printed with what their numbers are: softmax probabilities or
+per-answer sigmoid scores, as the checkpoint's answer head was trained.
 """
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import warnings
 from pathlib import Path
+
+SCORING_LINES = {
+    "softmax": "answers (softmax probability over the answer vocabulary):",
+    "sigmoid": "answers (per-answer sigmoid score; trained with binary cross entropy, scores do not sum to 1):",
+}
+
+
+def output_path(out: Path, force: bool, inputs: tuple[Path, ...] = ()) -> Path:
+    """``out`` if a PNG may be written there; otherwise `UserError` saying why and what to do."""
+    if out.is_dir():
+        raise UserError(f"{out} is a folder; name a .png file")
+    if out.suffix.lower() != ".png":
+        raise UserError(f"the output must be a .png file, got {out}")
+    parent = out.parent if str(out.parent) else Path(".")
+    if not parent.exists():
+        raise UserError(f"folder {parent} does not exist")
+    if not parent.is_dir():
+        raise UserError(f"{parent} is a file, not a folder: {out} cannot be written")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"folder {parent} is not writable; pass --png with a path in a folder you can write")
+    for given in inputs:
+        if given.exists() and out.exists() and out.resolve() == given.resolve():
+            raise UserError(f"{out} is the input image itself; choose another --png")
+    if out.exists() and not force:
+        raise UserError(f"{out} already exists; pass --force to overwrite it, or give another file name")
+    return out
+
+
+def write_png(out: Path, write) -> None:
+    """Call ``write(path)`` on a temporary .png beside ``out``, then rename it into place."""
+    tmp = out.with_name(f".{out.stem}.{os.getpid()}.tmp.png")
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
 
 
 def _ask(a) -> int:
-    from PIL import Image, UnidentifiedImageError
+    from .inputs.image import open_image
 
     path = Path(a.image)
-    if not path.is_file():
+    if not path.exists():
         raise UserError(f"no image file at {path}")
-    try:
-        with Image.open(path) as im:
-            im.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        raise UserError(f"{path} is not an image") from None
-    if not a.question.strip():
-        raise UserError("the question is empty")
+    if a.top < 1:
+        raise UserError(f"--top must be at least 1, got {a.top}")
+    png = output_path(Path(a.png) if a.png else Path.cwd() / f"{path.stem}_attention.png", a.force, (path,))
+    image = open_image(path)  # the one opener: limits, deadline, EXIF; errors are one line
     import torch
 
     torch.set_num_threads(2)
     from .kit import load
 
+    from .errors import UnknownWordsError
+
     kit = load(a.model)
-    result = kit.ask(path, a.question, top_k=a.top)
-    for ans, prob in result.answers:
-        print(f"{prob:6.3f}  {ans}")
-    png = Path(a.png) if a.png else path.with_name(path.stem + "_attention.png")
+    try:
+        result = kit.ask(image, a.question, top_k=a.top, unknown="warn" if a.allow_unknown else "error")
+    except UnknownWordsError as err:
+        raise UserError(str(err).replace('pass unknown="warn"', "pass --allow-unknown")) from None
+    print(SCORING_LINES[getattr(result, "scoring", "softmax")])
+    for ans, score in result.answers:
+        print(f"{score:6.3f}  {ans}")
+    unknown = getattr(result, "unknown_words", ())
+    if unknown:
+        print(f"note: the model's vocabulary does not know {', '.join(repr(w) for w in unknown)}; "
+              "it read them as [UNK] or single letters")
     from .viz.png import result_png
 
-    result_png(result, png)
+    write_png(png, lambda tmp: result_png(result, tmp))
     print(f"attention overlay: {png}")
     return 0
 
@@ -51,13 +101,9 @@ def _scene(a) -> int:
         raise UserError(f"--size must be at least 32, got {a.size}")
     if not 1 <= a.objects <= 6:
         raise UserError(f"--objects must be 1..6, got {a.objects}")
-    out = Path(a.out)
-    if out.suffix.lower() != ".png":
-        raise UserError(f"the output must be a .png file, got {out}")
-    if not out.parent.exists():
-        raise UserError(f"folder {out.parent} does not exist")
+    out = output_path(Path(a.out), a.force)
     scene = generate_scene(a.seed, size=a.size, max_objects=a.objects)
-    scene.image.save(out)
+    write_png(out, scene.image.save)
     print(f"{out}: " + ", ".join(o.name for o in scene.objects))
     return 0
 
@@ -66,34 +112,62 @@ class UserError(Exception):
     """An error in what the user asked: reported in one line."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with its usage errors in one line (exit status 2) instead of usage + error."""
+
+    def error(self, message: str):
+        print(f"{self.prog}: error: {message} (see {self.prog} -h)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _one_line(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return f"{err.strerror}: {err.filename}" if err.filename else err.strerror
+    msg = err.args[0] if err.args else type(err).__name__
+    return " ".join(str(msg).split())  # one line, whatever the message held
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in ("train", "evaluate"):
         from .shapes import evaluate, train
 
         return (train if argv[0] == "train" else evaluate).main(argv[1:])
-    p = argparse.ArgumentParser(prog="lxmert-viz", description="Look inside LXMERT from the command line.")
+    p = _Parser(prog="lxmert-viz", description="Look inside LXMERT from the command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
     ask = sub.add_parser("ask", help="answer a question about an image; write the attention overlay PNG")
     ask.add_argument("image")
     ask.add_argument("question")
-    ask.add_argument("--png", help="overlay file (default: IMAGE_attention.png beside the image)")
+    ask.add_argument("--png", help="overlay file (default: IMAGE_attention.png in the current folder)")
+    ask.add_argument("--force", action="store_true", help="overwrite an existing overlay file")
     ask.add_argument("--top", type=int, default=5, help="how many answers to print")
     ask.add_argument("--model", default=None, help="checkpoint folder (default: the embedded shapes model)")
+    ask.add_argument("--allow-unknown", action="store_true",
+                     help="answer even when the model knows no content word of the question (a warning)")
     sc = sub.add_parser("scene", help="write a generated shapes scene")
     sc.add_argument("--seed", type=int, default=0)
     sc.add_argument("--size", type=int, default=128)
     sc.add_argument("--objects", type=int, default=6, help="at most this many objects")
+    sc.add_argument("--force", action="store_true", help="overwrite an existing file")
     sc.add_argument("out")
     sub.add_parser("train", help="train the embedded model (see python -m lxmert_viz.shapes.train -h)")
     sub.add_parser("evaluate", help="evaluate it (see python -m lxmert_viz.shapes.evaluate -h)")
     a = p.parse_args(argv)
+    from .errors import LxmertVizError
+
     try:
-        return _ask(a) if a.cmd == "ask" else _scene(a)
-    except (UserError, FileNotFoundError, ValueError, KeyError) as err:
-        msg = err.args[0] if err.args else str(err)
-        print(f"lxmert-viz: error: {msg}", file=sys.stderr)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            code = _ask(a) if a.cmd == "ask" else _scene(a)
+        for w in caught:  # each warning in one line, not Python's two
+            print(f"lxmert-viz: warning: {_one_line(w.message)}", file=sys.stderr)
+        return code
+    except (UserError, LxmertVizError, OSError, ValueError, KeyError) as err:
+        print(f"lxmert-viz: error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("lxmert-viz: interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

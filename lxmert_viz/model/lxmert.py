@@ -462,7 +462,8 @@ class Lxmert(nn.Module):
 
     def encode_image(self, visual_feats, visual_pos, visual_attention_mask=None, output_attentions=True) -> VisionState:
         """Run the image side once (visual embedding + relationship encoder) for reuse with ``vision=``."""
-        checks.check_vision(self.config, visual_feats, visual_pos, visual_attention_mask)
+        visual_feats, visual_pos, visual_attention_mask = checks.check_vision(
+            self.config, visual_feats, visual_pos, visual_attention_mask, self.dtype, self.device)
         return self.lxmert.encode_image(visual_feats, visual_pos, visual_attention_mask, output_attentions)
 
     def forward(self, input_ids=None, visual_feats=None, visual_pos=None, attention_mask=None,
@@ -482,7 +483,9 @@ class Lxmert(nn.Module):
         if unused:
             raise TypeError(f"unexpected arguments {sorted(unused)}")
         need = output_attentions is not False
-        bsz, _ = checks.check_text(self.config, input_ids, inputs_embeds, attention_mask, token_type_ids)
+        input_ids, inputs_embeds, attention_mask, token_type_ids = checks.check_text(
+            self.config, input_ids, inputs_embeds, attention_mask, token_type_ids, self.dtype, self.device)
+        bsz = (input_ids if input_ids is not None else inputs_embeds).shape[0]
         if vision is None:
             vision = self.encode_image(visual_feats, visual_pos, visual_attention_mask, need)
         elif visual_feats is not None:
