@@ -169,18 +169,18 @@ class Kit:
         return results
 
     # -- the pretraining output heads (lxmert_viz.output_heads) ------------------------------------
-    def fill(self, image, text: str, top_k: int = 5):
+    def fill(self, image, text: str, top_k: int = 5, unknown: str = "error"):
         """Top tokens for each ``[MASK]`` in ``text``, with the image and without it; see
         `lxmert_viz.output_heads.fill` (returns a `Fill`)."""
         from .output_heads import fill
 
-        return fill(self, image, text, top_k)
+        return fill(self, image, text, top_k, unknown)
 
-    def match(self, image, sentences):
+    def match(self, image, sentences, unknown: str = "error"):
         """Probability that each sentence matches the image; see `lxmert_viz.output_heads.match`."""
         from .output_heads import match
 
-        return match(self, image, sentences)
+        return match(self, image, sentences, unknown)
 
     def region_labels(self, image, text: str = "what is in the image?", top_k: int = 3, vg_vocab=None):
         """Object (and attribute) labels of every region; see `lxmert_viz.output_heads.region_labels`."""
@@ -189,11 +189,11 @@ class Kit:
         return region_labels(self, image, text, top_k, vg_vocab)
 
     # -- interventions (lxmert_viz.interventions, built on lxmert_viz.model.hooks) ----------------
-    def ask_ablated(self, image, question: str, heads, top_k: int = 5):
+    def ask_ablated(self, image, question: str, heads, top_k: int = 5, unknown: str = "error"):
         """Ask with attention heads removed; see `lxmert_viz.interventions.ask_ablated`."""
         from .interventions import ask_ablated
 
-        return ask_ablated(self, image, question, heads, top_k)
+        return ask_ablated(self, image, question, heads, top_k, unknown)
 
     def rank_heads(self, items, families=None, batch_size: int = 128, limit: int | None = None):
         """Rank heads by how much removing each changes the answer; see

@@ -139,3 +139,19 @@ def test_a_model_without_pretraining_heads_says_so(kit, scenes):
                  lambda: k.region_labels(scenes[0])):
         with pytest.raises(ValueError, match=r"no pretraining output head.*unc-nlp/lxmert-base-uncased"):
             call()
+
+
+def test_the_unknown_word_rule_of_ask_holds_for_fill_match_and_ablation():
+    import lxmert_viz
+    from lxmert_viz.errors import UnknownWordsError
+
+    kit = lxmert_viz.load()
+    sample = lxmert_viz.assets.sample_paths()[0]
+    with pytest.raises(UnknownWordsError, match="zorb"):
+        kit.fill(sample, "the [MASK] zorb")
+    with pytest.raises(UnknownWordsError, match="zorb"):
+        kit.match(sample, ["a black circle", "the zorb"])
+    with pytest.raises(UnknownWordsError, match="zorb"):
+        kit.ask_ablated(sample, "what is the zorb?", ["l2v.0.0"])
+    with pytest.warns(UserWarning, match="zorb"):
+        assert kit.fill(sample, "the [MASK] zorb", unknown="warn").tokens.unknown == ("zorb",)

@@ -183,7 +183,19 @@ class Tokenizer:
         limit = self.max_length if max_length is None else max_length
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
             raise QuestionError(f"max_length must be an integer >= 2 (room for [CLS] and [SEP]), got {limit!r}")
-        enc = self._tok.encode(question)
+        tokens = self.fragment(question, limit)
+        if len(tokens.ids) <= 2 or not tokens.words:
+            raise QuestionError(f"the question {question!r} has no words once control and zero-width "
+                                f"characters are dropped (it holds {_describe_chars(question)})")
+        if all(all(unicodedata.category(ch).startswith("P") for ch in w) for w in tokens.words):
+            raise QuestionError(f"the question {question!r} is only punctuation; ask with words")
+        return tokens
+
+    def fragment(self, text: str, max_length: int | None = None) -> Tokens:
+        """``[CLS] text [SEP]`` without the question checks (a piece of a sentence may be only
+        punctuation, e.g. the ``?`` after a ``[MASK]``); the caller checks the whole text."""
+        limit = self.max_length if max_length is None else max_length
+        enc = self._tok.encode(text)
         ids, pieces, word_ids = list(enc.ids), list(enc.tokens), list(enc.word_ids)
         truncated = len(ids) > limit
         if truncated:  # keep [CLS] and the first words, close with [SEP]
@@ -192,13 +204,8 @@ class Tokenizer:
             word_ids = word_ids[: limit - 1] + [None]
         pre = self._tok.pre_tokenizer
         norm = self._tok.normalizer
-        text = norm.normalize_str(question) if norm is not None else question
-        words = tuple(w for w, _ in pre.pre_tokenize_str(text)) if pre is not None else tuple(text.split())
-        if len(ids) <= 2 or not words:
-            raise QuestionError(f"the question {question!r} has no words once control and zero-width "
-                                f"characters are dropped (it holds {_describe_chars(question)})")
-        if all(all(unicodedata.category(ch).startswith("P") for ch in w) for w in words):
-            raise QuestionError(f"the question {question!r} is only punctuation; ask with words")
+        normed = norm.normalize_str(text) if norm is not None else text
+        words = tuple(w for w, _ in pre.pre_tokenize_str(normed)) if pre is not None else tuple(normed.split())
         return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated,
                       self._unknown(ids, pieces, word_ids, words))
 

@@ -138,7 +138,7 @@ class Ablation:
         return float(torch.softmax(self.clean.logits, -1)[i] - torch.softmax(self.ablated.logits, -1)[i])
 
 
-def ask_ablated(kit, image, question: str, heads, top_k: int = 5) -> Ablation:
+def ask_ablated(kit, image, question: str, heads, top_k: int = 5, unknown: str = "error") -> Ablation:
     """Ask ``question`` about ``image`` with ``heads`` removed, beside the full model's answer.
 
     Args:
@@ -147,6 +147,7 @@ def ask_ablated(kit, image, question: str, heads, top_k: int = 5) -> Ablation:
         question: the question.
         heads: ``(family, layer, head)`` tuples or ``"family.layer.head"`` strings (``head="all"``).
         top_k: answers kept.
+        unknown: the unknown-word rule of `Kit.ask`.
 
     Returns:
         `Ablation` (one forward pass of a batch of two: row 0 clean, row 1 ablated).
@@ -160,7 +161,10 @@ def ask_ablated(kit, image, question: str, heads, top_k: int = 5) -> Ablation:
     from ..inputs.model_inputs import model_inputs
 
     img = open_image(image)
+    from ..inputs.words import check_known_words
+
     regions, tokens = kit.extract(img), kit.tokenizer(question)
+    check_known_words(tokens, question, unknown)
     heads = parse_heads(heads, kit.model.config)
     kw = model_inputs(tokens, regions, kit.model.dtype, kit.model.device)
     kw = {k: v.expand(2, *v.shape[1:]) for k, v in kw.items()}

@@ -28,6 +28,7 @@ def as_item(kit, item) -> Item:
     ``(image, question, answer)`` (the answer's name, looked up in ``kit.answers``)."""
     from ..explain.examples import Example
     from ..inputs.image import open_image
+    from ..inputs.words import check_known_words
 
     if isinstance(item, Item):
         return item
@@ -37,7 +38,9 @@ def as_item(kit, item) -> Item:
     if isinstance(item, (tuple, list)) and len(item) in (2, 3) and isinstance(item[1], str):
         img = open_image(item[0])
         gold = kit.answers.index(str(item[2])) if len(item) == 3 else None
-        return Item(kit.tokenizer(item[1]), kit.extract(img), img, item[1], gold)
+        tokens = kit.tokenizer(item[1])
+        check_known_words(tokens, item[1], "error")  # the rule of Kit.ask
+        return Item(tokens, kit.extract(img), img, item[1], gold)
     raise TypeError(f"expected an Example, (image, question) or (image, question, answer), got "
                     f"{type(item).__name__}")
 

@@ -12,7 +12,7 @@ same large negative number for all of them), and the words would still hear the 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -49,17 +49,21 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
         raise TypeError(f"text must be a string, got {type(text).__name__}")
     if tokenizer.mask_id is None:
         raise ValueError("this tokenizer's vocabulary has no [MASK] token")
+    from ..inputs.text import check_question
+
+    check_question(text)
     parts = _MASK_RE.split(text)
     if len(parts) == 1:
         raise ValueError(f"{text!r} has no {MASK}; write e.g. 'is the {MASK} circle on the left?'")
-    ids, pieces, word_index, words = [tokenizer.cls_id], ["[CLS]"], [None], []
+    ids, pieces, word_index, words, unknown = [tokenizer.cls_id], ["[CLS]"], [None], [], []
     for i, part in enumerate(parts):
         if part.strip():
-            t = tokenizer(part, max_length=10_000)
+            t = tokenizer.fragment(part, max_length=10_000)
             ids += t.ids[1:-1]
             pieces += t.pieces[1:-1]
             word_index += [None if w is None else w + len(words) for w in t.word_index[1:-1]]
             words += t.words
+            unknown += t.unknown
         if i < len(parts) - 1:
             ids.append(tokenizer.mask_id)
             pieces.append(MASK)
@@ -71,7 +75,7 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
     if len(ids) > tokenizer.max_length:
         raise ValueError(f"{text!r} is {len(ids)} tokens; the tokenizer's limit is {tokenizer.max_length}")
     where = [i for i, p in enumerate(pieces) if p == MASK]
-    return Tokens(tuple(ids), tuple(pieces), tuple(word_index), tuple(words)), where
+    return Tokens(tuple(ids), tuple(pieces), tuple(word_index), tuple(words), unknown=tuple(dict.fromkeys(unknown))), where
 
 
 @dataclass
@@ -155,7 +159,7 @@ def fill_tokens(model, tokenizer, tokens: Tokens, positions: list[int], regions,
                 {"blind": blind_note}, vocab)
 
 
-def fill(kit, image, text: str, top_k: int = 5) -> Fill:
+def fill(kit, image, text: str, top_k: int = 5, unknown: str = "error") -> Fill:
     """Top-``top_k`` tokens for each ``[MASK]`` in ``text``, with the image and without it.
 
     Args:
@@ -163,6 +167,7 @@ def fill(kit, image, text: str, top_k: int = 5) -> Fill:
         image: a PIL image, a path, or an (H, W, 3) uint8 array.
         text: a sentence or question with one or more ``[MASK]``.
         top_k: tokens listed per mask.
+        unknown: the unknown-word rule of `Kit.ask` (``"error"`` or ``"warn"``).
 
     Returns:
         `Fill`.
@@ -175,5 +180,8 @@ def fill(kit, image, text: str, top_k: int = 5) -> Fill:
     from ..inputs.image import open_image
 
     img = open_image(image)
+    from ..inputs.words import check_known_words
+
     tokens, where = masked_tokens(kit.tokenizer, text)
+    check_known_words(replace(tokens, words=tuple(w for w in tokens.words if w != MASK)), text, unknown)
     return fill_tokens(kit.model, kit.tokenizer, tokens, where, kit.extract(img), img, text, top_k)

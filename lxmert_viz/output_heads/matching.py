@@ -56,13 +56,14 @@ class Matching:
         return [(self.sentences[i], float(self.scores[i])) for i in order]
 
 
-def match(kit, image, sentences: str | list[str]) -> Matching:
+def match(kit, image, sentences: str | list[str], unknown: str = "error") -> Matching:
     """Matching scores of one or more sentences for one image, in one batch.
 
     Args:
         kit: a `Kit` whose model has the pretraining output head.
         image: a PIL image, a path, or an (H, W, 3) uint8 array.
         sentences: a sentence or a list of them (to rank captions for the image).
+        unknown: the unknown-word rule of `Kit.ask`, applied to each sentence.
 
     Returns:
         `Matching`.
@@ -80,7 +81,11 @@ def match(kit, image, sentences: str | list[str]) -> Matching:
     if not items or not all(isinstance(s, str) for s in items):
         raise TypeError("sentences must be a string or a non-empty list of strings")
     _, _, vision = kit._image_side(open_image(image))
-    _, batch = kit.tokenizer.batch(items)
+    from ..inputs.words import check_known_words
+
+    toks, batch = kit.tokenizer.batch(items)
+    for tk, s in zip(toks, items):
+        check_known_words(tk, s, unknown)
     dev = kit.model.device
     with torch.inference_mode():
         out = kit.model(input_ids=batch["input_ids"].to(dev), attention_mask=batch["attention_mask"].to(dev),
