@@ -100,7 +100,7 @@ class BatchWorker:
         >>> worker = BatchWorker(kit, ["answer", "pointing"])
         >>> recs = worker.records(list(enumerate(shapes_dataset(1).take(3))))
         >>> [r["answer"] for r in recs], len(recs[0]["ref_top1.l2v"])       # 3 cross layers x 4 heads
-        (['black', 'red', 'green'], 12)
+        (['black', 'circle', 'circle'], 12)
     """
 
     def __init__(self, kit, stats: Sequence[str | Stat | Callable] | str | None = None, top_k: int = 5,

@@ -78,7 +78,7 @@ class FeatureRef:
             from ..features.npz import load_npz
 
             return load_npz(self.path)
-        from .datasets.features import read_tsv_line
+        from .datasets.tsv_line import read_tsv_line
 
         return read_tsv_line(self.path, self.offset, self.image_id, self.pad_to)
 

@@ -23,6 +23,7 @@ import pyarrow as pa
 from .batch import BatchWorker
 from .example import example_from_row
 from .manifest import publish_folder, shard_path, shards_on_disk, write_manifest
+from .run_info import RunInfo
 from .schema import records_to_table
 
 INSTALL = "pip install 'lxmert_viz[ray]'"
@@ -85,8 +86,6 @@ def _connect(ray, address: str | None) -> None:
 def run_ray(ds, worker: BatchWorker, model, out: Path, manifest, done, batch_size, shard_size, batch_fn, progress,
             t0, address=None, concurrency=1, num_gpus=0, num_cpus=None, schema_of=None):
     """Run the segments of ``ds`` that are not done on Ray; see `lxmert_viz.analysis.run`."""
-    from .runner import RunInfo
-
     ray = require_ray()
     _connect(ray, address)
     ctx = ray.data.DataContext.get_current()

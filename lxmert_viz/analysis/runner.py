@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
@@ -26,37 +25,13 @@ from .manifest import (
     FORMAT, MANIFEST, clean_temporary, completed_shards, read_manifest, shard_path, shard_files, write_manifest,
     write_shard,
 )
+from .run_info import RunInfo
 from .schema import infer_columns, record_schema, records_to_table
 from .stats import Stat
 
 BACKENDS = ("local", "ray")
 DEFAULT_SHARD_SIZE = {"local": 1000, "ray": 20000}
 BatchFn = Callable[[BatchWorker, list[tuple[int, Example]]], list[dict]]
-
-
-@dataclass
-class RunInfo:
-    """What a call to `run` did.
-
-    Attributes:
-        out: the run folder.
-        examples: examples in the finished run.
-        shards_skipped: shards found done on disk (a resumed run).
-        shards_written: shards this call computed and wrote.
-        examples_written: examples in those.
-        seconds: wall time of this call.
-    """
-
-    out: Path
-    examples: int
-    shards_skipped: int
-    shards_written: int
-    examples_written: int
-    seconds: float
-
-    @property
-    def examples_per_second(self) -> float:
-        return self.examples_written / self.seconds if self.seconds > 0 else float("nan")
 
 
 def _describe_model(model, kit) -> dict:
@@ -253,7 +228,7 @@ def read_records(out: str | Path, columns: Sequence[str] | None = None) -> pa.Ta
     Example:
         >>> _ = run("shapes:1", ["answer"], tmp / "r", progress=False)
         >>> read_records(tmp / "r", ["id", "answer"]).num_rows
-        11
+        10
     """
     from .manifest import iter_shard_paths
 
