@@ -40,3 +40,28 @@ def result_for_record(kit, record: dict, top_k: int = 5):
     res = run_result(kit.model, kit.tokenizer(record["question"]), regions, question=record["question"])
     res.answers = kit.answers.top_k(res.logits, top_k)
     return res
+
+
+def cell_weights(result, record: dict, family: str, layer: int, head: int | str) -> dict:
+    """What one (family, layer, head) did on one example, for drawing it on the image.
+
+    The query is the naming token when the family's queries are tokens and the record has a
+    referent; otherwise the weights are averaged over the family's queries.
+
+    Returns:
+        ``{"regions": (R,) weights or None, "tokens": (T,) weights or None, "query": label}``:
+        region weights when the family's keys are regions, token weights when they are tokens.
+    """
+    import numpy as np
+
+    from ..model.output import KEY_STREAM, QUERY_STREAM
+
+    a = result.attn(family, layer, head)  # (Q, K)
+    tt = int(record.get("referent_token", -1))
+    if QUERY_STREAM[family] == "lang" and 0 <= tt < a.shape[0]:
+        w, query = a[tt], f"{result.tokens.pieces[tt]!r}"
+    else:
+        w, query = a.mean(0), "mean over queries"
+    w = np.asarray(w, dtype=np.float64)
+    keys_are_regions = KEY_STREAM[family] == "vis"
+    return {"regions": w if keys_are_regions else None, "tokens": None if keys_are_regions else w, "query": query}
