@@ -27,7 +27,7 @@ from .manifest import (
 )
 from .run_info import RunInfo
 from .schema import infer_columns, record_schema, records_to_table
-from .stats import Stat
+from .stats import Stat, resolve
 
 BACKENDS = ("local", "ray")
 DEFAULT_SHARD_SIZE = {"local": 1000, "ray": 20000}
@@ -206,6 +206,7 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
         from .ray_backend import require_ray
 
         require_ray()
+    stats = resolve(stats)  # names checked before any model loads
     ds = open_dataset(dataset) if isinstance(dataset, str) else as_dataset(dataset)
     if limit is not None:
         ds = ds.take(limit)
