@@ -260,11 +260,16 @@ class Summary:
             names = [c for c in DISPLAY if c in pf.schema_arrow.names]
             for batch in pf.iter_batches(columns=names + [col]):
                 vals = _column_values(batch.column(col), m)[:, pos]
-                qt = batch.column("qtype").to_pylist() if group not in (None, ALL) else None
-                for i in np.flatnonzero(~np.isnan(vals)):
-                    if qt is None or qt[i] == group:
-                        rec = {c: batch.column(c)[int(i)].as_py() for c in names}
-                        keep.append((float(vals[i]), rec["index"], rec))
+                ok = ~np.isnan(vals)
+                if group not in (None, ALL):
+                    ok &= np.array([q == group for q in batch.column("qtype").to_pylist()])
+                rows = np.flatnonzero(ok)
+                index = np.asarray(batch.column("index").to_numpy(zero_copy_only=False))[rows]
+                high = rows[np.lexsort((index, -vals[rows]))[:k]]  # highest first, data-set order on ties
+                low = rows[np.lexsort((index, vals[rows]))[:k]]
+                for i in dict.fromkeys(np.concatenate([high, low]).tolist()):
+                    rec = {c: batch.column(c)[i].as_py() for c in names}
+                    keep.append((float(vals[i]), rec["index"], rec))
                 if len(keep) > 2 * k:
                     best = sorted(keep, key=lambda t: (-t[0], t[1]))[:k]
                     worst = sorted(keep, key=lambda t: (t[0], t[1]))[:k]
