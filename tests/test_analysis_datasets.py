@@ -12,6 +12,7 @@ from lxmert_viz.analysis.datasets import (
     FeatureStore, as_dataset, image_folder_dataset, open_dataset, questions_dataset, shapes_dataset, vqa_dataset,
 )
 from lxmert_viz.analysis.example import Example, FeatureRef, SceneImage, example_from_row
+from lxmert_viz.analysis.stats import vqa_accuracy
 from lxmert_viz.features.npz import save_npz
 from lxmert_viz.features.tsv import write_tsv
 
@@ -172,3 +173,29 @@ def test_easyvqa_dataset_reads_the_installed_test_split():
     assert {e.qtype for e in ds.take(60)} == {"shape", "color", "yes/no"}
     with pytest.raises(ValueError, match="split"):
         easyvqa_dataset("dev")
+
+
+def test_a_checkpoint_runs_on_precomputed_features_without_a_detector(vqa_files, tmp_path):
+    """VQA layout + TSV features + a checkpoint folder: the kit loads without the Faster R-CNN
+    (which would need a download) and the records carry the VQA soft accuracy."""
+    import torch
+
+    from lxmert_viz import Answers, Lxmert, LxmertConfig
+    from lxmert_viz.analysis import read_records, run
+
+    root, _ = vqa_files
+    ckpt = tmp_path / "ckpt"
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "what", "is", "he", "holding", "how", "many", "dogs",
+             "are", "there", "it", "sunny", "?"]
+    torch.manual_seed(0)
+    Lxmert(LxmertConfig.tiny(vocab_size=len(words), visual_feat_dim=32, num_qa_labels=4)).save_pretrained(ckpt)
+    (ckpt / "vocab.txt").write_text("\n".join(words) + "\n")
+    Answers(["frisbee", "3", "yes", "no"]).save(ckpt / "answers.json")
+    ds = vqa_dataset(root / "questions.json", root / "val2014_obj36.tsv", root / "annotations.json")
+    run(ds, ["answer", "correct"], tmp_path / "run", model=str(ckpt), batch_size=2, progress=False)
+    t = read_records(tmp_path / "run").to_pylist()
+    assert [r["id"] for r in t] == ["262148000", "393225001", "262148002"]
+    assert all(r["correct_rule"] == "vqa-soft" and len(r["answers"]) == 10 for r in t)
+    for r in t:
+        assert r["correct"] == pytest.approx(vqa_accuracy(r["answer"], r["answers"]))
+        assert r["features"].startswith("tsv:") and r["image"] is None

@@ -64,18 +64,46 @@ class MapsRequest:
                 "families": list(self.families)}
 
 
-def make_kit(model):
+class NoDetector:
+    """Stands in for the region detector when every example comes with its features, so a
+    checkpoint's kit loads without the Faster R-CNN (no download of its weights)."""
+
+    def extract(self, images, num_regions=36):
+        raise ValueError("this run was set up for precomputed features, so no region detector was loaded; "
+                         "an example that is an image needs a kit with a detector (model=lxmert_viz.load(...))")
+
+
+def make_kit(model, detector: bool = True):
     """A kit from ``model``: None (the embedded shapes model), a name or folder for
-    `lxmert_viz.load`, a ready `Kit`, or a function of no arguments that returns one."""
+    `lxmert_viz.load`, a ready `Kit`, or a function of no arguments that returns one.
+    ``detector=False``: a checkpoint is loaded without its region detector (features given)."""
     if model is None or isinstance(model, str) or hasattr(model, "__fspath__"):
         from ..kit import load
 
-        return load(None if model is None else str(model))
+        name = None if model is None else str(model)
+        if name is not None and not name.startswith("shapes") and not detector:
+            return load(name, frcnn=NoDetector())
+        return load(name)
     if hasattr(model, "model") and hasattr(model, "tokenizer"):
         return model
     if callable(model):
         return model()
     raise TypeError(f"model must be a name, a folder, a Kit or a function returning one, got {type(model).__name__}")
+
+
+def _on_cpu(out):
+    """The batch's output with every tensor on the CPU (itself when it is there already)."""
+    if out.pooled_output.device.type == "cpu":
+        return out
+    from dataclasses import replace
+
+    from ..model.output import AttentionMaps
+
+    cpu = lambda t: None if t is None else t.detach().cpu()  # noqa: E731
+    maps = AttentionMaps({f: tuple(cpu(a) for a in out.attentions.layers(f)) for f in out.attentions})
+    return replace(out, lang_hidden=tuple(cpu(h) for h in out.lang_hidden), vis_hidden=tuple(cpu(h) for h in out.vis_hidden),
+                   attentions=maps, pooled_output=cpu(out.pooled_output),
+                   question_answering_score=cpu(out.question_answering_score))
 
 
 def _share_vision(vision: VisionState, index: torch.Tensor) -> VisionState:
@@ -90,6 +118,9 @@ class BatchWorker:
 
     Args:
         kit: a `Kit` (or anything `make_kit` takes).
+        device: move the kit's model there (``"cuda"``); records are always computed on the CPU copy
+            of each batch's output.
+        detector: False when every example has precomputed features (see `make_kit`).
         stats: statistics (names, `Stat`s or functions; see `lxmert_viz.analysis.stats`).
         top_k: answers kept by ``topk`` (and in each result).
         methods: explanation methods of the ``explain`` statistic (default: all).
@@ -104,8 +135,10 @@ class BatchWorker:
     """
 
     def __init__(self, kit, stats: Sequence[str | Stat | Callable] | str | None = None, top_k: int = 5,
-                 methods: Sequence[str] = (), maps=None):
-        self.kit = make_kit(kit)
+                 methods: Sequence[str] = (), maps=None, device=None, detector: bool = True):
+        self.kit = make_kit(kit, detector)
+        if device is not None:
+            self.kit.model.to(device)
         self.stats = resolve(stats)
         self.top_k = int(top_k)
         self.methods = tuple(methods)
@@ -163,6 +196,7 @@ class BatchWorker:
 
     def results(self, encoded: Sequence[EncodedExample], out) -> list[Result]:
         """One `Result` per question of a batch (padding cut, detached, on CPU)."""
+        out = _on_cpu(out)  # one transfer per batch, not one per example and tensor
         scores = out.question_answering_score
         return [Result.from_output(out, i, e.question, e.tokens, e.regions,
                                    answers=self.kit.answers.top_k(scores[i], max(self.top_k, 1)),

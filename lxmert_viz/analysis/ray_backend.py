@@ -44,17 +44,20 @@ class RecordWorker:
     """The callable class ``map_batches`` runs: one per Ray worker, model loaded once.
 
     Args:
-        model, stats, top_k, methods, maps: as `BatchWorker`.
+        model, stats, top_k, methods, maps, detector: as `BatchWorker`.
+        gpu: move the model to the worker's GPU (when ``num_gpus`` gave it one).
         schema: the records' Arrow schema, serialized (``schema.serialize().to_pybytes()``).
         batch_fn: the per-batch function (default `BatchWorker.records`).
     """
 
-    def __init__(self, model, stats, top_k, methods, maps, schema: bytes, batch_fn=None, threads: int | None = None):
-        if threads:
-            import torch
+    def __init__(self, model, stats, top_k, methods, maps, schema: bytes, batch_fn=None, threads: int | None = None,
+                 gpu: bool = False, detector: bool = True):
+        import torch
 
+        if threads:
             torch.set_num_threads(threads)
-        self.worker = BatchWorker(model, stats, top_k, methods, maps)
+        device = "cuda" if gpu and torch.cuda.is_available() else None  # Ray sets CUDA_VISIBLE_DEVICES
+        self.worker = BatchWorker(model, stats, top_k, methods, maps, device=device, detector=detector)
         self.schema = pa.ipc.read_schema(pa.py_buffer(schema))
         self.batch_fn = batch_fn or BatchWorker.records
 
@@ -84,7 +87,7 @@ def _connect(ray, address: str | None) -> None:
 
 
 def run_ray(ds, worker: BatchWorker, model, out: Path, manifest, done, batch_size, shard_size, batch_fn, progress,
-            t0, address=None, concurrency=1, num_gpus=0, num_cpus=None, schema_of=None):
+            t0, detector=True, address=None, concurrency=1, num_gpus=0, num_cpus=None, schema_of=None):
     """Run the segments of ``ds`` that are not done on Ray; see `lxmert_viz.analysis.run`."""
     ray = require_ray()
     _connect(ray, address)
@@ -113,9 +116,11 @@ def run_ray(ds, worker: BatchWorker, model, out: Path, manifest, done, batch_siz
             fn_constructor_kwargs={"model": model, "stats": worker.stats, "top_k": worker.top_k,
                                    "methods": worker.methods, "maps": worker.maps,
                                    "schema": schema.serialize().to_pybytes(), "batch_fn": batch_fn,
-                                   "threads": int(num_cpus) if num_cpus else None},
+                                   "threads": int(num_cpus) if num_cpus else None, "gpu": bool(num_gpus),
+                                   "detector": detector},
             **kwargs)
-        records.write_parquet(str(tmp))
+        # writing is I/O: a small CPU share, so it is scheduled even while the workers hold every CPU
+        records.write_parquet(str(tmp), min_rows_per_file=min(len(segment), 10_000), ray_remote_args={"num_cpus": 0.25})
         publish_folder(tmp, final)
         rows = shards_on_disk(out)[k]["rows"]
         if rows != len(segment):

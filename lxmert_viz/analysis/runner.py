@@ -159,7 +159,7 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
         shard_size: int | None = None, top_k: int = 5, methods: Sequence[str] = (), maps=None,
         limit: int | None = None, progress: bool = True, batch_fn: BatchFn | None = None,
         address: str | None = None, concurrency: int = 1, num_gpus: float = 0, num_cpus: float | None = None,
-        ) -> RunInfo:
+        device: str | None = None) -> RunInfo:
     """Compute statistics for every example of a data set and write them as Parquet shards.
 
     Args:
@@ -184,7 +184,8 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
         address: Ray: the cluster to join (``ray.init(address=...)``); None starts a local Ray
             unless one is already running in this process.
         concurrency: Ray: workers (each loads the model once).
-        num_gpus, num_cpus: Ray: per worker.
+        num_gpus, num_cpus: Ray: per worker (a worker given a GPU moves its model there).
+        device: local: where the model runs (``"cuda"``); default where it is.
 
     Returns:
         `RunInfo`; read the records with `read_records` or `summarize`.
@@ -211,7 +212,9 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
     if limit is not None:
         ds = ds.take(limit)
     maps = MapsRequest.of(maps)
-    worker = BatchWorker(model, stats, top_k, methods, maps)
+    first = next(iter(ds), None)
+    detector = first is None or first.regions is None  # a features-only data set needs no detector
+    worker = BatchWorker(model, stats, top_k, methods, maps, device=device, detector=detector)
     out = Path(out)
     manifest, done = _prepare(out, _config(ds, worker, model, backend, batch_size, shard_size, batch_fn))
     if backend == "local":
@@ -219,7 +222,7 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
     from .ray_backend import run_ray
 
     return run_ray(ds, worker, model, out, manifest, done, batch_size, shard_size, batch_fn, progress, t0,
-                   address=address, concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus,
+                   detector=detector, address=address, concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus,
                    schema_of=lambda recs: _schema(worker, done, out, recs))
 
 
