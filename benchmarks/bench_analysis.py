@@ -36,6 +36,16 @@ import torch
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- bench_analysis:start -->", "<!-- bench_analysis:end -->"
+NOTES = """
+Reading these figures: a load average well above 2 on 2 cores means each process got a fraction
+of a core, so the milliseconds are several times those of an idle machine (`bench_model.py`
+measured 161 ms for a base-size forward at batch 1 on one idle thread). At batch 1 the base
+model streams all its weights (about 0.8 GB in float32) for 20 tokens, so it suffers most from
+sharing the memory bus; batch 32 reuses them. The records' statistics cost a few ms per example
+either way. The Ray rows include each run's fixed cost (actor start, one model load per worker);
+on 2 shared cores a second Ray worker has no core of its own. The peak-memory rows run in fresh
+processes (`VmHWM` of each), so they include torch, pyarrow and the model (about 340 MiB).
+"""
 STATS = ["answer", "topk", "correct", "entropy", "max", "sink", "pointing"]
 
 
@@ -246,7 +256,7 @@ def main(argv=None) -> int:
                       f"torch {torch.__version__}, 1 torch thread per process (worker), statistics "
                       f"{', '.join(STATS)}; {args.rounds} interleaved rounds, medians. Measured on this shared "
                       "2-core machine: compare the ratios within a table, not milliseconds across runs.", "",
-                      *sections, END])
+                      *sections, NOTES.strip(), END])
     if not args.no_write:
         old = RESULTS.read_text()
         if START in old:

@@ -10,7 +10,7 @@ is this class): ``EncodedExample(tokens, regions, gold)`` builds one by hand.
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from ..inputs.image import image_key, open_image
 from ..inputs.regions import Regions

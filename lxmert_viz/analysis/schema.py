@@ -97,6 +97,9 @@ def records_to_table(records: list[dict], schema: pa.Schema) -> pa.Table:
     """
     names = set(schema.names)
     for r in records:
+        if r.get("index") is None or r.get("id") is None:
+            raise ValueError(f"a record lacks 'index' or 'id' (keys {sorted(r)[:8]}...): a custom batch function "
+                             "must start each record from the example's base record (worker.records does)")
         extra = set(r) - names
         if extra:
             raise ValueError(f"record {r.get('id')!r} has undeclared columns {sorted(extra)}; give the Stat "

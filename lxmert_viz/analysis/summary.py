@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .manifest import iter_shard_paths, read_manifest
@@ -335,8 +336,8 @@ def summarize(run_dir: str | Path, group_by: str = "qtype") -> Summary:
                 fam = c.rsplit(".", 1)[-1]
                 m = None
                 if pa.types.is_list(schema.field(c).type):
-                    lens = pa.compute.list_value_length(batch.column(c)).fill_null(0)
-                    m = int(pa.compute.max(lens).as_py() or 0)
+                    lens = pc.list_value_length(batch.column(c)).fill_null(0)
+                    m = int(pc.max(lens).as_py() or 0)
                     if m == 0:
                         continue  # null in the whole batch: nothing to add
                 values = _column_values(batch.column(c), m)
