@@ -9,9 +9,10 @@ Public API (computation side; rendering lives in `lxmert_viz.viz`):
 The package: `model/` (the network in one file, its config, outputs and checkpoint loading),
 `inputs/` (tokens, regions, answers, the one image opener), `result.py` (the one object that crosses
 to rendering), `kit.py` (model + tokenizer + answers + region extractor), `analysis/` (numbers from
-results), `explain/` (relevance methods, masking, the perturbation test), `output_heads/` (masked
-words, matching, region labels), `interventions/` (head ablation and patching on the model's hook
-points, `model/hooks.py`), `features/` (the Visual
+results; data sets, and `run` / `summarize` for statistics over a whole data set), `explain/`
+(relevance methods, masking, the perturbation test), `output_heads/` (masked words, matching,
+region labels), `interventions/` (head ablation and patching on the model's hook points,
+`model/hooks.py`), `features/` (the Visual
 Genome Faster R-CNN), `shapes/` (the embedded shapes world and its training), `viz/` (every figure
 and widget; the only package that imports matplotlib, plotly or ipywidgets).
 

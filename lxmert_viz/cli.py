@@ -4,6 +4,8 @@
     lxmert-viz scene --seed N OUT.png [--size 128] [--objects 6] [--force]
     lxmert-viz train ...      (python -m lxmert_viz.shapes.train)
     lxmert-viz evaluate ...   (python -m lxmert_viz.shapes.evaluate)
+    lxmert-viz analyze DATASET --out DIR [--stats a,b] [--backend ray] [--model M] [--batch-size 32]
+    lxmert-viz summarize DIR [--out SUMMARY.md]
 
 Bad input gets one line on stderr and exit status 2, never a traceback. ``ask`` writes its overlay
 PNG into the current folder (``IMAGE_attention.png``) or to ``--png``; never beside the input
@@ -108,6 +110,69 @@ def _scene(a) -> int:
     return 0
 
 
+def _analyze(a) -> int:
+    import torch
+
+    from .analysis import run
+    from .analysis.datasets import open_dataset
+
+    if a.threads is not None:
+        torch.set_num_threads(a.threads)
+    ds = open_dataset(a.dataset, annotations=a.annotations, features=a.features, images=a.images)
+    info = run(ds, a.stats, a.out, backend=a.backend, batch_size=a.batch_size, model=a.model,
+               shard_size=a.shard_size, top_k=a.top_k, methods=tuple(a.methods.split(",")) if a.methods else (),
+               maps=a.maps, limit=a.limit, progress=not a.quiet, address=a.address, concurrency=a.concurrency,
+               num_gpus=a.num_gpus, num_cpus=a.num_cpus)
+    print(f"{info.examples} examples in {a.out}: {info.shards_written} shards written "
+          f"({info.examples_written} examples, {info.examples_per_second:.1f}/s), {info.shards_skipped} already done")
+    print(f"next: lxmert-viz summarize {a.out}")
+    return 0
+
+
+def _summarize(a) -> int:
+    from .analysis import summarize
+
+    text = summarize(a.dir).to_markdown(a.columns.split(",") if a.columns else None)
+    print(text)
+    if a.out:
+        out = Path(a.out)
+        if not out.parent.exists():
+            raise UserError(f"folder {out.parent} does not exist")
+        out.write_text(text + "\n", encoding="utf-8")
+    return 0
+
+
+def _analyze_parser(sub) -> None:
+    from .analysis.datasets import SPECS
+    from .analysis.stats import DEFAULT_STATS, STATS
+
+    an = sub.add_parser("analyze", help="statistics of every example of a data set, as Parquet shards")
+    an.add_argument("dataset", help="; ".join(SPECS))
+    an.add_argument("--out", required=True, help="run folder (a killed run started again resumes there)")
+    an.add_argument("--stats", default=",".join(DEFAULT_STATS), help=f"comma-separated, of {sorted(STATS)}")
+    an.add_argument("--backend", choices=("local", "ray"), default="local")
+    an.add_argument("--model", default=None, help="checkpoint folder or name (default: the embedded shapes model)")
+    an.add_argument("--batch-size", type=int, default=32)
+    an.add_argument("--shard-size", type=int, default=None, help="examples per shard (default 1000; Ray 20000)")
+    an.add_argument("--limit", type=int, default=None, help="only the first N examples")
+    an.add_argument("--top-k", type=int, default=5)
+    an.add_argument("--methods", default=None, help="explanation methods of --stats explain (default: all)")
+    an.add_argument("--maps", type=int, default=None, help="keep the full float16 maps of the first N examples")
+    an.add_argument("--features", default=None, help="feature folder (.npz) or .tsv for a questions file")
+    an.add_argument("--annotations", default=None, help="VQA annotations JSON (ten answers per question)")
+    an.add_argument("--images", default=None, help="image folder for a questions file")
+    an.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    an.add_argument("--concurrency", type=int, default=1, help="Ray workers")
+    an.add_argument("--num-gpus", type=float, default=0, help="GPUs per Ray worker")
+    an.add_argument("--num-cpus", type=float, default=None, help="CPUs per Ray worker")
+    an.add_argument("--threads", type=int, default=None, help="torch threads in this process")
+    an.add_argument("--quiet", action="store_true", help="no progress bar")
+    sm = sub.add_parser("summarize", help="tables of an analyze run: by question type, and per head")
+    sm.add_argument("dir")
+    sm.add_argument("--columns", default=None, help="scalar columns of the question-type table (default: all)")
+    sm.add_argument("--out", default=None, help="also write the tables to this markdown file")
+
+
 class UserError(Exception):
     """An error in what the user asked: reported in one line."""
 
@@ -152,17 +217,19 @@ def main(argv=None) -> int:
     sc.add_argument("out")
     sub.add_parser("train", help="train the embedded model (see python -m lxmert_viz.shapes.train -h)")
     sub.add_parser("evaluate", help="evaluate it (see python -m lxmert_viz.shapes.evaluate -h)")
+    _analyze_parser(sub)
     a = p.parse_args(argv)
     from .errors import LxmertVizError
 
+    commands = {"ask": _ask, "scene": _scene, "analyze": _analyze, "summarize": _summarize}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            code = _ask(a) if a.cmd == "ask" else _scene(a)
+            code = commands[a.cmd](a)
         for w in caught:  # each warning in one line, not Python's two
             print(f"lxmert-viz: warning: {_one_line(w.message)}", file=sys.stderr)
         return code
-    except (UserError, LxmertVizError, OSError, ValueError, KeyError) as err:
+    except (UserError, LxmertVizError, OSError, ValueError, KeyError, ImportError) as err:
         print(f"lxmert-viz: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

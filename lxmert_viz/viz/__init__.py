@@ -16,12 +16,18 @@ Public API:
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
     compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
     MaskingWidget                                    drop regions/words through the attention masks, live
+    dataset_head_grid, dataset_head_grid_plotly, layer_curves, cell_examples, DatasetHeadExplorer
+                                                     a data-set run (lxmert_viz.analysis.summarize): per head, per layer,
+                                                     the examples behind a head
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
 """
 from __future__ import annotations
 
+from .dataset_examples import cell_examples
+from .dataset_heads import dataset_head_grid, dataset_head_grid_plotly, update_dataset_head_grid
+from .dataset_layers import layer_curves
 from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
 from .explanations import (
     compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
@@ -31,6 +37,7 @@ from .head_grid import head_grid, head_grid_plotly, update_head_grid
 from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
 from .widgets_attention import AttentionExplorer
+from .widgets_dataset import DatasetHeadExplorer
 from .widgets_masking import MaskingWidget
 from .widgets_qa import QAWidget
 from .widgets_states import StatesExplorer
@@ -41,5 +48,7 @@ __all__ = [
     "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
     "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
+    "DatasetHeadExplorer", "cell_examples", "dataset_head_grid", "dataset_head_grid_plotly", "layer_curves",
+    "update_dataset_head_grid",
     "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
 ]
