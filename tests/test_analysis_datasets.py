@@ -22,7 +22,7 @@ IMAGES = {262148: 3, 393225: 5}  # COCO-style image id -> real regions
 def _regions(image_id: int, n: int) -> Regions:
     rng = np.random.default_rng(image_id)
     boxes = np.sort(rng.uniform(0, 100, (n, 4)).astype("f4").reshape(n, 2, 2), axis=1).reshape(n, 4)
-    return Regions(boxes[:, [0, 2, 1, 3]], rng.standard_normal((n, 32)).astype("f4"), (120, 100),
+    return Regions(boxes, rng.standard_normal((n, 32)).astype("f4"), (120, 100),
                    scores=rng.uniform(size=n).astype("f4"), num_real=n,
                    extra={"obj_ids": np.arange(n, dtype=np.int64), "obj_conf": np.ones(n, "f4"),
                           "attr_ids": np.zeros(n, np.int64), "attr_conf": np.zeros(n, "f4")})
