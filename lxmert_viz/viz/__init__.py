@@ -28,7 +28,9 @@ from .explanations import (
 )
 from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid
-from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
+from .defaults import default_token
+from .image_overlay import overlay, overlay_spec
+from .overlay_plotly import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
 from .widgets_attention import AttentionExplorer
 from .widgets_masking import MaskingWidget

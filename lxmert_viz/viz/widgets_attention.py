@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .head_grid import head_grid_plotly, update_head_grid
 from .attention_heatmap import heatmap_plotly, update_heatmap
-from .image_overlay import overlay_plotly, update_overlay
+from .overlay_plotly import overlay_plotly, update_overlay
 from ..model.output import query_stream
 from .widget_base import Explorer, head_options
 
