@@ -22,7 +22,7 @@ package stays cheap until something is drawn.
 """
 from __future__ import annotations
 
-from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
+from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, heatmaps, update_heatmap
 from .explanations import (
     compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
 )
@@ -39,7 +39,7 @@ from .widgets_states import StatesExplorer
 
 __all__ = [
     "AttentionExplorer", "QAWidget", "StatesExplorer", "box_alphas", "empty_overlay", "head_grid",
-    "head_grid_plotly", "heatmap", "heatmap_array", "heatmap_plotly", "overlay", "overlay_plotly",
+    "head_grid_plotly", "heatmap", "heatmap_array", "heatmaps", "box_weights", "default_token", "heatmap_plotly", "overlay", "overlay_plotly",
     "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
     "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
