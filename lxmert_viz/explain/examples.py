@@ -26,12 +26,15 @@ class Example:
         regions: the image's `Regions` (padding rows are never used).
         gold: the right answer's index.
         meta: free-form (question text, image id, ...).
+        gold_scores: ``{answer index: VQA score}`` (``min(1, humans / 3)``) for soft accuracy (the
+            ``paper`` perturbation protocol); None: the gold answer scores 1, any other 0.
     """
 
     tokens: Tokens
     regions: Regions
     gold: int
     meta: dict | None = None
+    gold_scores: dict | None = None
 
 
 def _read_questions(path: Path) -> list[dict]:
@@ -53,7 +56,8 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
 
     Args:
         features: a folder of ``<image_id>.npz`` files or one ``.tsv`` file (`lxmert_viz.features`).
-        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``.
+        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``, optionally with
+            ``"label": {answer: VQA score}`` (LXMERT's VQA files) for soft accuracy.
         tokenizer: a `Tokenizer`.
         answers: an `Answers`; questions whose answer is not in it are skipped (or an error when
             ``skip_unknown`` is False).
@@ -87,8 +91,11 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
                 continue
             raise
         regions = get(str(row["image_id"]))
+        scores = None
+        if isinstance(row.get("label"), dict):
+            scores = {answers.index(a): float(v) for a, v in row["label"].items() if a in answers.names}
         yield Example(tokenizer(row["question"]), regions, gold,
-                      {"image_id": str(row["image_id"]), "question": row["question"]})
+                      {"image_id": str(row["image_id"]), "question": row["question"]}, scores)
 
 
 def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) -> Iterator[Example]:

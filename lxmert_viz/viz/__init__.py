@@ -16,6 +16,8 @@ Public API:
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
     compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
     MaskingWidget                                    drop regions/words through the attention masks, live
+    notebook_setup, sample_scenes                    the notebooks' shared set-up (seeds, one thread, the kit)
+    heatmaps, default_token, box_weights             families on one scale; the word shown first; drawn weights
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
@@ -30,6 +32,7 @@ from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid
 from .defaults import default_token
 from .image_overlay import overlay, overlay_spec
+from .notebook import notebook_setup, sample_scenes, seed_everything
 from .overlay_plotly import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
 from .widgets_attention import AttentionExplorer
@@ -43,5 +46,5 @@ __all__ = [
     "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
     "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
-    "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
+    "MaskingWidget", "compare_methods", "notebook_setup", "sample_scenes", "seed_everything", "perturbation_curve", "perturbation_curves", "relevance_overlay",
 ]
