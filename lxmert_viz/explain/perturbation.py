@@ -134,7 +134,12 @@ def _variants(n_tokens: int, n_regions: int, explanations: dict, modalities, cou
 
 
 def _predict(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> list[int]:
-    """The top answer of every masked copy, ``chunk`` copies per no-grad forward.
+    """The top answer of every masked copy (see `_scores`)."""
+    return _scores(model, ex, masks, chunk, delete_tokens).argmax(-1).tolist()
+
+
+def _scores(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> torch.Tensor:
+    """(copies, answers) answer logits of every masked copy, ``chunk`` copies per no-grad forward.
 
     ``delete_tokens``: a removed word is deleted (the kept tokens close up, padding after them)
     instead of masked in place, as the authors' perturbation code does.
@@ -166,8 +171,8 @@ def _predict(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = 
                         visual_pos=base["visual_pos"].expand(b, -1, -1),
                         visual_attention_mask=torch.stack([vm for vm, _ in part]).to(model.device, model.dtype),
                         output_attentions=False)
-            preds.append(out.question_answering_score.argmax(-1))
-    return torch.cat(preds).tolist()
+            preds.append(out.question_answering_score)
+    return torch.cat(preds)
 
 
 def _progress(examples, limit, enabled: bool, desc: str):

@@ -250,3 +250,9 @@ def update_overlay(fig, result, token=None, region=None, *, family: str | None =
     spec = overlay_spec(result, token, region, family, layer, head, vmax)
     draw(fig, result.image, spec, rebuild=image)
     return spec
+
+
+def bar_trace(fig):
+    """The bar trace of an overlay figure (the weights of the query, as drawn now)."""
+    n = (fig.layout.meta or {}).get("regions", 0)
+    return fig.data[3 + n]
