@@ -61,9 +61,9 @@ def test_ask_names_what_the_png_shows_and_unknown_words(tmp_path):
     assert p.returncode == 0, p.stderr
     assert "word 'circle'" in p.stdout and "cross layer 2" in p.stdout, "the PNG shows the content word"
     assert "does not know" not in p.stdout
-    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what is the meaning of life?", "--png", str(png))
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what color is the zebra?", "--png", str(png))
     assert p.returncode == 0, p.stderr
-    assert "does not know 'meaning', 'life'" in p.stdout
+    assert "does not know 'zebra'" in p.stdout
     p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what color is the circle?", "--png", str(png),
             "--word", "banana")
     assert p.returncode == 2 and "--word 'banana' is not in the question" in p.stderr

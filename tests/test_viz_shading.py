@@ -21,13 +21,13 @@ def test_whole_image_boxes_are_found_and_never_painted():
     assert layer[75, 5, 3] == 0 and layer[5, 95, 3] == 0, "outside the object boxes nothing is painted"
 
 
-def test_fill_opacity_is_proportional_to_weight_and_overlaps_add_up():
+def test_fill_opacity_is_proportional_to_weight_and_overlaps_take_the_largest():
     s = shade(BOXES, [0.0, 0.4, 0.2, 0.1], SIZE)
     layer = shading_layer(s, (100, 80))
     assert layer[20, 20, 3] == round(255 * MAX_FILL * 1.0)            # box 1: the largest weight
     assert layer[25, 55, 3] == round(255 * MAX_FILL * 0.5)            # box 2 alone
-    assert layer[40, 70, 3] == round(255 * MAX_FILL * 0.75)           # boxes 2 and 3 overlap: 0.5 + 0.25
-    assert layer[40, 70, :3].tolist() != layer[20, 20, :3].tolist(), "the colour follows the level too"
+    assert layer[40, 70, 3] == round(255 * MAX_FILL * 0.5)            # boxes 2 and 3 overlap: max(0.5, 0.25)
+    assert layer[25, 55, :3].tolist() != layer[20, 20, :3].tolist(), "the colour follows the level too"
     shared = shade(BOXES, [0.0, 0.4, 0.2, 0.1], SIZE, vmax=0.8)
     assert shared.levels[1] == pytest.approx(0.5), "a shared scale puts two pictures on one colour bar"
 

@@ -18,12 +18,15 @@ Public API:
     MaskingWidget                                    drop regions/words through the attention masks, live
     notebook_setup, sample_scenes                    the notebooks' shared set-up (seeds, one thread, the kit)
     heatmaps, default_token, box_weights             families on one scale; the word shown first; drawn weights
+    architecture_figure, pointing_figure             which encoder makes which family; pointing per layer/head
+    regions_overlay                                  any Regions on their image, shaded by a value (e.g. scores)
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
 """
 from __future__ import annotations
 
+from .architecture import architecture_figure
 from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, heatmaps, update_heatmap
 from .explanations import (
     compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
@@ -32,6 +35,8 @@ from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid
 from .defaults import default_token
 from .image_overlay import overlay, overlay_spec
+from .pointing import pointing_figure
+from .region_picture import regions_overlay
 from .notebook import notebook_setup, sample_scenes, seed_everything
 from .overlay_plotly import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
@@ -46,5 +51,5 @@ __all__ = [
     "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
     "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
-    "MaskingWidget", "compare_methods", "notebook_setup", "sample_scenes", "seed_everything", "perturbation_curve", "perturbation_curves", "relevance_overlay",
+    "MaskingWidget", "regions_overlay", "architecture_figure", "pointing_figure", "compare_methods", "notebook_setup", "sample_scenes", "seed_everything", "perturbation_curve", "perturbation_curves", "relevance_overlay",
 ]

@@ -22,8 +22,9 @@ from .region_picture import WHOLE_BAR, labelled_regions
 from .shading import Shading, colour, colourscale, layer_size, shading_layer
 
 FONT = 12
-IMAGE_DOMAIN = (0.0, 0.5)
-BAR_DOMAIN = (0.68, 1.0)
+WIDTH, HEIGHT = 1000, 420  # fits a 1,100 px notebook; fixed, so that the colour bar sits by the image
+IMAGE_DOMAIN = (0.0, 0.34)  # a square image fills the plot height (332 px of 980)
+BAR_DOMAIN = (0.62, 1.0)
 
 
 def png_uri(image_or_array) -> str:
@@ -47,10 +48,10 @@ def empty_overlay(widget: bool = True):
 
     fig = (go.FigureWidget if widget else go.Figure)()
     fig.update_layout(
-        margin={"l": 10, "r": 10, "t": 48, "b": 40}, height=420, width=None, showlegend=False,
+        margin={"l": 10, "r": 10, "t": 48, "b": 40}, height=HEIGHT, width=WIDTH, showlegend=False,
         plot_bgcolor="white", paper_bgcolor="white", font={"size": FONT}, title={"font": {"size": FONT + 1}, "x": 0.01},
         xaxis={"domain": list(IMAGE_DOMAIN), "visible": False, "constrain": "domain"},
-        yaxis={"visible": False, "scaleanchor": "x", "autorange": "reversed", "constrain": "domain"},
+        yaxis={"visible": False, "scaleanchor": "x", "constrain": "domain"},
         xaxis2={"domain": list(BAR_DOMAIN), "anchor": "y2", "title": {"text": "attention"}, "zeroline": True,
                 "gridcolor": "#eeeeee"},
         yaxis2={"anchor": "x2", "autorange": "reversed", "type": "category", "automargin": True,
@@ -77,7 +78,8 @@ def _box_hover(spec: dict, i: int, what: str) -> dict:
 def _labels(spec: dict) -> dict:
     s: Shading = spec["shading"]
     idx = labelled_regions(s)
-    return {"x": [float(s.boxes[i, 0]) for i in idx], "y": [float(s.boxes[i, 1]) for i in idx],
+    dx, dy = 0.03 * s.image_size[0], 0.03 * s.image_size[1]  # clear of the outline drawn outside the box
+    return {"x": [max(float(s.boxes[i, 0]) - dx, 0.0) for i in idx], "y": [max(float(s.boxes[i, 1]) - dy, 0.0) for i in idx],
             "text": [str(spec["names"][i]).split(":")[0] for i in idx]}
 
 
@@ -151,6 +153,10 @@ def build(fig, image, spec: dict, *, what: str = "attention") -> None:
         fig.data = []
         fig.add_traces(traces)
         fig.layout.meta = {"lxmert_viz": "overlay", "regions": len(s.boxes), "image_size": [w, h]}
+        # explicit ranges, y downwards: a browser that re-ranges after the traces are replaced
+        # must not flip the picture (autorange "reversed" alone did, after an image change)
+        fig.layout.xaxis.update(range=[0, w], autorange=False)
+        fig.layout.yaxis.update(range=[h, 0], autorange=False)
         _layout(fig, spec, bars, what)
 
 

@@ -53,8 +53,10 @@ def draw_regions(ax, image, s: Shading, names, *, colorbar_ax=None, what: str = 
         for i in labelled_regions(s):
             x1, y1 = float(s.boxes[i, 0]), float(s.boxes[i, 1])
             edge = CHOSEN if i == s.chosen else (DROPPED if i in s.dropped else _hex(colour(max(s.levels[i], 0.5))))
-            ax.annotate(str(names[i]).split(":")[0], (x1, y1), xytext=(-2, 2), textcoords="offset points",
-                        fontsize=FONT - 1, ha="right", va="bottom", zorder=3, annotation_clip=False,
+            inside = y1 < 0.08 * h or x1 < 0.05 * w  # at the image's edge: write the number inside the box
+            ax.annotate(str(names[i]).split(":")[0], (x1, y1), xytext=(3, -3) if inside else (-2, 2),
+                        textcoords="offset points", fontsize=FONT - 1, ha="left" if inside else "right",
+                        va="top" if inside else "bottom", zorder=3, annotation_clip=False,
                         bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": edge, "linewidth": 1})
     badge = whole_label(s, names, what)
     if badge:
@@ -130,3 +132,42 @@ def draw_bars(ax, labels, weights, *, levels=None, whole=(), dropped=(), what: s
 def _hex(rgb) -> str:
     r, g, b = (int(v) for v in rgb)
     return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def regions_overlay(image, regions, weights=None, *, what: str = "score", title: str | None = None,
+                    vmax: float | None = None):
+    """Any `Regions` on its image, shaded by ``weights`` (default: the regions' own ``scores``),
+    with a colour bar and the values as bars: the same shading as every attention picture.
+
+    Args:
+        image: the PIL image the regions were extracted from (or None).
+        regions: `Regions` (padding rows are left out).
+        weights: (R,) values to shade by; None: ``regions.scores`` (detector confidence).
+        what: what the values are, for the colour bar and the bars.
+        title: the figure's title.
+        vmax: top of the colour scale, or None.
+
+    Returns:
+        the matplotlib `Figure`.
+
+    Example:
+        >>> fig = regions_overlay(sample, kit.extract(sample), np.arange(4.0), what="index")
+        >>> len(fig.axes[-1].patches)
+        4
+    """
+    from matplotlib.figure import Figure
+
+    from .shading import shade
+
+    n = regions.num_real
+    w = np.asarray(regions.scores[:n] if weights is None else weights, dtype=np.float64)[:n]
+    s = shade(regions.boxes[:n], w, regions.image_size, vmax=vmax)
+    names = regions.names()[:n]
+    fig = Figure(figsize=(10.5, 4.6), layout="constrained")
+    ax, cax, bax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [4, 0.18, 3.2]})
+    ax.set_anchor("E")
+    draw_regions(ax, image, s, names, colorbar_ax=cax, what=what)
+    draw_bars(bax, names, w, levels=s.levels, whole=s.whole, what=what)
+    if title:
+        fig.suptitle(title, fontsize=FONT + 1)
+    return fig

@@ -165,8 +165,8 @@ def layer_size(image_size: tuple[int, int], side: int = LAYER_SIDE) -> tuple[int
 def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray:
     """(H, W, 4) uint8 RGBA layer to put over the image: fills, outlines, dropped and chosen boxes.
 
-    Fills add up where boxes overlap (a pixel's level is the sum of the levels of the boxes that
-    cover it, capped at 1): a heat map from box masks. Outlines are drawn just outside each box,
+    Where boxes overlap, a pixel takes the largest level of the boxes that cover it (a heat map
+    from box masks; a sum would tint everything under a detector's many overlapping boxes). Outlines are drawn just outside each box,
     over a thin white line, so they show on dark and light objects alike.
     """
     from PIL import Image, ImageDraw
@@ -177,8 +177,8 @@ def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray
     heat = np.zeros((lh, lw))
     for (x1, y1, x2, y2), lv in zip(px, s.levels):
         if lv > 0:
-            heat[int(round(y1)):int(round(y2)), int(round(x1)):int(round(x2))] += lv
-    heat = np.clip(heat, 0.0, 1.0)
+            sl = (slice(int(round(y1)), int(round(y2))), slice(int(round(x1)), int(round(x2))))
+            heat[sl] = np.maximum(heat[sl], lv)
     rgba = np.zeros((lh, lw, 4), np.uint8)
     rgba[..., :3] = colour(heat)
     rgba[..., 3] = (255 * fill_alpha(heat)).round().astype(np.uint8)
