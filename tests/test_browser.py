@@ -332,9 +332,11 @@ def drive_attention(page, folder: Path) -> dict:
     page.locator(root).first.scroll_into_view_if_needed()
     time.sleep(0.8)
     page.locator(root).first.screenshot(path=str(folder / "attention_v2l_head1.png"))
-    width = page.evaluate(f"() => document.querySelector('{root}').scrollWidth")
-    assert width <= 1110, f"the explorer is {width} px wide; it must fit a 1,100 px notebook"
-    return {"explorer_width_px": width}
+    width, room = page.evaluate(f"() => {{ const e = document.querySelector('{root}');"
+                                " return [e.scrollWidth, e.closest('.jp-OutputArea-output').clientWidth]; }")
+    notebook = page.evaluate("() => document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden)').clientWidth")
+    assert width <= room, f"the explorer is {width} px wide; its output area in a {notebook} px notebook has {room}"
+    return {"explorer_width_px": width, "output_area_px": room, "notebook_px": notebook}
 
 
 def drive_states(page, folder: Path) -> dict:
@@ -406,6 +408,10 @@ def test_notebook_in_chromium(lab, browser, path):
             if page.locator(css).count():
                 found.append(css)
                 results[css] = drive(page, folder)
+                width, room = page.evaluate(f"() => {{ const e = document.querySelector('{css}');"
+                                            " return [e.scrollWidth, e.closest('.jp-OutputArea-output').clientWidth]; }")
+                results[css]["width_px"] = [width, room]
+                assert width <= room, f"{css} is {width} px wide in an output area of {room} px"
         for c in cells:  # the explanation panels of one answer must not look alike
             if "compare_methods(result, maps)" in c["source"]:
                 src = page.evaluate("(text) => { const cells = window.jupyterapp.shell.currentWidget.content.widgets;"

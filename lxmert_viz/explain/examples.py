@@ -110,7 +110,9 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         size: scene side in pixels.
 
     Yields:
-        `Example`s whose gold answer is in the kit's answers.
+        `Example`s whose gold answer is in the kit's answers; ``meta`` names the question's
+        ``target`` object, its ``target_word`` and the ``target_region`` that the extractor found
+        for it (None when the question names no single object).
     """
     from ..shapes.world.dataset import make_dataset
     from ..shapes.world.scenes import generate_scene
@@ -120,5 +122,31 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         if q.answer not in kit.answers.names:
             continue
         scene = generate_scene(sample.scene_seed, size)
-        yield Example(kit.tokenizer(q.text), kit.extract(scene.image), kit.answers.index(q.answer),
-                      {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype, "target": q.target})
+        regions = kit.extract(scene.image)
+        target_region = None if q.target is None else matching_region(regions, scene.objects[q.target].box)
+        yield Example(kit.tokenizer(q.text), regions, kit.answers.index(q.answer),
+                      {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype, "target": q.target,
+                       "target_word": q.target_word, "target_region": target_region})
+
+
+def matching_region(regions: Regions, box, min_iou: float = 0.5) -> int | None:
+    """The region whose box overlaps ``box`` (x1, y1, x2, y2 px) best, if their IoU is at least ``min_iou``.
+
+    Example:
+        >>> import numpy as np
+        >>> r = Regions(np.array([[0, 0, 10, 10], [2, 2, 4, 4]], "f4"), np.zeros((2, 3), "f4"), (10, 10))
+        >>> matching_region(r, (2, 2, 4, 5))
+        1
+    """
+    import numpy as np
+
+    b = np.asarray(regions.boxes[: regions.num_real], dtype=np.float64)
+    x1, y1, x2, y2 = (float(v) for v in box)
+    iw = np.clip(np.minimum(b[:, 2], x2) - np.maximum(b[:, 0], x1), 0, None)
+    ih = np.clip(np.minimum(b[:, 3], y2) - np.maximum(b[:, 1], y1), 0, None)
+    inter = iw * ih
+    union = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1]) + (x2 - x1) * (y2 - y1) - inter
+    iou = inter / np.maximum(union, 1e-12)
+    if not len(iou) or iou.max() < min_iou:
+        return None
+    return int(iou.argmax())

@@ -139,12 +139,12 @@ def heatmaps(result, families: Sequence[str] = FAMILIES, layer: int = -1, head: 
 
 
 def heatmap_plotly(result, family: str, layer: int = -1, head: int | str = "mean", *,
-                   highlight_query: int | None = None, widget: bool = False, width: int | None = 540):
+                   highlight_query: int | None = None, widget: bool = False, width: int | None = 470):
     """Plotly heatmap (``data[0]`` is the `go.Heatmap`; ``z`` equals ``result.attn(...)``).
 
     Args:
         widget: return a `go.FigureWidget` instead of a `go.Figure`.
-        width: figure width in pixels (540 fits beside the head grid in a 1,100 px notebook).
+        width: figure width in pixels (470 fits beside the head grid in a 1,100 px notebook).
     """
     import plotly.graph_objects as go
 

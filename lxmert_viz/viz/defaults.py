@@ -70,3 +70,14 @@ def default_token(result, family: str = "l2v") -> int:
         return int(content[-1])
     plain = [i for i, w in words if not _is_punct(w)]
     return int(plain[-1]) if plain else 0
+
+
+def default_region(result, family: str = "l2v") -> int:
+    """The region a picture of region queries shows first: the object region (not the whole
+    image) that the content word (`default_token`) attends to most; 0 when there is none."""
+    n = result.regions.num_real
+    objects = np.flatnonzero(~whole_image(result.regions.boxes[:n], result.regions.image_size))
+    if not len(objects) or family not in result.attentions:
+        return 0
+    w = result.attn(family, -1, "mean")[default_token(result, family)]
+    return int(objects[int(np.argmax(w[objects]))])

@@ -86,25 +86,25 @@ def head_grid(result, family: str, *, ax=None, selected: tuple | None = None):
 
 
 def head_grid_plotly(result, family: str, *, widget: bool = False, selected: tuple | None = None,
-                     width: int | None = 520):
+                     width: int | None = 470):
     """Plotly version: ``data[0]`` entropy heatmap, ``data[1]`` max-weight heatmap (rows = layers).
 
     Args:
         widget: return a `go.FigureWidget`.
         selected: ``(layer, head)`` to outline.
-        width: figure width in pixels (520 fits beside a heatmap in a 1,100 px notebook).
+        width: figure width in pixels (470 fits beside a heatmap in a 1,100 px notebook).
     """
     import plotly.graph_objects as go
 
     fig = (go.FigureWidget if widget else go.Figure)()
-    fig.set_subplots(1, 2, subplot_titles=("mean entropy (nats)", "largest weight"), horizontal_spacing=0.2)
+    fig.set_subplots(1, 2, subplot_titles=("mean entropy (nats)", "largest weight"), horizontal_spacing=0.22)
     common = {"texttemplate": "%{z:.2f}", "textfont": {"size": 12, "color": "black"}, "xgap": 1, "ygap": 1}
-    fig.add_trace(go.Heatmap(colorscale=ENTROPY_SCALE, zmin=0, name="entropy", colorbar={"x": 0.4, "thickness": 10},
+    fig.add_trace(go.Heatmap(colorscale=ENTROPY_SCALE, zmin=0, name="entropy", colorbar={"x": 0.39, "thickness": 8, "tickfont": {"size": 10}},
                              hovertemplate="layer %{y}, head %{x}<br>entropy %{z:.3f}<extra></extra>", **common), 1, 1)
-    fig.add_trace(go.Heatmap(colorscale=MAX_SCALE, zmin=0, zmax=1, name="max", colorbar={"thickness": 10},
+    fig.add_trace(go.Heatmap(colorscale=MAX_SCALE, zmin=0, zmax=1, name="max", colorbar={"thickness": 8, "tickfont": {"size": 10}},
                              hovertemplate="layer %{y}, head %{x}<br>largest weight %{z:.3f}<extra></extra>",
                              **common), 1, 2)
-    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 10}, height=280, width=width,
+    fig.update_layout(margin={"l": 10, "r": 10, "t": 60, "b": 10}, height=300, width=width,
                       title={"font": {"size": 13}}, font={"size": 12})
     fig.update_xaxes(title={"text": "head"}, dtick=1)
     fig.update_yaxes(title={"text": "layer"}, dtick=1, autorange="reversed")

@@ -22,9 +22,9 @@ from .region_picture import WHOLE_BAR, labelled_regions
 from .shading import Shading, colour, colourscale, layer_size, shading_layer
 
 FONT = 12
-WIDTH, HEIGHT = 1000, 420  # fits a 1,100 px notebook; fixed, so that the colour bar sits by the image
-IMAGE_DOMAIN = (0.0, 0.34)  # a square image fills the plot height (332 px of 980)
-BAR_DOMAIN = (0.62, 1.0)
+WIDTH, HEIGHT = 940, 420  # fits the output area of a 1,100 px notebook; fixed, so the colour bar sits by the image
+IMAGE_DOMAIN = (0.0, 0.36)  # a square image fills the plot height (332 px of 920)
+BAR_DOMAIN = (0.64, 1.0)
 
 
 def png_uri(image_or_array) -> str:
@@ -76,10 +76,14 @@ def _box_hover(spec: dict, i: int, what: str) -> dict:
 
 
 def _labels(spec: dict) -> dict:
+    """Region numbers just above each box's top-left corner (inside the box when it touches the top)."""
     s: Shading = spec["shading"]
     idx = labelled_regions(s)
-    dx, dy = 0.03 * s.image_size[0], 0.03 * s.image_size[1]  # clear of the outline drawn outside the box
-    return {"x": [max(float(s.boxes[i, 0]) - dx, 0.0) for i in idx], "y": [max(float(s.boxes[i, 1]) - dy, 0.0) for i in idx],
+    dy = 0.035 * s.image_size[1]  # clear of the outline drawn outside the box
+    top = [float(s.boxes[i, 1]) < 0.08 * s.image_size[1] for i in idx]
+    return {"x": [float(s.boxes[i, 0]) for i in idx],
+            "y": [float(s.boxes[i, 1]) + (dy if t else -dy) for i, t in zip(idx, top)],
+            "textposition": ["bottom right" if t else "top right" for t in top],
             "text": [str(spec["names"][i]).split(":")[0] for i in idx]}
 
 
@@ -136,7 +140,7 @@ def build(fig, image, spec: dict, *, what: str = "attention") -> None:
                                  mode="lines", fill="toself", fillcolor="rgba(0,0,0,0)", line={"width": 0},
                                  hoveron="fills", name=f"region {i}", showlegend=False))
     lab = _labels(spec)
-    traces.append(go.Scatter(x=lab["x"], y=lab["y"], text=lab["text"], mode="text", textposition="top left",
+    traces.append(go.Scatter(x=lab["x"], y=lab["y"], text=lab["text"], mode="text", textposition=lab["textposition"],
                              textfont={"size": FONT, "color": "#222222"}, hoverinfo="skip", name="region numbers"))
     bars = _bars(spec)
     traces.append(go.Bar(x=bars["x"], y=bars["y"], orientation="h", marker={"color": bars["marker"]["color"],
@@ -186,7 +190,8 @@ def restyle(fig, spec: dict, *, what: str = "attention") -> None:
                             "hovertemplate": [hv["hovertemplate"] for hv in hovers]},
                            trace_indexes=list(range(2, 2 + n)))
     lab = _labels(spec)
-    fig.plotly_restyle({"x": [lab["x"]], "y": [lab["y"]], "text": [lab["text"]]}, trace_indexes=[2 + n])
+    fig.plotly_restyle({"x": [lab["x"]], "y": [lab["y"]], "text": [lab["text"]], "textposition": [lab["textposition"]]},
+                       trace_indexes=[2 + n])
     bars = _bars(spec)
     fig.plotly_restyle({"x": [bars["x"]], "y": [bars["y"]], "marker.color": [bars["marker"]["color"]],
                         "text": [bars["text"]]}, trace_indexes=[3 + n])

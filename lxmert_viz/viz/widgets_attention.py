@@ -7,7 +7,7 @@ the explorer without a browser (tests, notebooks run by nbval).
 """
 from __future__ import annotations
 
-from .defaults import default_token
+from .defaults import default_region, default_token
 from .head_grid import head_grid_plotly, mark_head, update_head_grid
 from .attention_heatmap import heatmap_plotly, update_heatmap
 from .overlay_plotly import overlay_plotly, update_overlay
@@ -48,7 +48,7 @@ class AttentionExplorer(Explorer):
         self.family = w.Dropdown(options=families, value=family, description="family")
         self.layer = w.IntSlider(value=layer % n, min=0, max=n - 1, description="layer", continuous_update=False)
         self.head = w.Dropdown(options=head_options(result.num_heads), value=head, description="head")
-        q0 = default_token(result) if query_stream(family) == "lang" else 0
+        q0 = default_token(result) if query_stream(family) == "lang" else default_region(result)
         self.query = w.Dropdown(options=self._query_options(family), value=q0, description="query")
         self.figures = {
             "overlay": overlay_plotly(result, **self._query_kw(family, q0), family=family, layer=layer,
@@ -92,7 +92,8 @@ class AttentionExplorer(Explorer):
             self.layer.max = n - 1
             if query_stream(old) != query_stream(new):
                 self.query.options = self._query_options(new)
-                self.query.value = default_token(self.result) if query_stream(new) == "lang" else 0
+                self.query.value = (default_token(self.result) if query_stream(new) == "lang"
+                                    else default_region(self.result))
             self._pending = True
 
     def set(self, family: str | None = None, layer: int | None = None, head: int | str | None = None,
