@@ -40,6 +40,10 @@ def draw_regions(ax, image, s: Shading, names, *, colorbar_ax=None, what: str = 
 
     w, h = s.image_size
     lw, lh = layer_size(s.image_size)
+    if image is not None and not hasattr(image, "convert"):  # a path or an array
+        from ..inputs.image import open_image
+
+        image = open_image(image)
     base = image.convert("RGB") if image is not None else Image.new("RGB", (w, h), "white")
     ax.imshow(np.asarray(base), extent=(0, w, h, 0), interpolation="nearest", zorder=0)
     ax.imshow(shading_layer(s, (lw, lh)), extent=(0, w, h, 0), interpolation="antialiased", zorder=1,
@@ -140,7 +144,7 @@ def regions_overlay(image, regions, weights=None, *, what: str = "score", title:
     with a colour bar and the values as bars: the same shading as every attention picture.
 
     Args:
-        image: the PIL image the regions were extracted from (or None).
+        image: the image the regions were extracted from (PIL image, path or array), or None.
         regions: `Regions` (padding rows are left out).
         weights: (R,) values to shade by; None: ``regions.scores`` (detector confidence).
         what: what the values are, for the colour bar and the bars.
