@@ -12,7 +12,7 @@ from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d 
 from lxmert_viz.viz import (box_alphas, box_weights, default_token, head_grid, head_grid_plotly,  # noqa: E402
                             heatmap, heatmap_array, heatmap_plotly, heatmaps, overlay, overlay_plotly,
                             overlay_spec, state_drift, state_drift_plotly, state_pca, state_pca_plotly)
-from lxmert_viz.viz.overlay_plotly import bar_trace  # noqa: E402
+from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
 from lxmert_viz.viz.shading import CHOSEN, MAX_FILL  # noqa: E402
 from viz_fixtures import make_result, non_finite, ranks  # noqa: E402
 

@@ -38,7 +38,7 @@ from .image_overlay import overlay, overlay_spec
 from .pointing import pointing_figure
 from .region_picture import regions_overlay
 from .notebook import notebook_setup, sample_scenes, seed_everything
-from .overlay_plotly import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
+from .plotly_overlay import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
 from .widgets_attention import AttentionExplorer
 from .widgets_masking import MaskingWidget

@@ -7,7 +7,7 @@ regions are shaded by how much the word attends to each); ``region=`` picks a re
 family ``v2l``: the region is outlined and the bars show its attention over the words). With
 neither, the question's content word is shown (`defaults.default_token`). The shading follows
 `shading` (the whole-image row is never painted; its weight is written under the image).
-`overlay` draws with matplotlib; `overlay_plotly` / `update_overlay` (in `overlay_plotly.py`)
+`overlay` draws with matplotlib; `overlay_plotly` / `update_overlay` (in `plotly_overlay.py`)
 build and update a plotly figure in place.
 """
 from __future__ import annotations

@@ -174,14 +174,13 @@ def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray
     lw, lh = size or layer_size(s.image_size)
     kx, ky = lw / s.image_size[0], lh / s.image_size[1]
     px = np.column_stack([s.boxes[:, 0] * kx, s.boxes[:, 1] * ky, s.boxes[:, 2] * kx, s.boxes[:, 3] * ky])
-    heat = np.zeros((lh, lw))
-    for (x1, y1, x2, y2), lv in zip(px, s.levels):
-        if lv > 0:
-            sl = (slice(int(round(y1)), int(round(y2))), slice(int(round(x1)), int(round(x2))))
-            heat[sl] = np.maximum(heat[sl], lv)
     rgba = np.zeros((lh, lw, 4), np.uint8)
-    rgba[..., :3] = colour(heat)
-    rgba[..., 3] = (255 * fill_alpha(heat)).round().astype(np.uint8)
+    for i in np.argsort(s.levels, kind="stable"):  # ascending: a stronger box overwrites a weaker one (max)
+        lv = float(s.levels[i])
+        if lv <= 0:
+            continue
+        x1, y1, x2, y2 = (int(round(v)) for v in px[i])
+        rgba[max(y1, 0):y2, max(x1, 0):x2] = (*(int(v) for v in colour(lv)), int(round(255 * float(fill_alpha(lv)))))
     layer = Image.fromarray(rgba, "RGBA")
     draw = ImageDraw.Draw(layer)
     unit = max(lw, lh) / LAYER_SIDE

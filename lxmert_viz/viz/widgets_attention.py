@@ -10,7 +10,7 @@ from __future__ import annotations
 from .defaults import default_region, default_token
 from .head_grid import head_grid_plotly, mark_head, update_head_grid
 from .attention_heatmap import heatmap_plotly, update_heatmap
-from .overlay_plotly import overlay_plotly, update_overlay
+from .plotly_overlay import overlay_plotly, update_overlay
 from ..model.output import query_stream
 from .widget_base import Explorer, head_options
 

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from .explanations import method_title
-from .overlay_plotly import box_alphas, draw, empty_overlay
+from .plotly_overlay import box_alphas, draw, empty_overlay
 from .shading import shade, whole_label
 from .widget_base import Explorer
 from .widgets_qa import answers_table

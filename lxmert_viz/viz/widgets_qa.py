@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from .defaults import default_token
-from .overlay_plotly import empty_overlay, update_overlay
+from .plotly_overlay import empty_overlay, update_overlay
 from .shading import colour
 from .widget_base import Explorer, head_options, layer_options
 
