@@ -21,6 +21,9 @@ Public API:
     architecture_figure, pointing_figure             which encoder makes which family; pointing per layer/head
     regions_overlay                                  any Regions on their image, shaded by a value (e.g. scores)
 
+Every picture of region weights (overlays, explanation panels, the masking widget, the command
+line's PNG) is shaded by one code path, `shading`: the whole-image row is reported, never painted.
+
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
 """
