@@ -82,7 +82,7 @@ def _lab(a, extra: list[str]) -> int:
     if not (folder / name).is_file():
         names = ", ".join(p.name for p in sorted(folder.glob("*.ipynb")))
         raise UserError(f"no notebook {name} in {folder}; there are {names}")
-    cmd = [sys.executable, "-m", "jupyter", "lab", str(folder / name), f"--ServerApp.root_dir={folder}"]
+    cmd = [sys.executable, "-m", "jupyterlab", str(folder / name), f"--ServerApp.root_dir={folder}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")  # JupyterLab refuses to start as root without it
     cmd += extra

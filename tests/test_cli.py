@@ -92,7 +92,7 @@ def test_lab_passes_allow_root_only_as_root(monkeypatch, capsys):
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert cli.main(["lab", "--dry-run"]) == 0
     out = capsys.readouterr().out
-    assert "01_quickstart.ipynb" in out and "--allow-root" in out and " lab " in out
+    assert "01_quickstart.ipynb" in out and "--allow-root" in out and "-m jupyterlab " in out
     monkeypatch.setattr(os, "geteuid", lambda: 1000)
     assert cli.main(["lab", "04_interactive_qa", "--dry-run", "--", "--port=9999"]) == 0
     out = capsys.readouterr().out
