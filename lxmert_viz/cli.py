@@ -1,7 +1,8 @@
 """The ``lxmert-viz`` command.
 
-    lxmert-viz ask IMAGE "QUESTION" [--png OUT.png] [--force] [--top 5] [--model DIR] [--allow-unknown]
+    lxmert-viz ask IMAGE "QUESTION" [--png OUT.png] [--force] [--word WORD] [--top 5] [--model DIR] [--allow-unknown]
     lxmert-viz scene --seed N OUT.png [--size 128] [--objects 6] [--force]
+    lxmert-viz lab [NOTEBOOK] [--copy-to DIR] [--dry-run] [-- JUPYTER ARGS]   (JupyterLab on the notebooks)
     lxmert-viz train ...      (python -m lxmert_viz.shapes.train)
     lxmert-viz evaluate ...   (python -m lxmert_viz.shapes.evaluate)
     lxmert-viz analyze DATASET --out DIR [--stats a,b] [--backend ray] [--model M] [--batch-size 32]
@@ -89,11 +90,68 @@ def _ask(a) -> int:
     if unknown:
         print(f"note: the model's vocabulary does not know {', '.join(repr(w) for w in unknown)}; "
               "it read them as [UNK] or single letters")
+    if a.word is not None:
+        try:
+            result.token_index(a.word)
+        except KeyError:
+            raise UserError(f"--word {a.word!r} is not in the question; its tokens are "
+                            f"{result.tokens.labels()}") from None
     from .viz.png import result_png
 
-    write_png(png, lambda tmp: result_png(result, tmp))
-    print(f"attention overlay: {png}")
+    drawn = {}
+    write_png(png, lambda tmp: drawn.update(result_png(result, tmp, token=a.word)))
+    print(f"attention overlay: {png} ({drawn['title']})")
     return 0
+
+
+def _lab(a, extra: list[str]) -> int:
+    import importlib.util
+    import os
+    import shutil
+    import subprocess
+
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise UserError("JupyterLab is not installed: pip install 'lxmert_viz[notebooks]'")
+    folder = _notebooks_dir()
+    if a.copy_to:
+        dest = Path(a.copy_to)
+        clash = [p.name for p in folder.glob("*.ipynb") if (dest / p.name).exists()]
+        if clash:
+            raise UserError(f"{dest} already holds {', '.join(clash)}; pick an empty folder")
+        dest.mkdir(parents=True, exist_ok=True)
+        for p in sorted(folder.glob("*.ipynb")):
+            shutil.copy2(p, dest / p.name)
+        folder = dest
+    elif not os.access(folder, os.W_OK):
+        raise UserError(f"the notebooks in {folder} are read-only; copy them first: "
+                        "lxmert-viz lab --copy-to DIR")
+    name = a.notebook or "01_quickstart.ipynb"
+    if not name.endswith(".ipynb"):
+        name += ".ipynb"
+    if not (folder / name).is_file():
+        names = ", ".join(p.name for p in sorted(folder.glob("*.ipynb")))
+        raise UserError(f"no notebook {name} in {folder}; there are {names}")
+    cmd = [sys.executable, "-m", "jupyterlab", str(folder / name), f"--ServerApp.root_dir={folder}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
+        cmd.append("--allow-root")  # JupyterLab refuses to start as root without it
+    cmd += extra
+    print(" ".join(cmd))
+    if a.dry_run:
+        return 0
+    try:
+        return subprocess.call(cmd)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _notebooks_dir() -> Path:
+    """The notebooks: the source tree's notebooks/ (a checkout), else <prefix>/share/lxmert_viz/notebooks."""
+    for folder in (Path(__file__).resolve().parent.parent / "notebooks",
+                   Path(sys.prefix) / "share" / "lxmert_viz" / "notebooks"):
+        if any(folder.glob("*.ipynb")):
+            return folder
+    raise UserError("the lxmert_viz notebooks were not found (neither a checkout's notebooks/ nor "
+                    f"{Path(sys.prefix) / 'share' / 'lxmert_viz' / 'notebooks'})")
 
 
 def _scene(a) -> int:
@@ -205,6 +263,8 @@ def main(argv=None) -> int:
     ask.add_argument("question")
     ask.add_argument("--png", help="overlay file (default: IMAGE_attention.png in the current folder)")
     ask.add_argument("--force", action="store_true", help="overwrite an existing overlay file")
+    ask.add_argument("--word", default=None,
+                     help="the word whose attention the PNG shows (default: the question's content word)")
     ask.add_argument("--top", type=int, default=5, help="how many answers to print")
     ask.add_argument("--model", default=None, help="checkpoint folder (default: the embedded shapes model)")
     ask.add_argument("--allow-unknown", action="store_true",
@@ -215,13 +275,22 @@ def main(argv=None) -> int:
     sc.add_argument("--objects", type=int, default=6, help="at most this many objects")
     sc.add_argument("--force", action="store_true", help="overwrite an existing file")
     sc.add_argument("out")
+    lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (passes --allow-root as root)")
+    lab.add_argument("notebook", nargs="?", default=None, help="default: 01_quickstart.ipynb")
+    lab.add_argument("--copy-to", default=None, help="copy the notebooks into this folder first and open them there")
+    lab.add_argument("--dry-run", action="store_true", help="print the JupyterLab command, do not run it")
     sub.add_parser("train", help="train the embedded model (see python -m lxmert_viz.shapes.train -h)")
     sub.add_parser("evaluate", help="evaluate it (see python -m lxmert_viz.shapes.evaluate -h)")
     _analyze_parser(sub)
+    extra: list[str] = []
+    if argv and argv[0] == "lab" and "--" in argv:  # everything after -- goes to jupyter lab
+        cut = argv.index("--")
+        argv, extra = argv[:cut], argv[cut + 1:]
     a = p.parse_args(argv)
     from .errors import LxmertVizError
 
-    commands = {"ask": _ask, "scene": _scene, "analyze": _analyze, "summarize": _summarize}
+    commands = {"ask": _ask, "scene": _scene, "analyze": _analyze, "summarize": _summarize,
+                "lab": lambda args: _lab(args, extra)}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

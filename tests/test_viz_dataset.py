@@ -62,14 +62,13 @@ def test_cell_examples_outline_the_named_region(summary, kit):
     panels = cell_panels(summary, kit, "ref_attn", "l2v", 2, 1, k=2)
     assert [p["record"]["index"] for p in panels] == [r["index"] for r in picked["best"] + picked["worst"]]
     for p in panels:
-        assert p["outline"] == p["record"]["referent_region"] and p["alphas"][0] == 0.0  # scene row: not shaded
+        s = p["shading"]
+        assert s.chosen == p["record"]["referent_region"] and 0 in s.whole and s.levels[0] == 0.0  # scene row: not shaded
         assert f"{p['record']['value']:.2f}" in p["caption"]
-    best = panels[0]
-    assert best["alphas"][best["outline"]] == pytest.approx(best["alphas"].max())  # the head looks at it
+    best = panels[0]["shading"]
+    assert best.levels[best.chosen] == pytest.approx(best.levels.max())  # the head looks at the named region
     fig = cell_examples(summary, kit, "ref_attn", "l2v", 2, 1, k=2)
-    assert len(fig.axes) == 4
-    thick = [pt for pt in fig.axes[0].patches if pt.get_linewidth() == 3.0]
-    assert [pt.get_gid() for pt in thick] == [f"region-{best['outline']}"]
+    assert len(fig.axes) == 4 and all(ax.get_gid() == "regions" for ax in fig.axes)
 
 
 def test_explorer_selects_in_place_and_follows_clicks(summary, kit):
@@ -82,8 +81,9 @@ def test_explorer_selects_in_place_and_follows_clicks(summary, kit):
     ex.select(0, 3)
     assert ex.figures["grid"] is grid and ex.figures["examples"] is panel
     assert len(panel.layout.images) == 4 and "layer 0 head 3" in panel.layout.title.text
-    outlined = [s for s in panel.layout.shapes if s.line.width == 3]
-    assert len(outlined) == 4  # one named region per example
+    chosen = [p["shading"].chosen for p in ex.panels]
+    assert chosen == [p["record"]["referent_region"] for p in ex.panels]  # the named region outlined in each
+    assert all(img.source.startswith("data:image/png;base64,") for img in panel.layout.images)
     ex._clicked(None, SimpleNamespace(point_inds=[5], xs=[2], ys=[1]), None)
     assert ex.selected == (1, 2) and grid.layout.shapes[0].x0 == 1.5
     with pytest.raises(IndexError, match="heads 0..3"):

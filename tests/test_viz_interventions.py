@@ -41,8 +41,13 @@ def test_fill_figures_draw_the_numbers(kit, pair):
     assert widths == [round(r[1], 6) for r in rows] + [round(r[2], 6) for r in rows]
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [r[0] for r in rows]
     over = fill_figure(f).axes[0]
-    alphas = [p.get_facecolor()[3] for p in over.patches if str(p.get_gid()).startswith("region-")]
-    assert int(np.argmax(alphas)) == int(np.argmax(f.l2v(0)))
+    layer = next(im for im in over.images if im.get_gid() == "shading").get_array()  # (h, w, 4) RGBA
+    regions = f.result.regions
+    w, h = regions.image_size
+    objects = [i for i in range(regions.num_real) if not regions.whole_image()[i]]  # the scene row is not painted
+    at_centre = [layer[int((b[1] + b[3]) / 2 / h * layer.shape[0]), int((b[0] + b[2]) / 2 / w * layer.shape[1]), 3]
+                 for b in regions.boxes[objects]]
+    assert objects[int(np.argmax(at_centre))] == objects[int(np.argmax(f.l2v(0)[objects]))]
 
 
 def test_match_and_region_label_figures(kit, pair):

@@ -30,6 +30,8 @@ class EncodedExample:
         meta: free-form (question text, image id, qtype, ...).
         example: the data-set `Example` it came from, or None when built by hand.
         referent_token, referent_region: the naming token and the named region, or -1.
+        gold_scores: ``{answer index: VQA score}`` for soft accuracy (the data set's answer scores, or
+            ``min(1, humans / 3)`` from its annotators' answers); None when it gives neither.
     """
 
     tokens: Tokens
@@ -39,6 +41,7 @@ class EncodedExample:
     example: Example | None = None
     referent_token: int = -1
     referent_region: int = -1
+    gold_scores: dict | None = None
 
     @property
     def question(self) -> str:
@@ -130,4 +133,19 @@ class Encoder:
             if tt < 0 or rr < 0:
                 tt = rr = -1
         meta = {"question": example.question, **example.meta}
-        return EncodedExample(tokens, regions, self.gold(example), meta, example, tt, rr)
+        return EncodedExample(tokens, regions, self.gold(example), meta, example, tt, rr, self.gold_scores(example))
+
+    def gold_scores(self, example: Example) -> dict | None:
+        """``{answer index: score}``: the data set's answer scores, else min(1, humans / 3)."""
+        if self.answers is None:
+            return None
+        if example.answer_scores:
+            given = example.answer_scores
+        elif example.answers:
+            counts: dict[str, int] = {}
+            for a in example.answers:
+                counts[a] = counts.get(a, 0) + 1
+            given = {a: min(1.0, n / 3) for a, n in counts.items()}
+        else:
+            return None
+        return {self.answers.index(a): float(v) for a, v in given.items() if a in self.answers.names}

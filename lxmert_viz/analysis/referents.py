@@ -59,8 +59,8 @@ def referent_region(regions: Regions, region: int | None = None, box=None) -> in
     return best if ious[best] > MATCH_IOU else -1
 
 
-def whole_image_region(regions: Regions, tolerance: float = 1.0) -> int:
-    """Row of the first real region whose box is the whole image (within ``tolerance`` pixels), or -1.
+def whole_image_region(regions: Regions) -> int:
+    """Row of the first real region whose box is the whole image (`Regions.whole_image`), or -1.
 
     The shapes world's row 0 is such a "scene" row; a detector's regions seldom are.
 
@@ -70,9 +70,5 @@ def whole_image_region(regions: Regions, tolerance: float = 1.0) -> int:
         >>> whole_image_region(r)
         0
     """
-    w, h = regions.image_size
-    for i in range(regions.num_real):
-        x1, y1, x2, y2 = (float(v) for v in regions.boxes[i])
-        if x1 <= tolerance and y1 <= tolerance and x2 >= w - tolerance and y2 >= h - tolerance:
-            return i
-    return -1
+    hits = np.flatnonzero(regions.whole_image()[: regions.num_real])
+    return int(hits[0]) if len(hits) else -1

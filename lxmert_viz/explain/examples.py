@@ -26,7 +26,8 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
 
     Args:
         features: a folder of ``<image_id>.npz`` files or one ``.tsv`` file (`lxmert_viz.features`).
-        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``
+        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``, optionally with
+            ``"label": {answer: VQA score}`` (LXMERT's VQA files) for soft accuracy
             (`lxmert_viz.analysis.datasets.questions_dataset`).
         tokenizer: a `Tokenizer`.
         answers: an `Answers`; questions whose answer is not in it are skipped (or an error when
@@ -63,7 +64,9 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         size: scene side in pixels.
 
     Yields:
-        `Example`s whose gold answer is in the kit's answers.
+        `Example`s whose gold answer is in the kit's answers; ``meta`` names the question's
+        ``target`` object, its ``target_word`` and the ``target_region`` that the extractor found
+        for it (None when the question names no single object).
     """
     encode = Encoder.from_kit(kit)
     for ex in shapes_dataset(n_scenes, seed, size):
@@ -71,5 +74,7 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         if enc.gold < 0:
             continue
         enc.meta = {"scene_seed": ex.meta["scene_seed"], "question": ex.question, "qtype": ex.qtype,
-                    "target": None if ex.meta["target"] < 0 else ex.meta["target"]}
+                    "target": None if ex.meta["target"] < 0 else ex.meta["target"],
+                    "target_word": None if ex.referent is None else ex.referent.word,
+                    "target_region": None if enc.referent_region < 0 else enc.referent_region}
         yield enc

@@ -14,6 +14,8 @@ import torch
 
 from ..errors import InputError, ModelInputError
 
+WHOLE_IMAGE = 0.9  # a box covering at least this share of the image is "the whole image"
+
 
 @dataclass(frozen=True)
 class Regions:
@@ -99,6 +101,22 @@ class Regions:
         if self.labels is not None:
             return [f"{i}:{lab}" for i, lab in enumerate(self.labels)]
         return [f"r{i}" for i in range(len(self))]
+
+    def whole_image(self, share: float = WHOLE_IMAGE) -> np.ndarray:
+        """(R,) True where a box covers at least ``share`` of the image: the shapes world's scene row,
+        or a detector box that is the whole picture. Renderers report such a row instead of
+        painting it, and statistics count attention mass on it.
+
+        Example:
+            >>> Regions(np.array([[0, 0, 64, 48], [1, 2, 9, 9]], "f4"), np.zeros((2, 3), "f4"), (64, 48)).whole_image()
+            array([ True, False])
+        """
+        w, h = self.image_size
+        b = self.boxes.astype(np.float64)
+        x1, y1 = np.clip(b[:, 0], 0, w), np.clip(b[:, 1], 0, h)
+        x2, y2 = np.clip(b[:, 2], 0, w), np.clip(b[:, 3], 0, h)
+        area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        return area >= share * float(w * h)
 
     def real(self) -> "Regions":
         """The same regions without their padding rows (``self`` when there is none)."""

@@ -4,8 +4,9 @@ Shape letters: R regions, T tokens.
 
 `Summary.examples` picks them from the records; each is run again (`result_for_record`) so the
 chosen head's attention can be drawn: boxes shaded by the naming token's weights on the regions
-(or, for a family whose queries are regions, by the mean over queries), the named region outlined.
-The whole-image row is not shaded (its box is the picture); its weight is written under the image.
+(or, for a family whose queries are regions, by the mean over queries), the named region outlined,
+through the kit's one shading path (`shading.shade`, `region_picture.draw_regions`): the
+whole-image row is never painted; its weight is written under the image.
 """
 from __future__ import annotations
 
@@ -13,18 +14,18 @@ import textwrap
 
 import numpy as np
 
-from ..analysis.referents import whole_image_region
 from ..analysis.replay import cell_weights, record_image, result_for_record
-from .shading import box_fill_alphas, draw_boxes, draw_image
+from .region_picture import draw_regions
+from .shading import shade
 
 
 def cell_panels(summary, kit, stat: str, family: str, layer: int, head: int, k: int = 3,
                 group: str | None = None) -> list[dict]:
     """Everything the pictures need, as plain values: one dict per example, best first then worst.
 
-    Each has ``row`` (``"best"`` / ``"worst"``), ``record``, ``image``, ``boxes`` (R, 4), ``alphas``
-    (R,) box fills from the head's weights (zeros when its keys are tokens), ``outline`` (the named
-    region or None), ``caption``.
+    Each has ``row`` (``"best"`` / ``"worst"``), ``record``, ``image``, ``shading`` (a `Shading` of the
+    head's weights on the regions; no fill when its keys are tokens; the named region outlined),
+    ``names`` (region names), ``caption``.
     """
     picked = summary.examples(stat, family, layer, head, k=k, group=group)
     draw_family = family if family in summary.layers else "l2v"
@@ -35,23 +36,19 @@ def cell_panels(summary, kit, stat: str, family: str, layer: int, head: int, k: 
             n_l = res.num_layers(draw_family)
             w = cell_weights(res, rec, draw_family, min(layer, n_l - 1), head)
             n = res.regions.num_real
-            scene = whole_image_region(res.regions)
-            alphas = np.zeros(n)
+            ref = rec.get("referent_region", -1)
+            outline = ref if ref is not None and ref >= 0 else None
             if w["tokens"] is not None:
                 top = int(np.argmax(w["tokens"]))
                 extra = f"top token {res.tokens.pieces[top]!r} {w['tokens'][top]:.2f}"
+                shading = shade(res.regions.boxes[:n], None, res.regions.image_size, chosen=outline)
             else:
                 extra = f"query {w['query']}"
-                alphas = box_fill_alphas(w["regions"])  # scaled with the scene row's weight included
-                if scene >= 0:  # a fill over the whole picture would hide it: the weight goes in the caption
-                    extra += f", scene row {w['regions'][scene]:.2f}"
-                    alphas[scene] = 0.0
-            ref = rec.get("referent_region", -1)
+                shading = shade(res.regions.boxes[:n], w["regions"], res.regions.image_size, chosen=outline)
             caption = "\n".join(textwrap.wrap(rec["question"], 30)) + \
                 f"\n{stat} {rec['value']:.2f} · answer {res.answer!r}\n{extra}"
             panels.append({"row": row, "record": rec, "image": res.image if res.image is not None else record_image(rec),
-                           "size": res.regions.image_size, "boxes": res.regions.boxes[:n], "alphas": alphas,
-                           "outline": ref if ref is not None and ref >= 0 else None, "caption": caption})
+                           "shading": shading, "names": res.regions.names()[:n], "caption": caption})
     return panels
 
 
@@ -90,8 +87,7 @@ def cell_examples(summary, kit, stat: str, family: str, layer: int, head: int, k
                 ax.set_axis_off()
                 continue
             p = mine[c]
-            draw_image(ax, p["image"], p["size"])
-            draw_boxes(ax, p["boxes"], p["alphas"], outline=p["outline"])
+            draw_regions(ax, p["image"], p["shading"], p["names"])
             ax.set_title(p["caption"], fontsize=7)
             if c == 0:
                 ax.set_ylabel(f"{row} {k}", fontsize=8)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shading import box_fill_alphas, draw_boxes, draw_image
+from .region_picture import FONT, draw_regions
+from .shading import shade
 
 WITH, WITHOUT = "#d62728", "#7f7f7f"  # with the image / without it
 
@@ -32,8 +33,8 @@ def fill_overlay(fill, mask: int = 0, layer: int = -1, head: int | str = "mean",
     res = fill.result
     fig, ax = _figure(ax, (4, 4))
     w = fill.l2v(mask, layer, head)
-    draw_image(ax, res.image, res.regions.image_size)
-    draw_boxes(ax, res.regions.boxes, box_fill_alphas(w), res.regions.names())
+    n = res.regions.num_real
+    draw_regions(ax, res.image, shade(res.regions.boxes[:n], w, res.regions.image_size), res.regions.names()[:n])
     lname = f"layer {layer}" if layer >= 0 else ("last layer" if layer == -1 else f"layer {layer}")
     hname = head if isinstance(head, str) else f"head {head}"
     ax.set_title(f"l2v of [MASK] #{mask + 1} (token {fill.positions[mask]}), {lname}, {hname} over heads"
@@ -110,8 +111,12 @@ def region_labels_overlay(labels, *, ax=None, fontsize: int = 7):
     best = np.array([o[0][1] for o in labels.objects])
     if labels.names.scene_row is not None:
         best[labels.names.scene_row] = 0.0  # no fill for a row whose label was never trained
-    draw_image(ax, labels.image, regions.image_size)
-    draw_boxes(ax, regions.boxes, 0.35 * best, [labels.label(i) for i in range(regions.num_real)],
-               fontsize=fontsize)
+    n = regions.num_real
+    draw_regions(ax, labels.image, shade(regions.boxes[:n], best[:n], regions.image_size), regions.names()[:n],
+                 what="probability", numbers=False)
+    for i in range(n):  # each region's label at its box's top-left corner
+        x1, y1 = float(regions.boxes[i, 0]), float(regions.boxes[i, 1])
+        ax.text(x1 + 1, y1 + 1, labels.label(i), fontsize=max(fontsize, FONT - 2), va="top", ha="left", zorder=3,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.8, "linewidth": 0})
     ax.set_title(f"object head beside {labels.text!r}\nnames: {labels.names.source}", fontsize=8)
     return fig

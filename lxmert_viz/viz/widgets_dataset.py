@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from .dataset_examples import cell_panels
 from .dataset_heads import dataset_head_grid_plotly, update_dataset_head_grid
-from .image_overlay import image_uri
-from .shading import FILL_RGB, OUTLINE
+from .plotly_overlay import png_uri
+from .shading import composite
 from .widget_base import Explorer
 
 
@@ -85,30 +85,23 @@ class DatasetHeadExplorer(Explorer):
         self.panels = cell_panels(self.summary, self.kit, self.stat, self.family, layer, head, self.k)
         fig = self.figures["examples"]
         images, shapes, notes = [], [], []
-        r, g, b = FILL_RGB
         for row_i, row in enumerate(("best", "worst")):
             for col_i, p in enumerate([q for q in self.panels if q["row"] == row][: self.k]):
                 n = row_i * self.k + col_i + 1
                 xref, yref = f"x{'' if n == 1 else n}", f"y{'' if n == 1 else n}"
-                w, h = p["size"]
-                images.append({"source": image_uri(p["image"]), "xref": xref, "yref": yref, "x": 0, "y": 0,
+                w, h = p["shading"].image_size
+                picture = composite(p["image"], p["shading"])  # the one shading path, whole-image row not painted
+                images.append({"source": png_uri(picture), "xref": xref, "yref": yref, "x": 0, "y": 0,
                                "sizex": w, "sizey": h, "sizing": "stretch", "layer": "below",
                                "xanchor": "left", "yanchor": "top"})
-                for i, (box, a) in enumerate(zip(p["boxes"], p["alphas"])):
-                    chosen = p["outline"] == i
-                    shapes.append({"type": "rect", "xref": xref, "yref": yref, "x0": float(box[0]),
-                                   "y0": float(box[1]), "x1": float(box[2]), "y1": float(box[3]),
-                                   "fillcolor": f"rgba({r},{g},{b},{float(a):.4f})",
-                                   "line": {"color": OUTLINE if chosen else f"rgba({r},{g},{b},0.9)",
-                                            "width": 3 if chosen else 1}})
                 notes.append({"xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0.5, "y": 1.0,
                               "yanchor": "bottom", "showarrow": False, "font": {"size": 9},
                               "text": p["caption"].replace("\n", "<br>")})
         with fig.batch_update():
             for n in range(1, 2 * self.k + 1):
                 suffix = "" if n == 1 else str(n)
-                fig.layout[f"xaxis{suffix}"].range = [0, self.panels[0]["size"][0]] if self.panels else None
-                fig.layout[f"yaxis{suffix}"].range = [self.panels[0]["size"][1], 0] if self.panels else None
+                fig.layout[f"xaxis{suffix}"].range = [0, self.panels[0]["shading"].image_size[0]] if self.panels else None
+                fig.layout[f"yaxis{suffix}"].range = [self.panels[0]["shading"].image_size[1], 0] if self.panels else None
             fig.layout.images = images
             fig.layout.shapes = shapes
             fig.layout.annotations = notes
