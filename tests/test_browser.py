@@ -372,6 +372,62 @@ def drive_masking(page, folder: Path) -> dict:
     return {"dropped": name}
 
 
+def drive_dataset(page, folder: Path) -> dict:
+    """Click a head of the data-set grid: the examples panel must redraw for that head."""
+    root = ".lxmert-viz-dataset-explorer"
+    page.locator(root).first.scroll_into_view_if_needed()
+    xy = page.evaluate(f"""() => {{ const g = document.querySelectorAll('{root} .js-plotly-plot')[0];
+        const L = g._fullLayout, r = g.getBoundingClientRect();
+        return [r.left + L._size.l + L.xaxis.l2p(1), r.top + L._size.t + L.yaxis.l2p(0)]; }}""")
+    page.mouse.click(*xy)
+    page.wait_for_function(f"() => {{ const g = document.querySelectorAll('{root} .js-plotly-plot')[1];"
+                           " return g.layout.title.text.includes('layer 0 head 1'); }", timeout=60_000)
+    images = page.evaluate(f"() => document.querySelectorAll('{root} .js-plotly-plot')[1].layout.images.length")
+    time.sleep(0.8)
+    page.locator(root).first.screenshot(path=str(folder / "dataset_layer0_head1.png"))
+    assert images >= 2, f"the examples panel shows {images} images after the click"
+    return {"examples_shown": images}
+
+
+def drive_interventions(page, folder: Path) -> dict:
+    """Every tab of the interventions widget: run it, wait for its table or picture, no error."""
+    root = ".lxmert-viz-iv"
+    tabs = page.locator(f"{root} .lxmert-viz-iv-tabs .lm-TabBar-tab")
+    done = {}
+
+    def tab(title):
+        tabs.filter(has_text=title).first.click()
+        time.sleep(0.3)
+
+    def run_and_wait(button, table):
+        before = page.inner_text(table) if page.locator(table).count() else ""
+        page.locator(button).first.click()
+        _wait_text(page, table, f"e.innerText !== {before!r}")
+
+    tab("masked word")
+    page.locator(f"{root} .lxmert-viz-iv-fill-text input").first.fill("what color is the [MASK]?")
+    run_and_wait(f"{root} .lxmert-viz-iv-fill-run", f"{root} .lxmert-viz-iv-fill-table")
+    done["fill_rows"] = page.locator(f"{root} .lxmert-viz-iv-fill-table tr.lxmert-viz-iv-row").count()
+    tab("match")
+    page.locator(f"{root} .lxmert-viz-iv-match-text textarea").first.fill("a black circle\na yellow square")
+    run_and_wait(f"{root} .lxmert-viz-iv-match-run", f"{root} .lxmert-viz-iv-match-table")
+    tab("ablation")
+    _select(page, f"{root} .lxmert-viz-iv-ablate-family", "lang")
+    run_and_wait(f"{root} .lxmert-viz-iv-ablate-run", f"{root} .lxmert-viz-iv-ablate-table")
+    tab("patching")
+    before = page.evaluate(f"() => document.querySelector('{root} img.lxmert-viz-iv-patch-image').naturalHeight")
+    page.locator(f"{root} .lxmert-viz-iv-patch-per-position input").first.click()
+    page.locator(f"{root} .lxmert-viz-iv-patch-run").first.click()
+    page.wait_for_function(f"() => document.querySelector('{root} img.lxmert-viz-iv-patch-image').naturalHeight "
+                           f"!== {before}", timeout=60_000)
+    time.sleep(0.5)
+    page.locator(root).first.screenshot(path=str(folder / "interventions_patching.png"))
+    status = page.inner_text(f"{root} .lxmert-viz-iv-status").strip()
+    assert not status, f"the interventions widget reports: {status}"
+    assert done["fill_rows"] > 0, "the masked-word table is empty"
+    return done
+
+
 def _shutdown_kernels(base: str, token: str) -> None:
     """Stop every kernel the notebook started (the next notebook gets the machine to itself)."""
     with urllib.request.urlopen(f"{base}/api/kernels?token={token}", timeout=10) as r:
@@ -382,7 +438,8 @@ def _shutdown_kernels(base: str, token: str) -> None:
 
 
 WIDGETS = {".lxmert-viz-qa": drive_qa, ".lxmert-viz-attention-explorer": drive_attention,
-           ".lxmert-viz-states-explorer": drive_states, ".lxmert-viz-mask": drive_masking}
+           ".lxmert-viz-states-explorer": drive_states, ".lxmert-viz-mask": drive_masking,
+           ".lxmert-viz-dataset-explorer": drive_dataset, ".lxmert-viz-iv": drive_interventions}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
