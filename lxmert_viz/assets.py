@@ -47,3 +47,11 @@ def shapes_model_dir(name: str = SHAPES_MODEL) -> Path:
 def sample_paths() -> list[Path]:
     """The sample scenes shipped for the notebooks and README, sorted by name."""
     return sorted((assets_dir() / SAMPLES).glob("*.png"))
+
+
+def user_cache_dir(kind: str) -> Path:
+    """The per-user cache folder for ``kind`` (``"features"``, ``"vg"``): platformdirs' user cache
+    directory for lxmert_viz (``~/.cache/lxmert_viz/<kind>`` on Linux). Nothing is created here."""
+    from platformdirs import user_cache_path
+
+    return user_cache_path("lxmert_viz", appauthor=False) / kind

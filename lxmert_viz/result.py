@@ -15,7 +15,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from .inputs.answers import SCORE_LABELS, check_scoring
 from .model.output import FAMILIES, KEY_STREAM, QUERY_STREAM, LxmertOutput, query_stream
+from .inputs.model_inputs import model_inputs
 from .inputs.regions import Regions
 from .inputs.text import Tokens
 
@@ -36,9 +38,17 @@ class Result:
         l_layers, r_layers, x_layers: layer counts; ``lang_hidden[l_layers]`` is the last state
             before mixing, likewise ``vis_hidden[r_layers]``.
         attentions: family -> (L, H, Q, K) float32 tensors.
-        answers: ``[(answer, probability), ...]`` best first (empty without a QA head).
+        answers: ``[(answer, score), ...]`` best first (empty without a QA head): softmax
+            probabilities or per-answer sigmoid scores, as ``scoring`` says (``score_label``
+            names them).
         logits: (A,) answer logits or None.
-        meta: free-form extras (timings, settings).
+        meta: free-form extras (timings, settings; ``dropped_regions`` / ``dropped_tokens`` list
+            positions that were masked out of the run, see `lxmert_viz.explain.masking`).
+        attention_grads: family -> (L, H, Q, K) d(logit of ``explained_answer``)/dA, or None; only
+            gradient explanations need them (`lxmert_viz.explain.gradients.with_gradients`).
+        explained_answer: the answer index those gradients are of.
+        scoring: ``"softmax"`` or ``"sigmoid"``: how the answer head's logits became the numbers
+            in ``answers`` (`lxmert_viz.inputs.answers`).
     """
 
     question: str
@@ -54,8 +64,12 @@ class Result:
     answers: list[tuple[str, float]] = field(default_factory=list)
     logits: torch.Tensor | None = None
     meta: dict = field(default_factory=dict)
+    attention_grads: dict[str, torch.Tensor] | None = None
+    explained_answer: int | None = None
+    scoring: str = "softmax"
 
     def __post_init__(self):
+        check_scoring(self.scoring)
         t, r = len(self.tokens), self.regions.num_real
         if self.lang_hidden.shape[:2] != (1 + self.l_layers + self.x_layers, t):
             raise ValueError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
@@ -65,38 +79,73 @@ class Result:
                              f"{1 + self.r_layers + self.x_layers} states x {r} regions")
         sizes = {"lang": t, "vis": r}
         layers = {"lang": self.l_layers, "vis": self.r_layers}
-        for fam, a in self.attentions.items():
-            if fam not in FAMILIES:
-                raise ValueError(f"unknown attention family {fam!r}")
-            want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
-            want_l = layers.get(fam, self.x_layers)
-            if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
-                raise ValueError(f"attentions[{fam!r}] is {tuple(a.shape)}; expected ({want_l}, heads, {want_q}, {want_k})")
+        for what, maps in (("attentions", self.attentions), ("attention_grads", self.attention_grads or {})):
+            for fam, a in maps.items():
+                if fam not in FAMILIES:
+                    raise ValueError(f"unknown attention family {fam!r} in {what}")
+                want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
+                want_l = layers.get(fam, self.x_layers)
+                if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
+                    raise ValueError(f"{what}[{fam!r}] is {tuple(a.shape)}; "
+                                     f"expected ({want_l}, heads, {want_q}, {want_k})")
 
     # -- construction ----------------------------------------------------------------------------
     @classmethod
     def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
-                    image=None, answers=None, meta=None) -> "Result":
-        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding."""
+                    image=None, answers=None, meta=None, grads: dict | None = None,
+                    explained_answer: int | None = None, scoring: str = "softmax") -> "Result":
+        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding.
+
+        ``grads``: family -> per layer (B, H, Q, K) gradients of the maps, cut the same way.
+        """
         t, r = len(tokens), regions.num_real
         lang = torch.stack([h[index, :t] for h in out.lang_hidden]).detach().float().cpu()
         vis = torch.stack([h[index, :r] for h in out.vis_hidden]).detach().float().cpu()
         cut = {"lang": t, "vis": r}
-        maps = {}
-        for fam in out.attentions:
-            a = out.attentions[fam][index]  # (L, H, Q, K)
-            maps[fam] = a[..., : cut[QUERY_STREAM[fam]], : cut[KEY_STREAM[fam]]].detach().float().cpu()
+
+        def crop(family, layers):  # per layer (B, H, Q, K) -> (L, H, Q, K) of example ``index``
+            a = torch.stack([x[index] for x in layers])
+            return a[..., : cut[QUERY_STREAM[family]], : cut[KEY_STREAM[family]]].detach().float().cpu()
+
+        maps = {fam: crop(fam, out.attentions.layers(fam)) for fam in out.attentions}
+        cut_grads = None if grads is None else {fam: crop(fam, g) for fam, g in grads.items()}
         logits = None
         if out.question_answering_score is not None:
             logits = out.question_answering_score[index].detach().float().cpu()
-        regions = regions.real()
-        return cls(question, tokens, regions, image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
-                   maps, list(answers or []), logits, dict(meta or {}))
+        return cls(question, tokens, regions.real(), image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
+                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer, scoring)
+
+    def model_inputs(self, dtype: torch.dtype = torch.float32, device=None) -> dict:
+        """Batch-of-one model keyword arguments that re-run this question on these regions, with the
+        positions in ``meta["dropped_tokens"]`` / ``["dropped_regions"]`` masked out again."""
+        return model_inputs(self.tokens, self.regions, dtype, device, self.meta.get("dropped_tokens", ()),
+                            self.meta.get("dropped_regions", ()))
+
+    def kept(self, stream: str) -> np.ndarray:
+        """Positions of ``stream``'s items (``"lang"`` tokens, ``"vis"`` regions) that were not dropped."""
+        n = len(self.tokens) if stream == "lang" else self.regions.num_real
+        gone = set(self.meta.get("dropped_tokens" if stream == "lang" else "dropped_regions", ()))
+        return np.array([i for i in range(n) if i not in gone], dtype=int)
 
     # -- selectors -------------------------------------------------------------------------------
     @property
     def answer(self) -> str | None:
         return self.answers[0][0] if self.answers else None
+
+    @property
+    def score_label(self) -> str:
+        """What the numbers in ``answers`` are: ``"probability"`` (softmax) or ``"score"`` (sigmoid).
+
+        Example:
+            >>> result.score_label                  # the embedded model: softmax cross entropy
+            'probability'
+        """
+        return SCORE_LABELS[self.scoring]
+
+    @property
+    def unknown_words(self) -> tuple[str, ...]:
+        """The question's words that became ``[UNK]``: the model answered without knowing them."""
+        return self.tokens.unknown
 
     def num_layers(self, family: str) -> int:
         return self._family(family).shape[0]

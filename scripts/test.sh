@@ -18,4 +18,4 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 export MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/python -m pytest -q --nbval-lax tests notebooks "$@"
+exec .venv/bin/python -m pytest -q --doctest-modules lxmert_viz --nbval-lax tests notebooks "$@"

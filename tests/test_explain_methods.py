@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_viz import Lxmert, LxmertConfig
-from lxmert_viz.explain import METHODS, Explanation, explain, explain_batch
+from helpers import result_for
+from lxmert_viz import Lxmert, LxmertConfig, Regions, Tokens
+from lxmert_viz.explain import METHODS, Explanation, explain, explain_all, run_result
 from lxmert_viz.explain.examples import Example
 from lxmert_viz.explain.perturbation import perturbation_benchmark
 
@@ -68,12 +69,13 @@ def test_one_region_network_depends_on_that_region_only():
 @pytest.mark.parametrize("k", [0, 3, 7, 9])
 def test_the_one_region_gets_all_the_relevance(k):
     model = one_region_network()
-    ex = explain(model, one_region_example(k, seed=k), "relevancy")
+    inp = one_region_example(k, seed=k)
+    ex = explain(result_for(model, inp["input_ids"], inp["visual_feats"], inp["visual_pos"]), "relevancy", model=model)
     rel = ex.cls_regions()
     assert int(np.argmax(rel)) == k
     assert rel[k] > 1e-3
     assert np.abs(np.delete(rel, k)).max() < 1e-9  # zero regions have exactly zero relevance
-    assert np.abs(np.delete(ex.R_ti, k, axis=1)).max() < 1e-9  # for every word, not only [CLS]
+    assert np.abs(np.delete(ex.lang_vis, k, axis=1)).max() < 1e-9  # for every token, not only [CLS]
 
 
 def test_random_does_not_beat_relevancy_on_the_one_region_network():
@@ -88,8 +90,8 @@ def test_random_does_not_beat_relevancy_on_the_one_region_network():
         vm = torch.ones(1, R)
         vm[0, k] = 0
         if int(model(**inp, visual_attention_mask=vm).question_answering_score.argmax()) != top:
-            examples.append(Example(inp["input_ids"][0], torch.ones(6, dtype=torch.long), inp["visual_feats"][0],
-                                    inp["visual_pos"][0], torch.ones(R), top))
+            res = result_for(model, inp["input_ids"], inp["visual_feats"], inp["visual_pos"])
+            examples.append(Example(res.tokens, res.regions, top))
     assert len(examples) >= 8
     rep = perturbation_benchmark(model, examples, methods=("relevancy", "random"), modalities=("regions",))
     rel_pos = rep.accuracy[("relevancy", "regions", "positive")]
@@ -104,20 +106,29 @@ def _padded_inputs():
             "visual_pos": torch.rand(2, 5, 4), "visual_attention_mask": torch.tensor([[1.0, 1, 1, 1, 1], [1, 0, 1, 1, 0]])}
 
 
+def _two_results(model, need_grads=False):
+    """The two examples of `_padded_inputs` as results: example 1 keeps 3 tokens and regions 0, 2, 3."""
+    inp = _padded_inputs()
+    full = result_for(model, inp["input_ids"][0, :5], inp["visual_feats"][0], inp["visual_pos"][0], need_grads=need_grads)
+    part = result_for(model, inp["input_ids"][1, :3], inp["visual_feats"][1], inp["visual_pos"][1],
+                      dropped_regions=[1, 4], need_grads=need_grads)
+    return inp, [full, part]
+
+
 @pytest.mark.parametrize("x_layers", [0, 1, 2])
 def test_rollout_rows_are_distributions(seed, x_layers):
     model = Lxmert(LxmertConfig.tiny(x_layers=x_layers, initializer_range=0.5))
-    for ex in explain_batch(model, _padded_inputs(), methods=("rollout",)):
-        e = ex["rollout"]
-        for m in (e.R_tt, e.R_ii, e.R_ti, e.R_it):
+    for res in _two_results(model)[1]:
+        e = explain(res, "rollout")
+        for m in (e.lang_lang, e.vis_vis, e.lang_vis, e.vis_lang):
             assert m.min() >= 0
-        np.testing.assert_allclose(np.hstack([e.R_tt, e.R_ti]).sum(1), 1.0, atol=1e-12)
-        np.testing.assert_allclose(np.hstack([e.R_it, e.R_ii]).sum(1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(np.hstack([e.lang_lang, e.lang_vis]).sum(1), 1.0, atol=1e-12)
+        np.testing.assert_allclose(np.hstack([e.vis_lang, e.vis_vis]).sum(1), 1.0, atol=1e-12)
         if x_layers == 0:  # no mixing yet: each stream alone is row-stochastic
-            np.testing.assert_allclose(e.R_tt.sum(1), 1.0, atol=1e-12)
-            assert np.abs(e.R_ti).max() == 0
+            np.testing.assert_allclose(e.lang_lang.sum(1), 1.0, atol=1e-12)
+            assert np.abs(e.lang_vis).max() == 0
         else:
-            assert e.R_ti.sum(1).min() > 0.01  # cross layers bring the regions in
+            assert e.lang_vis.sum(1).min() > 0.01  # cross layers bring the regions in
 
 
 def test_rollout_by_hand_one_layer_each(seed):
@@ -132,36 +143,38 @@ def test_rollout_by_hand_one_layer_each(seed):
         0.5 * ii + 0.5 * a["v2l"] @ ti, 0.5 * it + 0.5 * a["v2l"] @ tt
     tt, ti = hat(a["cross_lang"]) @ tt, hat(a["cross_lang"]) @ ti
     ii, it = hat(a["cross_vis"]) @ ii, hat(a["cross_vis"]) @ it
-    got = explain(model, inp, "rollout")
-    for name, want in (("R_tt", tt), ("R_ti", ti), ("R_ii", ii), ("R_it", it)):
+    got = explain(result_for(model, inp["input_ids"], inp["visual_feats"], inp["visual_pos"]), "rollout")
+    for name, want in (("lang_lang", tt), ("lang_vis", ti), ("vis_vis", ii), ("vis_lang", it)):
         np.testing.assert_allclose(getattr(got, name), want, rtol=1e-5, atol=1e-7, err_msg=name)
 
 
 def test_raw_is_last_cross_layer_head_mean(seed):
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).eval()
-    inp = _padded_inputs()
-    out = model(**inp)
-    got = explain_batch(model, inp, methods=("raw",))[1]["raw"]  # example 1: 3 tokens, regions 0, 2, 3
+    inp, (_, part) = _two_results(model)
+    with torch.no_grad():
+        out = model(**inp)  # the padded batch: example 1 has 3 tokens and regions 0, 2, 3
+    got = explain(part, "raw")
     r = [0, 2, 3]
     want_ti = out.attentions["l2v"][1, -1].mean(0)[:3][:, r]
-    np.testing.assert_allclose(got.R_ti, want_ti.detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(got.R_it, out.attentions["v2l"][1, -1].mean(0)[r][:, :3].detach().numpy(), rtol=1e-6)
-    np.testing.assert_allclose(got.R_tt, out.attentions["cross_lang"][1, -1].mean(0)[:3, :3].detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(got.lang_vis, want_ti.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(got.vis_lang, out.attentions["v2l"][1, -1].mean(0)[r][:, :3].numpy(), rtol=1e-5)
+    np.testing.assert_allclose(got.lang_lang, out.attentions["cross_lang"][1, -1].mean(0)[:3, :3].numpy(), rtol=1e-5)
     np.testing.assert_array_equal(got.region_index, r)
-    assert got.cls_regions().shape == (3,) and got.cls_words().shape == (3,)
+    assert got.cls_regions().shape == (3,) and got.cls_tokens().shape == (3,)
 
 
 def test_random_baseline_is_seeded(seed):
     model = Lxmert(LxmertConfig.tiny())
-    inp = {k: v[:1] for k, v in _padded_inputs().items()}
-    a, b = explain(model, inp, "random", seed=3), explain(model, inp, "random", seed=3)
-    c = explain(model, inp, "random", seed=4)
-    np.testing.assert_array_equal(a.R_ti, b.R_ti)
-    assert not np.allclose(a.R_ti, c.R_ti)
+    res = _two_results(model)[1][0]
+    a, b = explain(res, "random", seed=3), explain(res, "random", seed=3)
+    c = explain(res, "random", seed=4)
+    np.testing.assert_array_equal(a.lang_vis, b.lang_vis)
+    assert not np.allclose(a.lang_vis, c.lang_vis)
     assert a.meta["seed"] == 3
 
 
 def test_one_forward_and_one_backward_for_all_methods(seed, monkeypatch):
+    """A result run with its gradients serves every method: no further pass."""
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5))
     forwards, backwards, grads = [], [], []
     model.register_forward_hook(lambda *a: forwards.append(1))
@@ -173,37 +186,43 @@ def test_one_forward_and_one_backward_for_all_methods(seed, monkeypatch):
     real_grad = torch.autograd.grad
     monkeypatch.setattr(torch.autograd, "grad", lambda *a, **k: grads.append(1) or real_grad(*a, **k))
     model.train()
-    maps = explain_batch(model, _padded_inputs(), methods=METHODS)
+    inp = _padded_inputs()
+    res = result_for(model, inp["input_ids"][0, :5], inp["visual_feats"][0], inp["visual_pos"][0], need_grads=True)
+    maps = explain_all(res, METHODS)
     assert (len(forwards), len(backwards), len(grads)) == (1, 1, 1)
     assert model.training  # the caller's mode is restored
-    assert len(maps) == 2 and set(maps[0]) == set(METHODS)
+    assert set(maps) == set(METHODS)
     assert all(p.grad is None for p in model.parameters())  # nothing accumulated in .grad
+    explain_all(result_for(model, inp["input_ids"][0, :5], inp["visual_feats"][0], inp["visual_pos"][0]), METHODS,
+                model=model)
+    assert (len(forwards), len(grads)) == (3, 2), "a result without gradients costs one more pass, for relevancy"
 
 
 def test_explain_is_deterministic_in_eval_even_from_train_mode(seed):
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).train()  # dropout 0.1 in train mode
-    inp = {k: v[:1] for k, v in _padded_inputs().items()}
-    a, b = explain(model, inp, "relevancy"), explain(model, inp, "relevancy")
-    np.testing.assert_array_equal(a.R_ti, b.R_ti)
+    res = _two_results(model)[1][0]
+    a, b = explain(res, "relevancy", model=model), explain(res, "relevancy", model=model)
+    np.testing.assert_array_equal(a.lang_vis, b.lang_vis)
 
 
 def test_explanation_helpers_and_checks(seed):
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5))
-    inp = {k: v[:1] for k, v in _padded_inputs().items()}
-    e = explain(model, inp, "relevancy", answer=2)
+    res = _two_results(model)[1][0]
+    e = explain(res, "relevancy", model=model, answer=2)
     assert e.answer == 2 and e.method == "relevancy"
-    np.testing.assert_array_equal(e.word_to_regions(-1), e.R_ti[-1])
-    np.testing.assert_array_equal(e.region_to_words(1), e.R_it[1])
+    np.testing.assert_array_equal(e.token_to_regions(-1), e.lang_vis[-1])
+    np.testing.assert_array_equal(e.region_to_tokens(1), e.vis_lang[1])
+    np.testing.assert_array_equal(e.matrix("vis", "lang"), e.vis_lang)
     with pytest.raises(IndexError):
-        e.word_to_regions(5)
-    with pytest.raises(ValueError, match="R_ti"):
-        Explanation("raw", 0, e.R_tt, e.R_ii, e.R_ti[:, :2], e.R_it, e.token_index, e.region_index)
-    with pytest.raises(ValueError, match="one example"):
-        explain(model, _padded_inputs(), "raw")
+        e.token_to_regions(5)
+    with pytest.raises(ValueError, match="lang_vis"):
+        Explanation("raw", 0, e.lang_lang, e.vis_vis, e.lang_vis[:, :2], e.vis_lang, e.token_index, e.region_index)
+    with pytest.raises(ValueError, match="needs model="):
+        explain(res, "relevancy")
     with pytest.raises(ValueError, match="unknown method"):
-        explain(model, inp, "saliency")
+        explain(res, "saliency")
     with pytest.raises(ValueError, match="out of range"):
-        explain(model, inp, "relevancy", answer=99)
+        explain(res, "relevancy", model=model, answer=99)
 
 
 def test_explain_imports_no_rendering_package():
@@ -213,20 +232,20 @@ def test_explain_imports_no_rendering_package():
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
-def test_explain_result_lines_up_with_the_result(seed):
-    from lxmert_viz import Answers, Regions, Result, Tokens
-    from lxmert_viz.explain import explain_result, inputs_from
+def test_explain_lines_up_with_the_result_and_takes_answers_by_name(seed):
+    from lxmert_viz import Answers, Result
 
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).eval()
     tokens = Tokens((2, 14, 27, 3), ("[CLS]", "what", "color", "[SEP]"), (None, 0, 1, None), ("what", "color"))
     regions = Regions(np.random.rand(5, 4).astype("f4") * 50, np.random.randn(5, 16).astype("f4"), (64, 64), num_real=3)
-    inp = inputs_from(tokens, regions)
+    inp = {"input_ids": torch.tensor([list(tokens.ids)]), "visual_feats": torch.as_tensor(regions.feats)[None],
+           "visual_pos": torch.as_tensor(regions.boxes_norm)[None], "visual_attention_mask": torch.as_tensor(regions.mask)[None]}
     with torch.no_grad():
-        res = Result.from_output(model(**inp), 0, "what color", tokens, regions)
+        res = Result.from_output(model(**inp), 0, "what color", tokens, regions)  # padded run: 5 rows, 3 real
     ans = Answers([f"a{i}" for i in range(7)])
-    got = explain_result(model, res, "relevancy", answer="a4", answers=ans)
-    want = explain(model, inp, "relevancy", answer=4)
-    assert got.R_ti.shape == (4, 3)  # the Result's real regions only
-    np.testing.assert_allclose(got.R_ti, want.R_ti, rtol=1e-4)  # 3 regions vs 5 with 2 masked: float noise only
+    got = explain(res, "relevancy", model=model, answer="a4", answers=ans)
+    want = explain(run_result(model, tokens, regions, need_grads=True, answer=4), "relevancy")
+    assert got.lang_vis.shape == (4, 3) and got.answer == 4  # the Result's real regions only
+    np.testing.assert_allclose(got.lang_vis, want.lang_vis, rtol=1e-6)
     with pytest.raises(ValueError, match="answers="):
-        explain_result(model, res, "relevancy", answer="a4")
+        explain(res, "relevancy", model=model, answer="a4")

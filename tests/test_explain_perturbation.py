@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_viz import Answers, Lxmert, LxmertConfig, Regions, Tokenizer
-from lxmert_viz.explain import explain_batch
+from lxmert_viz import Answers, Lxmert, LxmertConfig, Regions, Tokenizer, Tokens
+from lxmert_viz.explain import explain_all, run_result
 from lxmert_viz.explain.examples import Example, examples_from_files, shapes_examples
 from lxmert_viz.explain.perturbation import (
     _variants, auc, main, perturbation_benchmark, removal_counts, removal_order, write_markdown,
@@ -37,32 +37,32 @@ def test_removal_order_and_counts():
     assert removal_counts(10, np.linspace(0, 1, 11)) == list(range(11))
 
 
-def _tiny_examples(n=4, t=7, r=6, seed=0):
+def _tiny_examples(n=4, t=6, r=6, seed=0):
+    """``[CLS] … [SEP]`` questions of ``t`` tokens on ``r`` regions, the last region padding."""
     g = torch.Generator().manual_seed(seed)
     out = []
     for k in range(n):
         ids = torch.randint(5, 99, (t,), generator=g)
-        ids[0], ids[t - 2], ids[t - 1] = 2, 3, 0  # [CLS] … [SEP] [PAD]
-        tm = torch.ones(t, dtype=torch.long)
-        tm[-1] = 0
-        vm = torch.ones(r)
-        vm[-1] = 0  # one padding region
-        out.append(Example(ids, tm, torch.randn(r, 16, generator=g), torch.rand(r, 4, generator=g), vm, k % 7))
+        ids[0], ids[t - 1] = 2, 3
+        feats, pos = torch.randn(r, 16, generator=g), torch.rand(r, 4, generator=g)
+        regions = Regions(pos.numpy(), feats.numpy(), (1, 1), num_real=r - 1)
+        tokens = Tokens(tuple(ids.tolist()), tuple(f"t{i}" for i in range(t)), (None,) * t, ())
+        out.append(Example(tokens, regions, k % 7))
     return out
 
 
 def test_word_removal_keeps_cls_and_sep_and_region_removal_keeps_padding_off(seed):
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.5))
     ex = _tiny_examples(1)[0]
-    maps = explain_batch(model, ex.inputs(), ("relevancy",))[0]
-    masks, keys = _variants(ex, maps, ("relevancy",), ("regions", "words"), lambda n: removal_counts(n, np.linspace(0, 1, 11)),
+    maps = explain_all(run_result(model, ex.tokens, ex.regions, need_grads=True), ("relevancy",))
+    masks, keys = _variants(6, 5, maps, ("regions", "tokens"), lambda n: removal_counts(n, np.linspace(0, 1, 11)),
                             np.random.default_rng(0))
     by_key = dict(zip(keys, masks))
-    vm, tm = by_key[("relevancy", "words", "positive", 10)]
-    assert tm.tolist() == [1, 0, 0, 0, 0, 1, 0]  # everything but [CLS] and [SEP] gone; padding stays off
-    assert vm.tolist() == ex.visual_attention_mask.tolist()
+    vm, tm = by_key[("relevancy", "tokens", "positive", 10)]
+    assert tm.tolist() == [1, 0, 0, 0, 0, 1]  # everything but [CLS] and [SEP] gone
+    assert vm.tolist() == [1] * 5  # the padding region is not an input at all
     vm, tm = by_key[("relevancy", "regions", "negative", 10)]
-    assert vm.sum() == 0 and tm.tolist() == ex.attention_mask.tolist()
+    assert vm.sum() == 0 and tm.tolist() == [1] * 6
     top = maps["relevancy"].region_index[np.argmax(maps["relevancy"].cls_regions())]
     vm, _ = by_key[("relevancy", "regions", "positive", 2)]  # 20 % of 5 real regions: the top one
     assert vm[top] == 0 and vm.sum() == 4
@@ -104,8 +104,8 @@ def test_examples_from_npz_folder_and_questions(tmp_path):
     (tmp_path / "q.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     exs = list(examples_from_files(feats, tmp_path / "q.jsonl", _tokenizer(tmp_path), Answers(["red", "circle"])))
     assert [e.gold for e in exs] == [0, 1]  # "banana" is not an answer: skipped
-    assert exs[0].input_ids.tolist() == [2, 5, 6, 7, 8, 9, 10, 3]
-    assert exs[0].visual_attention_mask.tolist() == [1, 1, 1, 0] and exs[1].visual_attention_mask.sum() == 4
+    assert list(exs[0].tokens.ids) == [2, 5, 6, 7, 8, 9, 10, 3]
+    assert exs[0].regions.num_real == 3 and exs[1].regions.num_real == 4
     with pytest.raises(KeyError):
         list(examples_from_files(feats, tmp_path / "q.jsonl", _tokenizer(tmp_path), Answers(["red", "circle"]),
                                  skip_unknown=False))
@@ -126,8 +126,8 @@ def fake_kit(seed):
 
 def test_shapes_runner_end_to_end(fake_kit, tmp_path, monkeypatch):
     exs = list(shapes_examples(fake_kit, n_scenes=2, seed=7))
-    assert exs and all(e.visual_attention_mask.min() == 1 for e in exs)  # cropped to real regions
-    assert all(e.input_ids[0] == fake_kit.tokenizer.cls_id for e in exs)
+    assert exs and all(e.regions.num_real >= 1 for e in exs)
+    assert all(e.tokens.ids[0] == fake_kit.tokenizer.cls_id for e in exs)
     import lxmert_viz
 
     monkeypatch.setattr(lxmert_viz, "load", lambda *a, **k: fake_kit)
@@ -135,7 +135,7 @@ def test_shapes_runner_end_to_end(fake_kit, tmp_path, monkeypatch):
     rep = main(["--shapes", "2", "--limit", "3", "--steps", "4", "--out", str(out)])
     assert rep.num_examples == 3
     text = out.read_text()
-    assert "--shapes 2 --limit 3" in text and "| relevancy |" in text and "### Accuracy curve: words, negative" in text
+    assert "--shapes 2 --limit 3" in text and "| relevancy |" in text and "### Accuracy curve: tokens, negative" in text
 
 
 def test_write_markdown_notes(tmp_path, seed):
@@ -143,4 +143,4 @@ def test_write_markdown_notes(tmp_path, seed):
     rep = perturbation_benchmark(model, _tiny_examples(1), methods=("raw", "random"), modalities=("regions",), steps=2)
     write_markdown(rep, tmp_path / "r.md", "cmd", "Title", notes="a note")
     text = (tmp_path / "r.md").read_text()
-    assert text.startswith("# Title") and "## Notes" in text and "words" not in text
+    assert text.startswith("# Title") and "## Notes" in text and "tokens" not in text

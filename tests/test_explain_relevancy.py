@@ -13,6 +13,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from helpers import result_for
 from lxmert_viz import Lxmert, LxmertConfig
 from lxmert_viz.explain import explain, normalize_residual
 
@@ -103,7 +104,7 @@ def chefer_by_hand(maps, t_idx, r_idx):
         R_tt, R_ti = R_tt + a @ R_tt, R_ti + a @ R_ti
         a = cam(maps["cross_vis"][x], r_idx, r_idx)
         R_ii, R_it = R_ii + a @ R_ii, R_it + a @ R_it
-    return {"R_tt": R_tt, "R_ii": R_ii, "R_ti": R_ti, "R_it": R_it}
+    return {"lang_lang": R_tt, "vis_vis": R_ii, "lang_vis": R_ti, "vis_lang": R_it}
 
 
 @pytest.mark.parametrize("answer,x_layers", [(None, 1), (3, 1), (None, 2)])
@@ -123,29 +124,29 @@ def test_relevancy_matches_independent_computation(seed, answer, x_layers):
     t_idx, r_idx = np.arange(5), np.array([0, 1, 3, 4, 5])
     want = chefer_by_hand(maps, t_idx, r_idx)
 
-    got = explain(model, {"input_ids": ids, "attention_mask": tmask, "visual_feats": feats, "visual_pos": pos,
-                          "visual_attention_mask": vmask}, method="relevancy", answer=answer)
+    # The same example as a result: 5 tokens (no padding), region 2 dropped from the run.
+    res = result_for(model, ids[0, :5], feats[0], pos[0], dropped_regions=[2])
+    got = explain(res, "relevancy", model=model, answer=answer)
     assert got.answer == target
     np.testing.assert_array_equal(got.region_index, r_idx)
     np.testing.assert_array_equal(got.token_index, t_idx)
     for name, ref in want.items():
         np.testing.assert_allclose(getattr(got, name), ref, rtol=1e-4, atol=1e-9, err_msg=name)
     # Not a trivially empty map: the answer draws on regions and on words other than [CLS].
-    assert got.cls_regions().max() > 1e-6 and got.cls_words()[1:].max() > 1e-6
+    assert got.cls_regions().max() > 1e-6 and got.cls_tokens()[1:].max() > 1e-6
     if x_layers == 2:
-        assert np.abs(got.R_it).max() > 1e-6  # the v2l rule (eq. 10 with s = regions) contributed
+        assert np.abs(got.vis_lang).max() > 1e-6  # the v2l rule (eq. 10 with s = regions) contributed
 
 
 def test_relevancy_works_with_frozen_parameters(seed):
     model = Lxmert(LxmertConfig.tiny(initializer_range=0.3)).eval()
-    inputs = {"input_ids": torch.tensor([[2, 5, 9, 3]]), "visual_feats": torch.randn(1, 4, 16),
-              "visual_pos": torch.rand(1, 4, 4)}
-    want = explain(model, inputs, "relevancy")
+    res = result_for(model, torch.tensor([2, 5, 9, 3]), torch.randn(4, 16), torch.rand(4, 4))
+    want = explain(res, "relevancy", model=model)
     for p in model.parameters():
         p.requires_grad_(False)
-    got = explain(model, inputs, "relevancy")
-    np.testing.assert_allclose(got.R_ti, want.R_ti, rtol=1e-6, atol=1e-12)
-    np.testing.assert_allclose(got.R_tt, want.R_tt, rtol=1e-6, atol=1e-12)
+    got = explain(res, "relevancy", model=model)
+    np.testing.assert_allclose(got.lang_vis, want.lang_vis, rtol=1e-6, atol=1e-12)
+    np.testing.assert_allclose(got.lang_lang, want.lang_lang, rtol=1e-6, atol=1e-12)
     assert all(p.grad is None for p in model.parameters())
 
 

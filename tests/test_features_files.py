@@ -16,6 +16,7 @@ def make_regions(seed=0, n=5, num_real=None, dim=16):
     rng = np.random.default_rng(seed)
     xy = rng.uniform(0, 50, (n, 2)).astype(np.float32)
     boxes = np.concatenate([xy, xy + rng.uniform(1, 40, (n, 2)).astype(np.float32)], axis=1)
+    boxes = np.minimum(boxes, np.array([97, 61, 97, 61], np.float32))  # inside the 97 x 61 image
     extra = {"obj_ids": rng.integers(0, 1600, n), "obj_conf": rng.random(n).astype(np.float32),
              "attr_ids": rng.integers(0, 400, n), "attr_conf": rng.random(n).astype(np.float32)}
     labels = VGLabels.fallback()

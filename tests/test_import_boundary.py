@@ -20,7 +20,7 @@ def walk(path, prefix):
     # walk by hand so that the rendering package is never imported at all
     for info in pkgutil.iter_modules(path, prefix):
         name = info.name
-        if name == "lxmert_viz.viz":
+        if name in ("lxmert_viz.viz", "lxmert_viz.conftest"):  # rendering; pytest's doctest set-up
             continue
         try:
             mod = importlib.import_module(name)
@@ -59,3 +59,53 @@ def test_importing_viz_package_is_lazy_too():
                "print(json.dumps({'rendering': sorted({m.split('.')[0] for m in sys.modules} & "
                "{'matplotlib', 'plotly', 'ipywidgets'})}))")
     assert out["rendering"] == []
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """module -> the lxmert_viz modules it imports (at the top or inside functions), from the source."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    files = {}
+    for f in (root / "lxmert_viz").rglob("*.py"):
+        parts = f.relative_to(root).with_suffix("").parts
+        files[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = f
+    graph = {m: set() for m in files}
+    for mod, f in files.items():
+        pkg = mod if f.name == "__init__.py" else mod.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(f.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = pkg.split(".")[: len(pkg.split(".")) - max(node.level - 1, 0)] if node.level else []
+                target = ".".join(base + ([node.module] if node.module else [])) if node.level else node.module
+                for name in [target] + [f"{target}.{a.name}" for a in node.names]:
+                    if name in files and name != mod:
+                        graph[mod].add(name)
+            elif isinstance(node, ast.Import):
+                graph[mod].update(a.name for a in node.names if a.name in files)
+    return graph
+
+
+def test_no_import_circle():
+    """No two modules import each other, directly or through others (a package's __init__ that
+    re-exports its own modules is not a circle)."""
+    graph = _import_graph()
+    for mod in graph:  # drop a package's edges to its own children: those are re-exports
+        graph[mod] = {m for m in graph[mod] if not m.startswith(mod + ".")}
+    state, path = {}, []
+
+    def visit(m):
+        state[m] = "open"
+        path.append(m)
+        for n in sorted(graph[m]):
+            if state.get(n) == "open":
+                raise AssertionError("import circle: " + " -> ".join(path[path.index(n):] + [n]))
+            if n not in state:
+                visit(n)
+        path.pop()
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+    assert graph["lxmert_viz.kit"], "the graph was read (kit imports other modules)"

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import lxmert_viz
-from conftest import make_inputs, tiny_tf_kwargs
+from helpers import make_inputs, tiny_tf_kwargs
 from lxmert_viz.model.pretrained import CheckpointError, convert_state_dict, from_pretrained
 
 transformers = pytest.importorskip("transformers")

@@ -147,3 +147,13 @@ def test_top_k_against_hand_softmax():
     assert len(answers.top_k(logits, k=10)) == 4
     with pytest.raises(ValueError, match=r"logits must be \(4,\) for this vocabulary, got \(3,\)"):
         answers.top_k(logits[:3])
+
+
+def test_unknown_words_are_recorded():
+    import lxmert_viz
+
+    kit = lxmert_viz.load()
+    assert kit.tokenizer("what color is the circle?").unknown == ()
+    assert kit.tokenizer("what is the meaning of life?").unknown == ("meaning", "life")  # spelled out
+    assert kit.tokenizer("is there a 🦄?").unknown == ("🦄",)  # a character the vocabulary never had
+    assert kit.ask(lxmert_viz.assets.sample_paths()[0], "what colour is the circle?").unknown_words == ("colour",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import make_inputs
+from helpers import make_inputs
 from lxmert_viz import FAMILIES, Lxmert, LxmertConfig
 
 pytestmark = pytest.mark.usefixtures("one_thread")

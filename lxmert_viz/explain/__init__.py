@@ -1,22 +1,22 @@
 """Explanations of LXMERT's answers: raw attention, rollout, gradient relevancy, a random baseline,
 live masking and the perturbation benchmark. Computation only (torch/numpy).
 
-    explain(model, inputs, method="relevancy", answer=None, seed=0) -> Explanation
-    explain_batch(model, inputs, methods=METHODS, answer=None, seed=0) -> [{method: Explanation}]
-    explain_result(model, result, method="relevancy", answer=None, answers=None) -> Explanation
+    explain(result, method="relevancy", model=None, answer=None) -> Explanation
+    explain_all(result, methods=METHODS, model=None, answer=None) -> {method: Explanation}
+    with_gradients(model, result, answer=None) -> Result        (attention_grads filled in)
+    run_result(model, tokens, regions, need_grads=False) -> Result
+    relevance_rows(explanation, result, token=None) -> (regions (R,), tokens (T,))
     ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
-    perturbation_benchmark(model, examples, ...) -> PerturbationReport   (explain.perturbation)
+    perturbation_benchmark(model, examples, ..., protocol="kit"|"paper") -> PerturbationReport
+                                                              (explain.perturbation, explain.protocols)
 """
-from .explanation import METHODS, Explanation
+from .explanation import ALL_METHODS, EXTRA_METHODS, METHODS, Explanation, relevance_rows
+from .gradients import run_result, with_gradients
 from .masking import MaskedRun, ask_masked, masked_inputs
-from .methods import (
-    explain, explain_batch, explain_result, from_trace, inputs_from, random_baseline, raw_attention, rollout,
-)
-from .relevancy import grad_cam, normalize_residual, relevancy
-from .trace import Trace, run_trace
+from .methods import explain, explain_all, kept_maps
+from .relevancy import head_mean_positive_grad_attention, normalize_residual
 
 __all__ = [
-    "METHODS", "Explanation", "MaskedRun", "Trace", "ask_masked", "explain", "explain_batch", "explain_result",
-    "from_trace", "grad_cam", "inputs_from", "masked_inputs", "normalize_residual", "random_baseline",
-    "raw_attention", "relevancy", "rollout", "run_trace",
+    "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "MaskedRun", "ask_masked", "explain", "explain_all", "head_mean_positive_grad_attention",
+    "kept_maps", "masked_inputs", "normalize_residual", "relevance_rows", "run_result", "with_gradients",
 ]

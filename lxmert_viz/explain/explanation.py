@@ -1,16 +1,18 @@
-"""The explanation of one answer: four relevance matrices over the real tokens and regions.
+"""The explanation of one answer: four relevance matrices over the kept tokens and regions.
 
-Shape letters: T real tokens, R real regions.
+Shape letters: T kept tokens, R kept regions.
 
-| matrix | shape  | row (query)       | column (what it is relevant from) |
-|--------|--------|-------------------|-----------------------------------|
-| `R_tt` | (T, T) | token             | token                             |
-| `R_ii` | (R, R) | region            | region                            |
-| `R_ti` | (T, R) | token             | region                            |
-| `R_it` | (R, T) | region            | token                             |
+Matrices are keyed by stream, query stream first, as the rest of the kit names them:
 
-Row 0 of `R_tt` / `R_ti` belongs to [CLS], whose final state is what the answer head reads, so
-`cls_words()` and `cls_regions()` are the usual "what mattered for the answer" maps.
+| matrix      | shape  | row (query) | column (what it is relevant from) |
+|-------------|--------|-------------|-----------------------------------|
+| `lang_lang` | (T, T) | token       | token                             |
+| `vis_vis`   | (R, R) | region      | region                            |
+| `lang_vis`  | (T, R) | token       | region                            |
+| `vis_lang`  | (R, T) | region      | token                             |
+
+Row 0 of `lang_lang` / `lang_vis` belongs to [CLS], whose final state is all the answer head reads,
+so `cls_tokens()` and `cls_regions()` are the usual "what mattered for the answer" maps.
 """
 from __future__ import annotations
 
@@ -18,45 +20,56 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("raw", "rollout", "relevancy", "random")
+METHODS = ("raw", "rollout", "relevancy", "random")  # the kit's four, compared side by side
+EXTRA_METHODS = ("chefer_rollout",)  # the authors' rollout baseline, on request
+ALL_METHODS = METHODS + EXTRA_METHODS
+STREAM_PAIRS = (("lang", "lang"), ("vis", "vis"), ("lang", "vis"), ("vis", "lang"))
 
 
 @dataclass(frozen=True)
 class Explanation:
-    """Relevance maps of one method for one answer of one example, cropped to real tokens/regions.
+    """Relevance maps of one method for one answer of one example, over its kept tokens and regions.
 
     Attributes:
-        method: one of ``METHODS``.
+        method: one of ``ALL_METHODS``.
         answer: the explained answer index.
-        R_tt, R_ii, R_ti, R_it: float64 arrays, see the module table.
-        token_index: (T,) positions of the kept tokens in the model's input (padding removed).
-        region_index: (R,) positions of the kept regions in the model's input.
-        logit: the explained answer's logit in the explained pass.
+        lang_lang, vis_vis, lang_vis, vis_lang: float64 arrays, see the module table.
+        token_index: (T,) positions of the kept tokens among the result's tokens (dropped ones left out).
+        region_index: (R,) positions of the kept regions among the result's regions.
+        logit: the explained answer's logit.
         meta: extras (seed of the random baseline, ...).
 
     Example:
-        >>> ex = explain(model, inputs, method="relevancy")      # doctest: +SKIP
-        >>> ex.cls_regions().argmax()                            # doctest: +SKIP
+        >>> from lxmert_viz.explain import explain
+        >>> ex = explain(result, "rollout")
+        >>> ex.cls_regions().shape == (result.regions.num_real,)
+        True
     """
 
     method: str
     answer: int
-    R_tt: np.ndarray
-    R_ii: np.ndarray
-    R_ti: np.ndarray
-    R_it: np.ndarray
+    lang_lang: np.ndarray
+    vis_vis: np.ndarray
+    lang_vis: np.ndarray
+    vis_lang: np.ndarray
     token_index: np.ndarray
     region_index: np.ndarray
     logit: float = float("nan")
     meta: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        t, r = len(self.token_index), len(self.region_index)
-        want = {"R_tt": (t, t), "R_ii": (r, r), "R_ti": (t, r), "R_it": (r, t)}
-        for name, shape in want.items():
-            a = getattr(self, name)
-            if tuple(a.shape) != shape:
-                raise ValueError(f"Explanation.{name} is {tuple(a.shape)}; {t} tokens and {r} regions need {shape}")
+        n = {"lang": len(self.token_index), "vis": len(self.region_index)}
+        for q, k in STREAM_PAIRS:
+            a = self.matrix(q, k)
+            if tuple(a.shape) != (n[q], n[k]):
+                raise ValueError(f"Explanation.{q}_{k} is {tuple(a.shape)}; {n['lang']} tokens and "
+                                 f"{n['vis']} regions need {(n[q], n[k])}")
+
+    def matrix(self, query: str, key: str) -> np.ndarray:
+        """The (query stream, key stream) matrix, e.g. ``matrix("lang", "vis")``."""
+        if (query, key) not in STREAM_PAIRS:
+            raise KeyError(f"streams are 'lang' and 'vis'; got {(query, key)}")
+        return getattr(self, f"{query}_{key}")
 
     @property
     def num_tokens(self) -> int:
@@ -66,24 +79,73 @@ class Explanation:
     def num_regions(self) -> int:
         return len(self.region_index)
 
-    def word_to_regions(self, token: int) -> np.ndarray:
-        """(R,) relevance of each region for token ``token`` (row of `R_ti`; negative counts from the end)."""
-        return self.R_ti[self._row(token, self.num_tokens, "token")]
+    def token_to_regions(self, token: int) -> np.ndarray:
+        """(R,) relevance of each region for kept token ``token`` (a row of `lang_vis`)."""
+        return self.lang_vis[self._row(token, self.num_tokens, "token")]
 
-    def region_to_words(self, region: int) -> np.ndarray:
-        """(T,) relevance of each token for region ``region`` (row of `R_it`)."""
-        return self.R_it[self._row(region, self.num_regions, "region")]
+    def region_to_tokens(self, region: int) -> np.ndarray:
+        """(T,) relevance of each token for kept region ``region`` (a row of `vis_lang`)."""
+        return self.vis_lang[self._row(region, self.num_regions, "region")]
 
     def cls_regions(self) -> np.ndarray:
-        """(R,) relevance of each region for the answer: row [CLS] of `R_ti`."""
-        return self.R_ti[0]
+        """(R,) relevance of each region for the answer: row [CLS] of `lang_vis`."""
+        return self.lang_vis[0]
 
-    def cls_words(self) -> np.ndarray:
-        """(T,) relevance of each token for the answer: row [CLS] of `R_tt` ([CLS] itself included)."""
-        return self.R_tt[0]
+    def cls_tokens(self) -> np.ndarray:
+        """(T,) relevance of each token for the answer: row [CLS] of `lang_lang`, [CLS] itself
+        included (rollout and relevancy start from the identity, so that entry is ≥ 1 there and
+        dominates a min-max normalised row; `relevance_rows` leaves it out for display)."""
+        return self.lang_lang[0]
 
     @staticmethod
     def _row(i: int, n: int, what: str) -> int:
         if not -n <= int(i) < n:
             raise IndexError(f"{what} {i} is out of range for {n} {what}s")
         return int(i) % n
+
+
+def relevance_rows(explanation: Explanation, result=None, token: int | str | None = None,
+                   keep_self: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """One explanation's region row and token row, laid out on the result's positions.
+
+    Args:
+        explanation: an `Explanation`.
+        result: the `Result` it explains (its tokens resolve a word given as text and give the
+            lengths); None: the explanation's own kept tokens and regions.
+        token: None for the answer ([CLS] row: `cls_regions` / `cls_tokens`); a word or token index
+            for that token's row.
+        keep_self: keep the query token's relevance to itself in the token row; by default it is
+            set to 0, since rollout and relevancy start from the identity (≈1 there) and it would
+            drown every other token in a colour scale.
+
+    Returns:
+        ``(regions (R,), tokens (T,))`` float64; positions the explanation leaves out get 0.
+
+    Example:
+        >>> from lxmert_viz.explain import explain
+        >>> regions, tokens = relevance_rows(explain(result, "raw"), result, token="circle")
+        >>> regions.shape, tokens.shape == (len(result.tokens),)
+        ((4,), True)
+    """
+    tok_pos = np.asarray(explanation.token_index, dtype=int)
+    reg_pos = np.asarray(explanation.region_index, dtype=int)
+    if result is None:
+        t, r = len(tok_pos), len(reg_pos)
+        tok_pos, reg_pos = np.arange(t), np.arange(r)
+    else:
+        t, r = len(result.tokens), result.regions.num_real
+    if token is None:
+        row = 0  # [CLS]: what the answer head reads
+    else:
+        q = result.token_index(token) if result is not None else int(token) % t
+        hits = np.flatnonzero(tok_pos == q)
+        if not len(hits):
+            raise ValueError(f"token {token!r} (position {q}) is not in the explanation (masked?)")
+        row = int(hits[0])
+    regions, tokens = np.zeros(r), np.zeros(t)
+    keep_r, keep_t = reg_pos < r, tok_pos < t
+    regions[reg_pos[keep_r]] = np.asarray(explanation.lang_vis[row], dtype=np.float64)[keep_r]
+    tokens[tok_pos[keep_t]] = np.asarray(explanation.lang_lang[row], dtype=np.float64)[keep_t]
+    if not keep_self and tok_pos[row] < t:
+        tokens[tok_pos[row]] = 0.0
+    return regions, tokens

@@ -23,7 +23,16 @@ import torch
 
 from ..model.output import LxmertOutput
 from ..result import Result
-from .trace import model_inputs
+
+INPUT_KEYS = ("input_ids", "attention_mask", "visual_feats", "visual_pos", "visual_attention_mask",
+              "token_type_ids", "inputs_embeds")
+
+
+def model_kwargs(inputs: Mapping) -> dict:
+    """The model keyword arguments out of ``inputs`` (unknown keys such as ``gold`` are dropped)."""
+    if not isinstance(inputs, Mapping):
+        raise TypeError(f"inputs must be a mapping of model keyword arguments, got {type(inputs).__name__}")
+    return {k: inputs[k] for k in INPUT_KEYS if k in inputs and inputs[k] is not None}
 
 
 @dataclass
@@ -65,7 +74,7 @@ def masked_inputs(inputs: Mapping, drop_regions: Iterable[int] = (), drop_tokens
     Returns:
         (inputs, dropped region positions, dropped token positions).
     """
-    kw = model_inputs(inputs)
+    kw = model_kwargs(inputs)
     feats = kw["visual_feats"]
     text = kw["input_ids"] if "input_ids" in kw else kw["inputs_embeds"][..., 0]
     regs = _positions(drop_regions, feats.shape[1], "region")
@@ -99,8 +108,9 @@ def ask_masked(model, inputs: Mapping, drop_regions: Iterable[int] = (), drop_to
         A `MaskedRun`.
 
     Example:
-        >>> run = ask_masked(kit.model, inputs, drop_regions=[2])           # doctest: +SKIP
-        >>> run.output.question_answering_score.argmax(-1)                  # doctest: +SKIP
+        >>> run = ask_masked(kit.model, result.model_inputs(), drop_regions=[1])   # region 1: the circle
+        >>> run.dropped_regions, run.output.question_answering_score.shape
+        ([1], torch.Size([1, 20]))
     """
     kw, regs, toks = masked_inputs(inputs, drop_regions, drop_tokens, tokens)
     with torch.no_grad():
@@ -111,5 +121,6 @@ def ask_masked(model, inputs: Mapping, drop_regions: Iterable[int] = (), drop_to
         if answers is not None and out.question_answering_score is not None:
             top = answers.top_k(out.question_answering_score[0], k=top_k)
         meta = {"dropped_regions": regs, "dropped_tokens": toks}
-        result = Result.from_output(out, 0, question, tokens, regions, image=image, answers=top, meta=meta)
+        result = Result.from_output(out, 0, question, tokens, regions, image=image, answers=top, meta=meta,
+                                    scoring=answers.scoring if answers is not None else "softmax")
     return MaskedRun(out, kw, regs, toks, result)

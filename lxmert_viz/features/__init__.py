@@ -3,9 +3,11 @@
 Computation only (torch, numpy, PIL). Entry points:
 
 >>> ex = FasterRCNNExtractor.from_pretrained("path/to/frcnn-vg-finetuned")  # doctest: +SKIP
->>> regions = ex.extract(["photo.jpg"], num_regions=36)                      # doctest: +SKIP
->>> cached = CachedExtractor(ex)            # same call, served from ~/.cache/lxmert_viz/features
->>> extract_folder("images/", "feats.tsv", ex, fmt="tsv")   # resumable, LXMERT's TSV format
+>>> ex = FasterRCNNExtractor.random(FRCNNConfig.tiny())     # offline: the same network, tiny and random
+>>> regions = ex.extract([np.zeros((60, 80, 3), np.uint8)], num_regions=5)
+>>> regions[0].feats.shape
+(5, 128)
+>>> cached = CachedExtractor(ex, tmp / "cache")             # same call, each image extracted once
 """
 from .batch import extract_folder
 from .cache import CachedExtractor, FeatureCache

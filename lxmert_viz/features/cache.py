@@ -5,8 +5,12 @@ Shape letters: H W image height and width.
 The key is a SHA-256 over the decoded, upright pixels (EXIF orientation applied, so a rotated
 copy of a file is another image) and the extraction settings (recipe, region count, thresholds,
 config, checkpoint identity). File names and timestamps play no part. Default directory:
-``~/.cache/lxmert_viz/features`` (env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
+the user cache folder (``~/.cache/lxmert_viz/features`` on Linux, via platformdirs; env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
 override it).
+
+A damaged entry (empty, truncated, not an npz, or not valid regions: `load_npz` refuses it) is a
+miss: the image is extracted again and the entry rewritten. A cache folder that cannot be written
+costs the cache, not the result (a warning).
 """
 from __future__ import annotations
 
@@ -16,8 +20,12 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 
+from ..assets import user_cache_dir
+from ..errors import FeatureFileError
 from ..inputs.image import image_key
 from ..inputs.regions import Regions
 from .npz import load_npz, save_npz
@@ -26,7 +34,7 @@ from .preprocess import load_image
 
 def default_cache_dir() -> Path:
     env = os.environ.get("LXMERT_VIZ_FEATURE_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "lxmert_viz" / "features"
+    return Path(env) if env else user_cache_dir("features")
 
 
 def image_digest(rgb: np.ndarray) -> str:
@@ -46,14 +54,16 @@ class FeatureCache:
         directory: where files go (default :func:`default_cache_dir`).
 
     Example:
-        >>> cache = FeatureCache("/tmp/feats")  # doctest: +SKIP
-        >>> cache.get(rgb, settings) is None  # doctest: +SKIP
+        >>> cache = FeatureCache(tmp / "feats")
+        >>> cache.get(np.zeros((4, 4, 3), np.uint8), {"num_regions": 36}) is None
+        True
     """
 
     def __init__(self, directory: str | Path | None = None):
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.hits = 0
         self.misses = 0
+        self.damaged = 0  # entries found unreadable (each also counts as a miss)
 
     def key(self, rgb: np.ndarray, settings: dict) -> str:
         return hashlib.sha256((image_digest(rgb) + settings_digest(settings)).encode()).hexdigest()
@@ -66,16 +76,23 @@ class FeatureCache:
         if p.is_file():
             try:
                 regions = load_npz(p)
-            except (OSError, ValueError, KeyError):  # a damaged file counts as a miss
+            except (FeatureFileError, OSError):  # a damaged entry is a miss: extracted again, rewritten
                 self.misses += 1
+                self.damaged += 1
                 return None
             self.hits += 1
             return regions
         self.misses += 1
         return None
 
-    def put(self, rgb: np.ndarray, settings: dict, regions: Regions) -> Path:
-        return save_npz(self.path(self.key(rgb, settings)), regions)
+    def put(self, rgb: np.ndarray, settings: dict, regions: Regions) -> Path | None:
+        """Store ``regions``; None (and a warning) when the cache folder cannot be written."""
+        try:
+            return save_npz(self.path(self.key(rgb, settings)), regions)
+        except OSError as err:
+            warnings.warn(f"the feature cache {self.directory} cannot be written ({err.strerror or err}); "
+                          f"features are not cached", UserWarning, stacklevel=2)
+            return None
 
 
 class CachedExtractor:

@@ -2,7 +2,7 @@
 
 No tensors here. Files: ``objects_vocab.txt`` and ``attributes_vocab.txt`` (one name per line,
 synonyms separated by commas; the first is shown), as shipped with bottom-up-attention. Looked for
-in the given path, then in the cache dir (``~/.cache/lxmert_viz/vg``, env
+in the given path, then in the user cache folder (``~/.cache/lxmert_viz/vg`` on Linux, env
 ``LXMERT_VIZ_VG_VOCAB``). Nothing is downloaded unless :func:`download_vg_vocab` is called; without
 files, names fall back to ``obj123`` / ``attr45``.
 """
@@ -14,6 +14,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..assets import user_cache_dir
+
 OBJECTS_FILE = "objects_vocab.txt"
 ATTRIBUTES_FILE = "attributes_vocab.txt"
 VOCAB_URL = ("https://raw.githubusercontent.com/airsplay/py-bottom-up-attention/master/"
@@ -23,7 +25,7 @@ VOCAB_URL = ("https://raw.githubusercontent.com/airsplay/py-bottom-up-attention/
 def default_vocab_dir() -> Path:
     """Where vocabulary files are looked for and downloaded to by default."""
     env = os.environ.get("LXMERT_VIZ_VG_VOCAB")
-    return Path(env) if env else Path.home() / ".cache" / "lxmert_viz" / "vg"
+    return Path(env) if env else user_cache_dir("vg")
 
 
 @dataclass(frozen=True)

@@ -14,40 +14,30 @@ missing, unexpected or mis-shaped key is an error that names it (``strict=False`
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
-import pickle
-import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from ..errors import ConfigError, MissingFileError
 from ..inputs.answers import Answers
-from .config import LxmertConfig
+from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_weights, listing, read_json,
+                         read_state_dict, resolve)
+from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
 
 log = logging.getLogger(__name__)
 
-SAFE_WEIGHTS = "model.safetensors"
-SAFE_INDEX = "model.safetensors.index.json"
-BIN_WEIGHTS = "pytorch_model.bin"
-BIN_INDEX = "pytorch_model.bin.index.json"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
 ANSWER_FILES = ("answers.json", "vqa_answers.json", "gqa_answers.json", "trainval_label2ans.json",
                 "answers.txt")
 TIED_KEY = "cls.predictions.decoder.weight"
 WORD_EMB_KEY = "lxmert.embeddings.word_embeddings.weight"
 QA_OUT_KEY = "answer_head.logit_fc.3.weight"
-LIST_AT_MOST = 10
 # Which key prefixes make up each head.
 OUTPUT_HEAD_PREFIXES = {"qa": ("answer_head.",), "pretraining": ("cls.", "obj_predict_head.")}
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded as it is (keys, shapes, files)."""
 
 
 @dataclass
@@ -61,6 +51,8 @@ class LoadingReport:
         renamed: notes on key conversions (prefixes stripped or added).
         missing, unexpected, mismatched: only non-empty with ``strict=False``.
         notes: anything else worth knowing (e.g. an untied decoder that was tied).
+        answer_scoring: how the answer head's logits become scores, and why (config, or the
+            documented default `lxmert_viz.model.config.default_answer_scoring`).
     """
 
     source: str
@@ -73,154 +65,19 @@ class LoadingReport:
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def _listing(keys, at_most: int = LIST_AT_MOST) -> str:
-    keys = sorted(keys)
-    shown = ", ".join(keys[:at_most])
-    return shown + (f" (and {len(keys) - at_most} more)" if len(keys) > at_most else "")
-
-
-# -- where the files are -----------------------------------------------------------------------
-_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-
-
-def _offline() -> bool:
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"))
-
-
-def resolve(path_or_hub_id: str | os.PathLike, revision: str | None = None, cache_dir=None) -> Path:
-    """A local directory or weights file for ``path_or_hub_id``, downloading a hub id if needed.
-
-    Raises:
-        FileNotFoundError: a path that does not exist and is not a hub id.
-        OSError: a hub id while offline, without `huggingface_hub`, or that could not be fetched.
-    """
-    path = Path(path_or_hub_id).expanduser()
-    if path.exists():
-        return path
-    text = str(path_or_hub_id)
-    looks_local = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
-    if looks_local or not _HUB_ID.match(text):
-        raise FileNotFoundError(f"no checkpoint directory at {text}")
-    if _offline():
-        raise OSError(f"{text!r} is not a local directory and the Hugging Face Hub is offline "
-                      f"(HF_HUB_OFFLINE is set); download it when online or give a local directory")
-    try:
-        from huggingface_hub import snapshot_download
-    except ImportError:
-        raise OSError(f"{text!r} is not a local directory; loading hub ids needs the huggingface_hub "
-                      f"package (pip install 'lxmert_viz[hub]')") from None
-    # Config, tokenizer and answer files, and the weights: safetensors when the repo has them.
-    small = ["*.json", "*.txt"]
-    try:
-        local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
-                                       allow_patterns=small + ["*.safetensors"]))
-        if _find_weights(local, required=False) is None:
-            local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
-                                           allow_patterns=small + ["*.bin"]))
-    except Exception as err:  # the hub raises many kinds; the user needs one plain message
-        raise OSError(f"could not fetch {text!r} from the Hugging Face Hub (offline, or no such "
-                      f"repo?): {type(err).__name__}: {err}") from None
-    return local
-
-
-def _find_weights(directory: Path, required: bool = True) -> list[Path] | None:
-    """The weight files of a checkpoint directory, safetensors first; shards from an index."""
-    for index in (SAFE_INDEX, BIN_INDEX):
-        if (directory / index).is_file():
-            data = _read_json(directory / index)
-            weight_map = data.get("weight_map") if isinstance(data, dict) else None
-            if not isinstance(weight_map, dict) or not weight_map:
-                raise CheckpointError(f"{directory / index} has no 'weight_map'")
-            files = [directory / f for f in dict.fromkeys(weight_map.values())]
-            lost = [f.name for f in files if not f.is_file()]
-            if lost:
-                raise FileNotFoundError(f"{directory / index} names shard files that are missing: {_listing(lost)}")
-            if index == SAFE_INDEX or not (directory / SAFE_WEIGHTS).is_file():
-                return files
-    for name in (SAFE_WEIGHTS, BIN_WEIGHTS):
-        if (directory / name).is_file():
-            return [directory / name]
-    others = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
-    if len(others) == 1:
-        return others
-    if not required:
-        return None
-    if others:
-        raise CheckpointError(f"{directory} holds several weight files ({_listing(p.name for p in others)}) "
-                              f"and no {SAFE_WEIGHTS} / {BIN_WEIGHTS}; pass the one to load")
-    raise FileNotFoundError(f"no weights in {directory}: looked for {SAFE_WEIGHTS}, {SAFE_INDEX}, "
-                            f"{BIN_WEIGHTS}, {BIN_INDEX}")
-
-
-def _read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+    answer_scoring: str | None = None
 
 
 def _read_config(path: Path) -> LxmertConfig:
     if not path.is_file():
-        raise FileNotFoundError(f"no config.json in {path.parent} (a transformers checkpoint directory has one)")
-    data = _read_json(path)
+        raise MissingFileError(f"no config.json in {path.parent} (a transformers checkpoint directory has one)")
+    data = read_json(path)
     try:
         return LxmertConfig.from_dict(data)
+    except ConfigError as err:
+        raise type(err)(f"{path} is not a usable LXMERT config: {err}", field=err.field) from None
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path} is not an LXMERT config: {err}") from None
-
-
-# -- reading weights ---------------------------------------------------------------------------
-def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """One weights file to a state dict, on CPU, without running any pickled code.
-
-    ``.safetensors`` through `safetensors`; anything else through ``torch.load(weights_only=True)``,
-    which refuses pickles that hold code or non-tensor objects.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
-    if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(path), device="cpu")
-        except SafetensorError as err:
-            raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as err:
-        # Keep torch's one line that names the offending global, not its advice to retry unsafely.
-        found = re.search(r"[^\n.]*(GLOBAL|global)[^\n]*", str(err))
-        detail = f" ({found.group(0).strip()})" if found else ""
-        raise CheckpointError(
-            f"refused to load {path}: it is a pickle that holds more than tensors (it could run code "
-            f"when unpickled), and only weights_only loading is allowed{detail}"
-        ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
-    # Some trainers wrap the state dict: {"state_dict": {...}} or {"model": {...}}.
-    if isinstance(state, dict) and len(state) == 1:
-        inner = next(iter(state.values()))
-        if next(iter(state)) in ("state_dict", "model") and isinstance(inner, dict):
-            state = inner
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise CheckpointError(f"{path} does not hold a state dict of tensors")
-    return dict(state)
-
-
-def read_state_dict(files: list[Path]) -> dict[str, torch.Tensor]:
-    state: dict[str, torch.Tensor] = {}
-    for f in files:
-        part = read_weights(f)
-        dup = set(part) & set(state)
-        if dup:
-            raise CheckpointError(f"{f} repeats keys of another shard: {_listing(dup)}")
-        state.update(part)
-    return state
 
 
 # -- key conversion ----------------------------------------------------------------------------
@@ -317,56 +174,33 @@ def from_pretrained(
         The model, with ``model.config`` and ``model.loading_report`` (`LoadingReport`).
 
     Example:
-        >>> model = from_pretrained("path/to/lxmert-vqa")                 # doctest: +SKIP
-        >>> model.output_heads, model.config.num_qa_labels                        # doctest: +SKIP
+        >>> from lxmert_viz.assets import shapes_model_dir
+        >>> model = from_pretrained(shapes_model_dir())                   # the embedded model's folder
+        >>> model.output_heads, model.config.num_qa_labels
+        (('qa', 'pretraining'), 20)
+        >>> vqa = from_pretrained("unc-nlp/lxmert-vqa-uncased")           # doctest: +SKIP
+        >>> vqa.output_heads, vqa.config.num_qa_labels                    # doctest: +SKIP
         (('qa',), 3129)
     """
-    local = resolve(path_or_hub_id, revision=revision, cache_dir=cache_dir)
-    if local.is_dir():
-        directory, files = local, _find_weights(local)
-    elif local.suffix in WEIGHT_SUFFIXES:
-        directory, files = local.parent, [local]
-    else:
-        raise NotADirectoryError(f"{local} is neither a checkpoint directory nor a weights file "
-                                 f"({', '.join(WEIGHT_SUFFIXES)})")
+    directory, files = _locate(resolve(path_or_hub_id, revision=revision, cache_dir=cache_dir))
     if config is None:
         config = _read_config(directory / "config.json")
     elif not isinstance(config, LxmertConfig):
         config = _read_config(Path(config))
-
     state, renamed = convert_state_dict(read_state_dict(files))
+    check_values(state, ", ".join(str(f) for f in files))
     report = LoadingReport(source=str(path_or_hub_id), directory=str(directory),
                            weights=[str(f) for f in files], output_heads=(), renamed=renamed)
-    present = heads_in(state)
-    wanted = _wanted_heads(output_heads, present, files)
-    report.output_heads = wanted
-    for h in set(present) - set(wanted):
-        dropped = [k for k in state if k.startswith(OUTPUT_HEAD_PREFIXES[h])]
-        for k in dropped:
-            del state[k]
-        report.dropped.extend(sorted(dropped))
-    if report.dropped:
-        _warn(f"output heads {sorted(set(present) - set(wanted))} not asked for: dropped {len(report.dropped)} "
-              f"weights ({_listing(report.dropped, 3)})")
-
-    if "qa" in wanted and QA_OUT_KEY in state:
-        n = state[QA_OUT_KEY].shape[0]
-        if n != config.num_qa_labels:
-            raise CheckpointError(f"the answer head has {n} answers ({QA_OUT_KEY} is {tuple(state[QA_OUT_KEY].shape)}) "
-                                  f"but the config says num_qa_labels={config.num_qa_labels}")
-        if config.id2label and len(config.id2label) != n:
-            report.notes.append(f"config id2label has {len(config.id2label)} labels for {n} answers")
-
-    tied = "pretraining" in wanted and config.tie_word_embeddings
-    if tied and TIED_KEY in state:
-        decoder = state.pop(TIED_KEY)
-        emb = state.get(WORD_EMB_KEY)
-        if emb is None or decoder.shape != emb.shape or not torch.equal(decoder, emb):
-            note = (f"{TIED_KEY} differs from {WORD_EMB_KEY}; tie_word_embeddings=True so the word "
-                    f"embeddings serve as the decoder (set it False in config.json to keep both)")
-            report.notes.append(note)
-            _warn(note)
-
+    report.output_heads = wanted = _keep_heads(state, output_heads, files, report)
+    if config.answer_scoring is None and "qa" in wanted:
+        scoring, why = default_answer_scoring((str(path_or_hub_id), str(directory)), wanted,
+                                              original_release=any("logit_fc" in note for note in renamed))
+        config = config.replace(answer_scoring=scoring)
+        report.answer_scoring = f"{scoring}: {why} (config.json does not say; set answer_scoring there to choose)"
+    elif "qa" in wanted:
+        report.answer_scoring = f"{config.answer_scoring}: stated by the config"
+    _check_answer_head(state, config, wanted, report)
+    _drop_tied_decoder(state, config, wanted, report)
     model = _build(config, wanted, state, strict, report, dtype)
     model.to(device=device)
     model.eval()
@@ -375,8 +209,58 @@ def from_pretrained(
     return model
 
 
+def _locate(local: Path) -> tuple[Path, list[Path]]:
+    """(checkpoint directory, weight files) of a resolved path: a folder or one weights file."""
+    if local.is_dir():
+        return local, find_weights(local)
+    if local.suffix in WEIGHT_SUFFIXES:
+        return local.parent, [local]
+    raise NotADirectoryError(f"{local} is neither a checkpoint directory nor a weights file "
+                             f"({', '.join(WEIGHT_SUFFIXES)})")
+
+
+def _keep_heads(state: dict, output_heads, files: list[Path], report: LoadingReport) -> tuple[str, ...]:
+    """The output heads to build; the weights of the checkpoint's other heads are dropped and reported."""
+    present = heads_in(state)
+    wanted = _wanted_heads(output_heads, present, files)
+    for h in set(present) - set(wanted):
+        dropped = [k for k in state if k.startswith(OUTPUT_HEAD_PREFIXES[h])]
+        for k in dropped:
+            del state[k]
+        report.dropped.extend(sorted(dropped))
+    if report.dropped:
+        _warn(f"output heads {sorted(set(present) - set(wanted))} not asked for: dropped {len(report.dropped)} "
+              f"weights ({listing(report.dropped, 3)})")
+    return wanted
+
+
+def _check_answer_head(state: dict, config: LxmertConfig, wanted: tuple[str, ...], report: LoadingReport) -> None:
+    """The answer head's size must be the config's ``num_qa_labels``."""
+    if "qa" not in wanted or QA_OUT_KEY not in state:
+        return
+    n = state[QA_OUT_KEY].shape[0]
+    if n != config.num_qa_labels:
+        raise CheckpointError(f"the answer head has {n} answers ({QA_OUT_KEY} is {tuple(state[QA_OUT_KEY].shape)}) "
+                              f"but the config says num_qa_labels={config.num_qa_labels}")
+    if config.id2label and len(config.id2label) != n:
+        report.notes.append(f"config id2label has {len(config.id2label)} labels for {n} answers")
+
+
+def _drop_tied_decoder(state: dict, config: LxmertConfig, wanted: tuple[str, ...], report: LoadingReport) -> None:
+    """A tied masked-word decoder is the word-embedding matrix: drop the stored copy, noting a difference."""
+    if not ("pretraining" in wanted and config.tie_word_embeddings and TIED_KEY in state):
+        return
+    decoder = state.pop(TIED_KEY)
+    emb = state.get(WORD_EMB_KEY)
+    if emb is None or decoder.shape != emb.shape or not torch.equal(decoder, emb):
+        note = (f"{TIED_KEY} differs from {WORD_EMB_KEY}; tie_word_embeddings=True so the word "
+                f"embeddings serve as the decoder (set it False in config.json to keep both)")
+        report.notes.append(note)
+        _warn(note)
+
+
 def _warn(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warnings.warn(message, UserWarning, stacklevel=4)  # _warn <- helper <- from_pretrained <- the caller
 
 
 def _wanted_heads(output_heads, present: tuple[str, ...], files: list[Path]) -> tuple[str, ...]:
@@ -403,17 +287,23 @@ def _build(config, output_heads, state, strict, report, dtype) -> Lxmert:
     expected = {k: v.shape for k, v in probe.state_dict().items()}
     if "pretraining" in output_heads and config.tie_word_embeddings:
         expected.pop(TIED_KEY, None)  # the same tensor as the word embeddings
+    floats = {k for k, v in probe.state_dict().items() if v.is_floating_point()}
+    wrong_dtype = sorted(f"{k} ({state[k].dtype})" for k in floats & set(state) if not state[k].is_floating_point())
+    if wrong_dtype:
+        raise CheckpointError(f"the weights in {', '.join(report.weights)} hold integer or boolean tensors where "
+                              f"LXMERT has floating-point weights: {listing(wrong_dtype)}; the file is not a "
+                              f"float checkpoint (a quantised or converted one?)")
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     mismatched = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k])}"
                         for k in set(expected) & set(state) if state[k].shape != expected[k])
     problems = []
     if missing:
-        problems.append(f"{len(missing)} missing keys: {_listing(missing)}")
+        problems.append(f"{len(missing)} missing keys: {listing(missing)}")
     if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys: {_listing(unexpected)}")
+        problems.append(f"{len(unexpected)} unexpected keys: {listing(unexpected)}")
     if mismatched:
-        problems.append(f"{len(mismatched)} mis-shaped keys: {_listing(mismatched)}")
+        problems.append(f"{len(mismatched)} mis-shaped keys: {listing(mismatched)}")
     if problems and strict:
         raise CheckpointError(f"the weights in {', '.join(report.weights)} do not fit LXMERT with output heads "
                               f"{output_heads} and this config: " + "; ".join(problems))

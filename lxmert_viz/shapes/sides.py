@@ -1,10 +1,12 @@
 """Auxiliary training questions about one object: "is the red circle on the left?", "… big?".
 
-They are not part of the shapes world's question set (``world/templates.py``) and are never
+They are not part of the shapes world's question set (``shapes.world.templates``) and are never
 evaluated; the trainer's curriculum opens with them (``TrainConfig.sides``, ``side_steps``) as a
-stepping stone towards the relation and size questions: asking where one named object is rewards,
-on its own, reading the position of the region a phrase names, which "is A left of B?" then builds
-on (what the curriculum bought is in ``assets/shapes/TRAINING.md``).
+stepping stone towards the relation and size questions. "Is A left of B?" needs the model to find
+two objects *and* tell which is which before any of it pays off, so from a random start its answer
+stays at chance. Asking where one named object is rewards, on its own, reading the position of the
+region a phrase names; the relation questions can then build on that (what the curriculum bought is
+in ``assets/shapes/TRAINING.md``).
 
 An object is "on the left" when its box centre lies left of the image's middle by more than
 ``MARGIN`` of the width (likewise right, top, bottom); objects nearer the middle get no question.

@@ -1,10 +1,10 @@
 """The shapes-world model's visual input: one whole-image "scene" region, then the objects.
 
-Shape letters: R regions (1 + ``MAX_OBJECTS`` slots), F features (``world.FEATURE_NAMES``).
+Shape letters: R regions (1 + ``MAX_OBJECTS`` slots), F features (``shapes.world.FEATURE_NAMES``).
 
 Row 0 is always the scene: box = the whole image, features zero except its geometry
 (centre 0.5/0.5, width, height and area 1) and ``real`` = 1. Rows 1.. are the objects that
-`world.extract_regions` finds from the pixels, then zero padding (masked). The scene row gives
+`shapes.world.extract_regions` finds from the pixels, then zero padding (masked). The scene row gives
 attention somewhere to go when a word names nothing in the image, and a fixed reference against
 which the share of matching objects can be read: it is what lets the model count and deny.
 """

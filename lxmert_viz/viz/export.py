@@ -43,7 +43,9 @@ def save(fig, path, *, dpi: int = 150, **kwargs) -> Path:
         TypeError: not a figure.
 
     Example:
-        >>> save(heatmap(result, "l2v"), "l2v.svg")   # doctest: +SKIP
+        >>> from lxmert_viz.viz import heatmap
+        >>> save(heatmap(result, "l2v"), tmp / "l2v.svg").suffix
+        '.svg'
     """
     path = Path(path)
     suffix = path.suffix.lower()

@@ -21,8 +21,10 @@ class StatesExplorer(Explorer):
         item: dropdown of ``("lang", i)`` tokens and ``("vis", j)`` regions; metric: toggle buttons.
 
     Example:
-        >>> ex = StatesExplorer(result)                       # doctest: +SKIP
-        >>> ex.set(token="circle", metric="norm")             # doctest: +SKIP
+        >>> ex = StatesExplorer(result)
+        >>> _ = ex.set(token="circle", metric="norm")
+        >>> ex.item.value
+        ('lang', 5)
     """
 
     def __init__(self, result, metric: str = "cosine"):

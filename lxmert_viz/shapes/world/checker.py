@@ -37,28 +37,25 @@ def resolve(objects: Sequence[SceneObject], color: str | None, noun: str | None)
     return hits[0] if len(hits) == 1 else None
 
 
+def _before(a: tuple, b: tuple, axis: int) -> bool | None:
+    """Whether box ``a`` ends before ``b`` begins on ``axis`` (0 x, 1 y); None when they overlap there."""
+    if a[2 + axis] <= b[axis]:
+        return True
+    if b[2 + axis] <= a[axis]:
+        return False
+    return None
+
+
 def relation_holds(a: SceneObject, b: SceneObject, relation: str) -> bool | None:
     """Whether ``a <relation> b``; ``None`` when the question would be ill-posed.
 
     Left/right/above/below need the two boxes' projections on that axis to be disjoint;
     bigger/smaller need an area ratio of at least ``SIZE_RATIO``.
     """
-    if relation in ("left", "right"):
-        if a.box[2] <= b.box[0]:
-            left = True
-        elif b.box[2] <= a.box[0]:
-            left = False
-        else:
-            return None
-        return left if relation == "left" else not left
-    if relation in ("above", "below"):
-        if a.box[3] <= b.box[1]:
-            above = True
-        elif b.box[3] <= a.box[1]:
-            above = False
-        else:
-            return None
-        return above if relation == "above" else not above
+    for axis, (first, second) in enumerate((("left", "right"), ("above", "below"))):
+        if relation in (first, second):
+            before = _before(a.box, b.box, axis)
+            return None if before is None else before == (relation == first)
     big, small = max(a.area, b.area), min(a.area, b.area)
     if big < SIZE_RATIO * small:
         return None
