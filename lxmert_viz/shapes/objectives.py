@@ -34,11 +34,11 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
         >>> from lxmert_viz.assets import shapes_model_dir
         >>> from lxmert_viz.shapes.training_data import object_word_ids
         >>> tok = Tokenizer.from_pretrained(shapes_model_dir())
-        >>> _, b = tok.batch(["the red circle is left of the blue triangle."])
+        >>> _, b = tok.batch(["the red circle is left of the blue triangle"])
         >>> ids, labels = mask_tokens(b["input_ids"], b["attention_mask"], tok, torch.Generator().manual_seed(0),
         ...                           p=0.0, object_ids=object_word_ids(tok), object_p=1.0)
         >>> [tok._tok.id_to_token(int(i)) for i in ids[0]][1:-1]
-        ['the', '[MASK]', '[MASK]', 'is', 'left', 'of', 'the', '[MASK]', '[MASK]', '.']
+        ['the', '[MASK]', '[MASK]', 'is', 'left', 'of', 'the', '[MASK]', '[MASK]']
     """
     special = (ids == tok.cls_id) | (ids == tok.sep_id) | (attn == 0)
     rate = torch.full(ids.shape, p)

@@ -89,7 +89,9 @@ class Sampler:
         self.scene_q = torch.nonzero(data["source"] == 0).squeeze(1)
         self.easy_q = torch.nonzero(data["source"] == 1).squeeze(1)
         self.n_easy = int(round(cfg.batch * cfg.easyvqa_share)) if len(self.easy_q) else 0
-        self.scene_w = torch.where(of_types(data, TWO_OBJECT_QTYPES)[self.scene_q], cfg.two_object_weight, 1.0).double()
+        w = torch.where(of_types(data, TWO_OBJECT_QTYPES), cfg.two_object_weight, 1.0)
+        self.scene_w = torch.where(of_types(data, ("count",)), cfg.count_weight, w)[self.scene_q].double()
+        self.weighted = cfg.two_object_weight != 1.0 or cfg.count_weight != 1.0
         self.phases = [(cfg.side_steps, torch.nonzero(of_types(data, ("side",))).squeeze(1)),
                        (cfg.pair_steps, torch.nonzero(of_types(data, ("side", *TWO_OBJECT_QTYPES))).squeeze(1))]
         self.matched = torch.nonzero(data["st_match"] == 1).squeeze(1)
@@ -105,7 +107,7 @@ class Sampler:
                 return self._draw(pool, self.cfg.batch)
             start += n_phase
         n = self.cfg.batch - self.n_easy
-        if self.cfg.two_object_weight == 1.0:
+        if not self.weighted:
             idx = self._draw(self.scene_q, n)
         else:
             idx = self.scene_q[torch.multinomial(self.scene_w, n, replacement=True, generator=self.gen)]
