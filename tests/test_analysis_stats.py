@@ -12,7 +12,7 @@ from lxmert_viz.analysis.datasets import shapes_dataset
 from lxmert_viz.analysis.encode import EncodedExample
 from lxmert_viz.analysis.example import Example
 from lxmert_viz.analysis.heads import head_stats
-from lxmert_viz.analysis.referents import box_iou, referent_region, whole_image_region
+from lxmert_viz.inputs.referents import box_iou, referent_region, whole_image_region
 from lxmert_viz.analysis.stats import STATS, StatContext, is_punctuation, normalize_answer, resolve, vqa_accuracy
 from lxmert_viz.analysis.stats.answers import correctness
 

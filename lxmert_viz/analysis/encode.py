@@ -16,7 +16,7 @@ from ..inputs.image import image_key, open_image
 from ..inputs.regions import Regions
 from ..inputs.text import Tokens
 from .example import Example, FeatureRef, SceneImage
-from .referents import referent_region, referent_token
+from ..inputs.referents import referent_region, referent_token
 
 
 @dataclass

@@ -105,7 +105,7 @@ class Referent:
         word: the naming word (its first token), when ``char`` is None.
         region: the named region's row, when known; or
         box: the named object's pixel box ``x1, y1, x2, y2``: the region that overlaps it most
-            (IoU > 0.5) is the named one (`lxmert_viz.analysis.referents`).
+            (IoU > 0.5) is the named one (`lxmert_viz.inputs.referents`).
     """
 
     char: int | None = None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..inputs.referents import referent_region, referent_token
 from ..inputs.text import Tokenizer
 from .world import COLORS, SHAPES, generate_scene
 from .visual_input import MAX_OBJECTS, shapes_regions
@@ -30,14 +31,6 @@ QTYPES = ("color", "shape", "exist", "count", "relation", "size")
 
 def object_label(color: str, shape: str) -> int:
     return COLORS.index(color) * len(SHAPES) + SHAPES.index(shape)
-
-
-def _iou(a, b) -> float:
-    ix = max(0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 @dataclass
@@ -64,8 +57,7 @@ def regions_table(images, objects=None) -> ImageTable:
         found = []
         if objects is not None:
             for o in objects[i]:
-                ious = [_iou(o.box, reg.boxes[r]) for r in range(reg.num_real)]
-                best = int(np.argmax(ious)) if ious and max(ious) > 0.5 else -1
+                best = referent_region(reg, box=o.box)
                 found.append(best)
                 if best >= 0:
                     labels[best] = object_label(o.color, o.shape)
@@ -94,16 +86,8 @@ def encode_questions(tokenizer: Tokenizer, texts, answers, image_index, qtypes=N
                      target_chars=None, max_length: int = 20) -> QATable:
     toks, batch = tokenizer.batch(list(texts), max_length)
     index = {a: i for i, a in enumerate(ANSWERS)}
-    target_token = []
-    for j, text in enumerate(texts):
-        tt = -1
-        if target_chars is not None and target_chars[j] is not None:
-            offsets = tokenizer._tok.encode(text).offsets
-            for k, (s, e) in enumerate(offsets):
-                if s <= target_chars[j] < e and k < len(toks[j]) - 1:
-                    tt = k
-                    break
-        target_token.append(tt)
+    chars = target_chars if target_chars is not None else [None] * len(texts)
+    target_token = [referent_token(tokenizer, text, t, char=c) for text, t, c in zip(texts, toks, chars)]
     return QATable(
         batch["input_ids"], batch["attention_mask"], torch.tensor([index[a] for a in answers]),
         torch.tensor(list(image_index)), list(texts),

@@ -22,7 +22,7 @@ import numpy as np
 
 from ...model.output import FAMILIES, KEY_STREAM
 from ..heads import head_stats
-from ..referents import whole_image_region
+from ...inputs.referents import whole_image_region
 from .registry import Stat, per_head, register
 
 TOKEN_KEYS = tuple(f for f in FAMILIES if KEY_STREAM[f] == "lang")

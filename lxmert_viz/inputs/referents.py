@@ -2,7 +2,8 @@
 
 Shape letters: R regions.
 
-The rules are those of the shapes evaluation (`lxmert_viz.shapes.data`): the naming token is the
+One set of rules for the shapes world's training and evaluation tables (`lxmert_viz.shapes.data`)
+and for the data-set analysis (`lxmert_viz.analysis`): the naming token is the
 token whose character span covers the naming word's offset (never the closing [SEP], so a word cut
 off by truncation names nothing), and the named region is the real region whose box overlaps the
 object's box most, if that IoU is above 0.5 (the whole-image row counts like any other region).
@@ -11,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..inputs.regions import Regions
-from ..inputs.text import Tokens
+from .regions import Regions
+from .text import Tokens
 
 MATCH_IOU = 0.5
 
