@@ -7,8 +7,6 @@ import torch
 
 from lxmert_viz.features import (FRCNNConfig, FasterRCNN, FasterRCNNExtractor, build_random_state_dict,
                                  load_strict, random_checkpoint, read_state_dict)
-from lxmert_viz.features import yaml_lite
-from lxmert_viz.features.detector import config_to_yaml
 from lxmert_viz.features.rpn import cell_anchors
 from lxmert_viz.inputs.regions import Regions
 
@@ -87,15 +85,6 @@ def test_checkpoint_directory_round_trip(tmp_path, fmt):
     got = ex.model.state_dict()
     assert all(torch.equal(got[k], ref[k]) for k in ref)
     assert set(read_state_dict(d)) == set(ref)
-
-
-def test_yaml_lite_matches_pyyaml_on_the_config():
-    yaml = pytest.importorskip("yaml")
-    text = config_to_yaml(FRCNNConfig()) + (
-        "# comment\nEXTRA:\n  FLOW: [1, 2.5, [3, 4]]\n  NAME: 'x y'\n  NONE: null\n"
-        "  W: &id001\n  - 1.0\n  - 2.0\n  V: *id001\n  L:\n  - A: 1\n    B: 2\n")
-    assert yaml_lite.loads(text) == yaml.safe_load(text)
-    assert yaml_lite.loads("INPUT:\n  MIN_SIZE_TRAIN: !!python/tuple\n  - 800\n") == {"INPUT": {"MIN_SIZE_TRAIN": [800]}}
 
 
 def check_regions(r: Regions, image_size, num, feat_dim):

@@ -122,8 +122,9 @@ def test_folder_extraction_resumes_after_interruption(tmp_path, tiny, fmt):
         with open(out, "a") as f:
             f.write("im3\t45\t60\tAAAA")
     again = CountingExtractor(tiny)
-    done = extract_folder(tmp_path / "imgs", out, again, fmt=fmt, num_regions=4, progress=False)
-    assert again.seen == 2 and done == ["im3", "im4"]
+    report = extract_folder(tmp_path / "imgs", out, again, fmt=fmt, num_regions=4, progress=False)
+    assert again.seen == 2 and report.done == ["im3", "im4"]
+    assert report.skipped == ["im0", "im1", "im2"] and report.failed == []
     if fmt == "npz":
         results = {p.stem: load_npz(p) for p in out.glob("*.npz")}
     else:

@@ -8,7 +8,8 @@ These replace ``torchvision.ops`` (not a dependency). Semantics follow torchvisi
   ``inter / (area_a + area_b - inter)``, so a float32 Python reference gives identical decisions.
 * RoIPool is the legacy Caffe/Fast R-CNN max pool: box corners are scaled and rounded half away
   from zero, the RoI spans ``end - start + 1`` cells, bin edges are floor/ceil of float32 multiples
-  of the bin size, empty bins give 0.
+  of the bin size, empty bins give 0. It runs without a loop per RoI (a sparse table of maxima).
+* NMS and the box coder run on CPU float32 (the detector moves its RPN and head outputs there).
 """
 from __future__ import annotations
 
@@ -185,24 +186,15 @@ def _round_half_away(x: Tensor) -> Tensor:
     return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
 
 
-def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: float) -> Tensor:
-    """Legacy max RoIPool (Fast R-CNN / Caffe / ``torchvision.ops.roi_pool``).
-
-    Args:
-        features: (B, C, H, W) feature maps.
-        rois: (N, 5) rows ``batch_index, x1, y1, x2, y2`` in input-image pixels.
-        output_size: P, pooled height and width.
-        spatial_scale: feature cells per input pixel (1/16 for res4).
+def roi_bins(rois: Tensor, output_size: int, spatial_scale: float, height: int, width: int):
+    """Each RoI's bin edges in feature cells, exactly as the legacy RoIPool kernel computes them.
 
     Returns:
-        Tensor: (N, C, P, P) pooled features.
+        ``(hs, he, ws, we)``: (N, P) int64 start/end rows and columns (end exclusive), clamped to
+        the map; a bin with ``end <= start`` is empty.
     """
-    _, c, height, width = features.shape
     p = output_size
-    out = features.new_zeros((rois.shape[0], c, p, p))
-    if rois.shape[0] == 0:
-        return out
-    r = rois.to(torch.float32)
+    r = rois.detach().to("cpu", torch.float32)
     start_w = _round_half_away(r[:, 1] * spatial_scale)
     start_h = _round_half_away(r[:, 2] * spatial_scale)
     end_w = _round_half_away(r[:, 3] * spatial_scale)
@@ -216,21 +208,74 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
     he = (torch.ceil((steps[None] + 1) * bin_h[:, None]) + start_h[:, None]).clamp(0, height).long()
     ws = (torch.floor(steps[None] * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
     we = (torch.ceil((steps[None] + 1) * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
-    batch = r[:, 0].long().tolist()
-    hs_l, he_l, ws_l, we_l = hs.tolist(), he.tolist(), ws.tolist(), we.tolist()
-    neg = torch.tensor(float("-inf"), dtype=features.dtype)
-    for i in range(rois.shape[0]):
-        fmap = features[batch[i]]
-        r0, r1 = min(hs_l[i]), max(he_l[i])  # rows any bin of this RoI touches
-        if r1 <= r0:
-            continue
-        empty_col = neg.expand(c, r1 - r0)
-        cols = torch.stack([  # (C, rows, P): max over each bin's column range
-            fmap[:, r0:r1, ws_l[i][pw]:we_l[i][pw]].amax(dim=2) if we_l[i][pw] > ws_l[i][pw] else empty_col
-            for pw in range(p)], dim=2)
-        empty_row = neg.expand(c, p)
-        pooled = torch.stack([  # (C, P, P): then max over each bin's row range
-            cols[:, hs_l[i][ph] - r0:he_l[i][ph] - r0].amax(dim=1) if he_l[i][ph] > hs_l[i][ph] else empty_row
-            for ph in range(p)], dim=1)
-        out[i] = torch.where(torch.isneginf(pooled), torch.zeros((), dtype=features.dtype), pooled)
+    return hs, he, ws, we
+
+
+def _log2_floor(x: Tensor) -> Tensor:
+    """floor(log2(x)) for int64 x >= 1, exactly (no float rounding)."""
+    out = torch.zeros_like(x)
+    y = x.clone()
+    while bool((y > 1).any()):
+        out += (y > 1).long()
+        y = torch.where(y > 1, y // 2, y)
     return out
+
+
+def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: float,
+             chunk: int = 64) -> Tensor:
+    """Legacy max RoIPool (Fast R-CNN / Caffe / ``torchvision.ops.roi_pool``), vectorised over RoIs.
+
+    Every bin is a rectangle of cells; its maximum is the maximum of four overlapping
+    power-of-two rectangles read from a 2-D sparse table of the map (level ``(k, l)`` holds the
+    maximum over ``2**k`` rows by ``2**l`` columns from each cell), so the result is exactly the
+    kernel's (a maximum has no rounding), with one gather per corner instead of a loop per RoI.
+
+    Args:
+        features: (B, C, H, W) feature maps (any memory format, device and float dtype).
+        rois: (N, 5) rows ``batch_index, x1, y1, x2, y2`` in input-image pixels.
+        output_size: P, pooled height and width.
+        spatial_scale: feature cells per input pixel (1/16 for res4).
+        chunk: RoIs gathered at a time (bounds the temporary memory to ``4 * chunk * P * P * C``).
+
+    Returns:
+        Tensor: (N, C, P, P) pooled features, channels-last in memory; empty bins are 0.
+    """
+    nb, c, height, width = features.shape
+    p = output_size
+    n = rois.shape[0]
+    if n == 0:
+        return features.new_zeros((0, c, p, p))
+    hs, he, ws, we = roi_bins(rois, p, spatial_scale, height, width)
+    batch = rois[:, 0].detach().to("cpu", torch.float32).long()
+    y0, y1 = hs[:, :, None].expand(n, p, p), he[:, :, None].expand(n, p, p)  # (N, P, P)
+    x0, x1 = ws[:, None, :].expand(n, p, p), we[:, None, :].expand(n, p, p)
+    empty = (y1 <= y0) | (x1 <= x0)
+    k = _log2_floor((y1 - y0).clamp(min=1))  # row level of each bin
+    l = _log2_floor((x1 - x0).clamp(min=1))  # column level
+    kmax, lmax = int(k.max()), int(l.max())
+    # sparse table: (K, L, B, H, W, C); level (k, l) at (y, x) = max of rows y..y+2^k, cols x..x+2^l
+    f = features.detach().permute(0, 2, 3, 1)  # (B, H, W, C)
+    table = f.new_empty((kmax + 1, lmax + 1, nb, height, width, c))
+    table[0, 0] = f
+    for j in range(1, lmax + 1):
+        s = 2 ** (j - 1)
+        table[0, j] = table[0, j - 1]
+        torch.maximum(table[0, j - 1][:, :, : width - s], table[0, j - 1][:, :, s:], out=table[0, j][:, :, : width - s])
+    for i in range(1, kmax + 1):
+        s = 2 ** (i - 1)
+        table[i] = table[i - 1]
+        torch.maximum(table[i - 1][:, :, : height - s], table[i - 1][:, :, s:], out=table[i][:, :, : height - s])
+    flat = table.view(-1, c)
+    base = ((k * (lmax + 1) + l) * nb + batch[:, None, None]) * height  # (N, P, P)
+    ya, yb = y0, y1 - (1 << k)
+    xa, xb = x0, x1 - (1 << l)
+    corners = [((base + y) * width + x).masked_fill(empty, 0).to(features.device)
+               for y, x in ((ya, xa), (ya, xb), (yb, xa), (yb, xb))]
+    out = features.new_empty((n, p, p, c))
+    for s in range(0, n, chunk):
+        part = out[s:s + chunk]
+        torch.index_select(flat, 0, corners[0][s:s + chunk].reshape(-1), out=part.view(-1, c))
+        for idx in corners[1:]:
+            torch.maximum(part, flat.index_select(0, idx[s:s + chunk].reshape(-1)).view(part.shape), out=part)
+    out.masked_fill_(empty.to(features.device)[..., None], 0)
+    return out.permute(0, 3, 1, 2)  # (N, C, P, P), channels-last memory

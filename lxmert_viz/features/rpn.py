@@ -86,10 +86,12 @@ class RPN(nn.Module):
 
         Returns:
             list of (N_b, 4) proposal boxes in resized-input pixels and (N_b,) objectness logits,
-            sorted by descending objectness.
+            sorted by descending objectness; CPU float32.
         """
         cfg = self.cfg
         logits, deltas = self.rpn_head(feats)
+        # decoding and NMS run on CPU in float32, whatever the device and dtype of the network
+        logits, deltas = logits.to("cpu", torch.float32), deltas.to("cpu", torch.float32)
         b, a, h, w = logits.shape
         anchors = self.anchor_generator.grid(h, w)  # (H*W*A, 4)
         logits = logits.permute(0, 2, 3, 1).reshape(b, -1)  # (B, H*W*A)
