@@ -153,3 +153,35 @@ def test_labels_from_vocab_files(tmp_path):
     (r,) = ex.extract(np.zeros((64, 64, 3), np.uint8), num_regions=4)
     obj = int(r.extra["obj_ids"][0])
     assert r.labels[0].endswith(f"thing{obj}")
+
+
+class RunsCode:
+    """Pickled, this object calls a function when unpickled: what weights_only must refuse."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))  # would create the marker file
+
+
+def test_a_pickle_that_would_run_code_is_refused_naming_the_file(tmp_path):
+    marker = tmp_path / "ran"
+    bad = tmp_path / "pytorch_model.bin"
+    torch.save({"backbone.stem.conv1.weight": torch.zeros(1), "payload": RunsCode(marker)}, bad)
+    with pytest.raises(ValueError, match=rf"refused to load {bad}.*could run code") as err:
+        read_state_dict(tmp_path)
+    assert "weights_only=False" not in str(err.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("fmt", ["bin", "safetensors"])
+def test_a_truncated_weights_file_is_an_error_naming_it(tmp_path, fmt):
+    d = random_checkpoint(tmp_path / "ckpt", FRCNNConfig.tiny(), fmt=fmt)
+    path = d / ("pytorch_model.bin" if fmt == "bin" else "model.safetensors")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"{path} is not a readable"):
+        FasterRCNNExtractor.from_pretrained(d)
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"{path} is not a readable"):
+        read_state_dict(path)

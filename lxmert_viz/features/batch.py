@@ -160,9 +160,16 @@ def extract_folder(folder: str | Path, out: str | Path, extractor, fmt: str = "n
         FolderReport: ids extracted, ids skipped as already done, and failures with reasons.
 
     Example:
-        >>> report = extract_folder("images/", "feats.tsv", extractor, fmt="tsv")  # doctest: +SKIP
-        >>> report.failed  # doctest: +SKIP
-        [Failure(img_id='broken', path=PosixPath('images/broken.jpg'), reason='OSError: image file is truncated')]
+        >>> from PIL import Image
+        >>> from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor
+        >>> folder = tmp / "images"
+        >>> folder.mkdir()
+        >>> Image.new("RGB", (64, 48)).save(folder / "a.png")
+        >>> _ = (folder / "broken.jpg").write_text("not an image")
+        >>> ex = FasterRCNNExtractor.random(FRCNNConfig.tiny())
+        >>> report = extract_folder(folder, tmp / "feats.tsv", ex, fmt="tsv", num_regions=5, progress=False)
+        >>> report.done, [(f.path.name, f.reason.split(":")[0]) for f in report.failed]
+        (['a'], [('broken.jpg', 'ValueError')])
     """
     if fmt not in ("npz", "tsv"):
         raise ValueError(f"fmt must be 'npz' or 'tsv', got {fmt!r}")

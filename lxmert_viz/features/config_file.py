@@ -35,7 +35,6 @@ from pathlib import Path
 import yaml
 
 from ..model.checkpoint import CheckpointError
-from .frcnn_config import FRCNNConfig
 
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 BN_NORMS = ("BN", "FrozenBN", "SyncBN", "nnSyncBN")  # all frozen BatchNorm at inference
@@ -164,8 +163,11 @@ def unread_keys(tree: dict) -> list[str]:
     return sorted(out)
 
 
-def config_from_tree(tree: dict, source: str = "the config") -> FRCNNConfig:
-    """An :class:`FRCNNConfig` from a parsed ``config.yaml`` (see the module docstring for the rules).
+def config_kwargs(tree: dict, source: str = "the config") -> dict:
+    """:class:`FRCNNConfig` fields from a parsed ``config.yaml`` (see the module docstring for the rules).
+
+    ``FRCNNConfig.from_dict`` / ``from_yaml`` build the config from these; ``rpn_hidden`` may be
+    -1 ("as many as res4 has"), which they resolve.
 
     Args:
         tree: the parsed file.
@@ -254,26 +256,25 @@ def config_from_tree(tree: dict, source: str = "the config") -> FRCNNConfig:
     if hidden is not None:
         if hidden != -1 and hidden < 1:
             r.fail("PROPOSAL_GENERATOR.HIDDEN_CHANNELS", hidden, "-1 (as many as res4) or a positive integer")
-        res4 = kw.get("res2_out", FRCNNConfig.res2_out) * 4
-        kw["rpn_hidden"] = res4 if hidden == -1 else hidden
-    try:
-        cfg = FRCNNConfig(**kw)
-    except ValueError as err:
-        raise ValueError(f"{source}: {err}") from None
+        kw["rpn_hidden"] = hidden
     unread = unread_keys(tree)
     if unread:
         notes.append(f"{len(unread)} key(s) not read by this loader (the network is built without "
                      f"them): {', '.join(unread)}")
     if notes:
-        warnings.warn(f"{source}: " + "; ".join(notes), stacklevel=3)
-    return cfg
+        warnings.warn(f"{source}: " + "; ".join(notes), stacklevel=4)
+    return kw
 
 
-def config_to_yaml(cfg: FRCNNConfig) -> str:
-    """A ``config.yaml`` in the hub's layout holding every field :func:`config_from_tree` reads.
+def config_to_yaml(cfg) -> str:
+    """A ``config.yaml`` in the hub's layout holding every field :func:`config_kwargs` reads.
+
+    Args:
+        cfg: an :class:`FRCNNConfig`.
 
     Example:
-        >>> config_from_tree(yaml.safe_load(config_to_yaml(FRCNNConfig.tiny()))) == FRCNNConfig.tiny()
+        >>> from lxmert_viz.features import FRCNNConfig
+        >>> FRCNNConfig.from_dict(yaml.safe_load(config_to_yaml(FRCNNConfig.tiny()))) == FRCNNConfig.tiny()
         True
     """
     depth = next((d for d, b in DEPTHS.items() if b == tuple(cfg.blocks)), None)

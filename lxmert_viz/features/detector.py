@@ -83,7 +83,10 @@ class FasterRCNN(nn.Module):
         """
         if dtype not in (torch.float32, torch.float16, torch.bfloat16):
             raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
-        device = torch.device(device)
+        try:
+            device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(f"device {str(device)!r} is not one torch knows ({err})") from None
         if device.type == "cuda" and not torch.cuda.is_available():
             raise ValueError(f"device {str(device)!r} was asked for, but torch sees no CUDA GPU "
                              f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
@@ -200,7 +203,8 @@ def build_random_state_dict(cfg: FRCNNConfig, seed: int = 0) -> dict[str, torch.
     BN scales near 1 (the last BN of each block small), small box deltas, the real anchors.
     """
     g = torch.Generator().manual_seed(seed)
-    sd = FasterRCNN(cfg).state_dict()
+    with torch.device("meta"):  # shapes and dtypes only: nothing allocated or initialised
+        sd = FasterRCNN(cfg).state_dict()
     out: dict[str, torch.Tensor] = {}
     for key, ref in sd.items():
         shape = tuple(ref.shape)

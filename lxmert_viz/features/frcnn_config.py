@@ -156,13 +156,24 @@ class FRCNNConfig:
         Returns:
             FRCNNConfig
         """
-        from .config_file import config_from_tree, read_yaml
+        from .config_file import read_yaml
 
-        return replace(config_from_tree(read_yaml(path), source=str(path)), **overrides)
+        return replace(cls.from_dict(read_yaml(path), source=str(path)), **overrides)
 
     @classmethod
-    def from_dict(cls, tree: dict) -> "FRCNNConfig":
-        """Build from a parsed config tree (the content of a ``config.yaml``; see :meth:`from_yaml`)."""
-        from .config_file import config_from_tree
+    def from_dict(cls, tree: dict, source: str = "the config") -> "FRCNNConfig":
+        """Build from a parsed config tree (the content of a ``config.yaml``; see :meth:`from_yaml`).
 
-        return config_from_tree(tree, source="the config")
+        Args:
+            tree: the parsed file.
+            source: how errors and warnings name it.
+        """
+        from .config_file import config_kwargs
+
+        kw = config_kwargs(tree, source)
+        if kw.get("rpn_hidden") == -1:  # the demo's "as many channels as res4"
+            kw["rpn_hidden"] = 4 * kw.get("res2_out", cls.res2_out)
+        try:
+            return cls(**kw)
+        except ValueError as err:
+            raise ValueError(f"{source}: {err}") from None
