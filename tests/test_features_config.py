@@ -94,6 +94,11 @@ def hub_tree(**changes) -> dict:
     return tree
 
 
+def section(tree: dict, name: str) -> dict:
+    """A section of a written config, at the top level (the hub's layout) or under MODEL."""
+    return tree[name] if name in tree else tree["MODEL"].setdefault(name, {})
+
+
 def quiet(tree):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -122,8 +127,8 @@ def test_hub_checkpoint_directory_builds_the_dilated_res5(tmp_path):
     cfg = FRCNNConfig.tiny()
     d = random_checkpoint(tmp_path / "ckpt", cfg)
     tree = yaml.safe_load((d / "config.yaml").read_text())
-    tree["RESNETS"]["RES5_DILATION"] = 1
-    tree["ROI_BOX_HEAD"]["RES5HALVE"] = False
+    section(tree, "RESNETS")["RES5_DILATION"] = 1
+    section(tree, "ROI_BOX_HEAD")["RES5HALVE"] = False
     (d / "config.yaml").write_text(yaml.safe_dump(tree))
     ex = FasterRCNNExtractor.from_pretrained(d)
     x = torch.zeros(1, cfg.res_out(4), 14, 14)

@@ -72,7 +72,8 @@ def test_demo_keys_in_config_yaml_leave_the_bottom_up_recipe_alone(tmp_path):
     cfg = FRCNNConfig.tiny()
     d = random_checkpoint(tmp_path / "ckpt", cfg, seed=4)
     tree = yaml.safe_load((d / "config.yaml").read_text())
-    tree["ROI_HEADS"].update({"NMS_THRESH_TEST": [0.6, 0.7], "SCORE_THRESH_TEST": 0.05})
+    heads = tree["ROI_HEADS"] if "ROI_HEADS" in tree else tree["MODEL"]["ROI_HEADS"]
+    heads.update({"NMS_THRESH_TEST": [0.6, 0.7], "SCORE_THRESH_TEST": 0.05})
     tree.update({"MIN_DETECTIONS": 5, "MAX_DETECTIONS": 50})
     (d / "config.yaml").write_text(yaml.safe_dump(tree))
     from_file = FasterRCNNExtractor.from_pretrained(d)
