@@ -11,9 +11,9 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from . import ops
+from .backbone import conv_act
 from .frcnn_config import FRCNNConfig
 
 
@@ -63,7 +63,8 @@ class RPNHead(nn.Module):
         self.anchor_deltas = nn.Conv2d(hid, 4 * a, 1)
 
     def forward(self, x: torch.Tensor):
-        t = F.relu(self.conv(x))
+        c = self.conv
+        t = conv_act(x, c.weight, c.bias, 1, 1, 1, 1, relu=True)  # conv + ReLU in one oneDNN call on CPU
         return self.objectness_logits(t), self.anchor_deltas(t)  # (B, A, H, W), (B, 4A, H, W)
 
 
