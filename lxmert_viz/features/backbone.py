@@ -12,8 +12,9 @@ and its norm are one ``conv2d`` call; on CPU in float32 the ReLU, and the residu
 that close a block, run inside the same oneDNN convolution (``torch.ops.mkldnn.
 _convolution_pointwise``, the fused op PyTorch's own CPU compiler emits; the plain ops are used
 where it is missing). Activations are kept channels-last (NHWC in memory), where oneDNN runs the
-1x1 convs as plain GEMMs; ``set_memory_format`` switches a module tree to NCHW
-(``benchmarks/bench_frcnn.py --formats`` measures both per layer kind).
+1x1 convs as plain GEMMs; ``set_memory_format`` switches layers of a module tree to NCHW
+(``benchmarks/bench_frcnn.py --formats`` measures both per layer kind; the detector keeps res5's
+dilated 3x3 convs in NCHW, ``FasterRCNN.use_default_formats``).
 """
 from __future__ import annotations
 

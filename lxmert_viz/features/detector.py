@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from ..model.checkpoint import CheckpointError
-from .backbone import ResNetC4
+from .backbone import ResNetC4, set_memory_format
 from .config_file import config_to_yaml
 from .frcnn_config import FRCNNConfig
 from .preprocess import ImageBatch
@@ -64,7 +64,15 @@ class FasterRCNN(nn.Module):
         self.backbone = ResNetC4(cfg)
         self.proposal_generator = RPN(cfg)
         self.roi_heads = Res5ROIHeads(cfg)
+        self.use_default_formats()
         self.eval()
+
+    def use_default_formats(self) -> None:
+        """Memory format per layer kind, as measured (``bench_frcnn.py --formats``, RESULTS_frcnn.md):
+        channels-last everywhere except res5's dilated 3x3 convs, which oneDNN runs a little faster
+        in NCHW on 14x14 maps (the conversion on each side included)."""
+        set_memory_format(self, True)
+        set_memory_format(self.roi_heads.res5, False, (3,))
 
     @property
     def device(self) -> torch.device:
