@@ -211,31 +211,23 @@ def roi_bins(rois: Tensor, output_size: int, spatial_scale: float, height: int, 
     return hs, he, ws, we
 
 
-def _log2_floor(x: Tensor) -> Tensor:
-    """floor(log2(x)) for int64 x >= 1, exactly (no float rounding)."""
-    out = torch.zeros_like(x)
-    y = x.clone()
-    while bool((y > 1).any()):
-        out += (y > 1).long()
-        y = torch.where(y > 1, y // 2, y)
-    return out
-
-
 def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: float,
              chunk: int = 64) -> Tensor:
     """Legacy max RoIPool (Fast R-CNN / Caffe / ``torchvision.ops.roi_pool``), vectorised over RoIs.
 
-    Every bin is a rectangle of cells; its maximum is the maximum of four overlapping
+    Every bin is a rectangle of cells; its maximum is the maximum of (at most) four overlapping
     power-of-two rectangles read from a 2-D sparse table of the map (level ``(k, l)`` holds the
     maximum over ``2**k`` rows by ``2**l`` columns from each cell), so the result is exactly the
-    kernel's (a maximum has no rounding), with one gather per corner instead of a loop per RoI.
+    kernel's (a maximum has no rounding), with a few row gathers per bin instead of a loop per
+    RoI. The index arithmetic runs in numpy: thousands of tiny torch ops would each wait for the
+    thread pool.
 
     Args:
         features: (B, C, H, W) feature maps (any memory format, device and float dtype).
         rois: (N, 5) rows ``batch_index, x1, y1, x2, y2`` in input-image pixels.
         output_size: P, pooled height and width.
         spatial_scale: feature cells per input pixel (1/16 for res4).
-        chunk: RoIs gathered at a time (bounds the temporary memory to ``4 * chunk * P * P * C``).
+        chunk: bins gathered at a time, in units of P * P (bounds the temporary memory).
 
     Returns:
         Tensor: (N, C, P, P) pooled features, channels-last in memory; empty bins are 0.
@@ -245,13 +237,14 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
     n = rois.shape[0]
     if n == 0:
         return features.new_zeros((0, c, p, p))
-    hs, he, ws, we = roi_bins(rois, p, spatial_scale, height, width)
-    batch = rois[:, 0].detach().to("cpu", torch.float32).long()
-    y0, y1 = hs[:, :, None].expand(n, p, p), he[:, :, None].expand(n, p, p)  # (N, P, P)
-    x0, x1 = ws[:, None, :].expand(n, p, p), we[:, None, :].expand(n, p, p)
-    empty = (y1 <= y0) | (x1 <= x0)
-    k = _log2_floor((y1 - y0).clamp(min=1))  # row level of each bin
-    l = _log2_floor((x1 - x0).clamp(min=1))  # column level
+    hs, he, ws, we = (t.numpy() for t in roi_bins(rois, p, spatial_scale, height, width))
+    batch = rois[:, 0].detach().to("cpu", torch.float32).long().numpy()
+    y0, y1 = np.broadcast_to(hs[:, :, None], (n, p, p)), np.broadcast_to(he[:, :, None], (n, p, p))
+    x0, x1 = np.broadcast_to(ws[:, None, :], (n, p, p)), np.broadcast_to(we[:, None, :], (n, p, p))
+    dh, dw = (y1 - y0).reshape(-1), (x1 - x0).reshape(-1)  # (N*P*P,) bin extents
+    empty = (dh <= 0) | (dw <= 0)
+    k = np.floor(np.log2(np.maximum(dh, 1))).astype(np.int64)  # exact for these small integers
+    l = np.floor(np.log2(np.maximum(dw, 1))).astype(np.int64)
     kmax, lmax = int(k.max()), int(l.max())
     # sparse table: (K, L, B, H, W, C); level (k, l) at (y, x) = max of rows y..y+2^k, cols x..x+2^l
     f = features.detach().permute(0, 2, 3, 1)  # (B, H, W, C)
@@ -259,23 +252,40 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
     table[0, 0] = f
     for j in range(1, lmax + 1):
         s = 2 ** (j - 1)
-        table[0, j] = table[0, j - 1]
-        torch.maximum(table[0, j - 1][:, :, : width - s], table[0, j - 1][:, :, s:], out=table[0, j][:, :, : width - s])
+        prev, cur = table[0, j - 1], table[0, j]
+        torch.maximum(prev[:, :, : width - s], prev[:, :, s:], out=cur[:, :, : width - s])
+        cur[:, :, width - s:] = prev[:, :, width - s:]  # never read; keeps the memory defined
     for i in range(1, kmax + 1):
         s = 2 ** (i - 1)
-        table[i] = table[i - 1]
-        torch.maximum(table[i - 1][:, :, : height - s], table[i - 1][:, :, s:], out=table[i][:, :, : height - s])
+        prev, cur = table[i - 1], table[i]
+        torch.maximum(prev[:, :, : height - s], prev[:, :, s:], out=cur[:, :, : height - s])
+        cur[:, :, height - s:] = prev[:, :, height - s:]
     flat = table.view(-1, c)
-    base = ((k * (lmax + 1) + l) * nb + batch[:, None, None]) * height  # (N, P, P)
-    ya, yb = y0, y1 - (1 << k)
-    xa, xb = x0, x1 - (1 << l)
-    corners = [((base + y) * width + x).masked_fill(empty, 0).to(features.device)
-               for y, x in ((ya, xa), (ya, xb), (yb, xa), (yb, xb))]
-    out = features.new_empty((n, p, p, c))
-    for s in range(0, n, chunk):
-        part = out[s:s + chunk]
-        torch.index_select(flat, 0, corners[0][s:s + chunk].reshape(-1), out=part.view(-1, c))
-        for idx in corners[1:]:
-            torch.maximum(part, flat.index_select(0, idx[s:s + chunk].reshape(-1)).view(part.shape), out=part)
-    out.masked_fill_(empty.to(features.device)[..., None], 0)
-    return out.permute(0, 3, 1, 2)  # (N, C, P, P), channels-last memory
+    base = ((k * (lmax + 1) + l) * nb + np.repeat(batch, p * p)) * height
+    ya, yb = y0.reshape(-1), y1.reshape(-1) - (1 << k)
+    xa, xb = x0.reshape(-1), x1.reshape(-1) - (1 << l)
+    # A bin whose extent is a power of two is covered by one window along that axis: bins are
+    # sorted by how many windows they need, gathered group by group, then put back in order.
+    idx = [(base + ya) * width + xa, (base + ya) * width + xb, (base + yb) * width + xa, (base + yb) * width + xb]
+    pattern = np.where(empty, 0, (xb != xa).astype(np.int64) + 2 * (yb != ya).astype(np.int64))
+    order = np.argsort(pattern, kind="stable")
+    idx = [np.where(empty, 0, i)[order] for i in idx]
+    pattern = pattern[order]
+    dev = features.device
+    res = features.new_empty((n * p * p, c))
+    step = chunk * p * p
+    bounds = np.searchsorted(pattern, np.arange(5))
+    for g in range(4):
+        for s in range(bounds[g], bounds[g + 1], step):
+            e = min(s + step, bounds[g + 1])
+            buf = res[s:e]
+            torch.index_select(flat, 0, torch.from_numpy(idx[0][s:e]).to(dev), out=buf)
+            for corner in (1, 2, 3):
+                if (corner == 3 and g == 3) or (corner < 3 and g & corner):
+                    torch.maximum(buf, flat.index_select(0, torch.from_numpy(idx[corner][s:e]).to(dev)), out=buf)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    out = res.index_select(0, torch.from_numpy(inverse).to(dev))
+    if empty.any():
+        out[torch.from_numpy(np.flatnonzero(empty)).to(dev)] = 0
+    return out.view(n, p, p, c).permute(0, 3, 1, 2)  # (N, C, P, P), channels-last memory
