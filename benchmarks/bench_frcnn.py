@@ -1,15 +1,21 @@
 """CPU time per image of the VG Faster R-CNN, by stage, against the implementation before the speed work.
 
-Shape letters: B images (1 here), N proposals.
+Shape letters: B images (1 here), N proposals, U proposals with distinct RoIPool bins.
 
-Random weights in the checkpoint's exact layout, one photo-sized random image. Each repeat runs,
-interleaved in one process: the old code paths (``benchmarks/frcnn_reference.py``: NCHW convs with
-a separate BatchNorm, RoIPool looping over RoIs, PIL antialiased resize), the current package, and
-a plain matmul for this machine's throughput. Reported: the median seconds per stage, each stage's
-multiply-accumulates (counted from every conv/linear layer's output shape: conv: Cout * Cin/groups
-* kh * kw * Hout * Wout; linear: in * out per row), the GFLOP/s it reaches and its share of the
-matmul throughput measured in the same repeats, the speed-up per stage and for the whole image,
-the load average, and how far the new features are from the old ones on the same input.
+Random weights in the checkpoint's exact layout, one photo-sized random image. The old code paths
+(``benchmarks/frcnn_reference.py``: NCHW convs with a separate BatchNorm, RoIPool looping over RoIs,
+PIL antialiased resize, the RPN head's conv and ReLU apart) and the current package run the same
+stages on the same weights in one process, interleaved stage by stage: in each repeat every
+stage runs old then new (new then old in the next repeat), and a plain 2048^2 matmul measures
+this machine's throughput after each stage pair, so both sides and the matmul see the same load.
+
+Reported: the median seconds per stage and per image, each repeat's totals and ratio, each
+stage's multiply-accumulates (counted from every conv/linear layer's output shape: conv: Cout *
+Cin/groups * kh * kw * Hout * Wout; linear: in * out per row), the GFLOP/s it reaches and its
+share of the median matmul throughput, the load average, and how far the new features are from
+the old ones on the same input tensor. Then one more pass of the new path with a timer on every
+layer: where its time goes, and what separates it from the matmul rate (layers below the rate,
+work that is not a convolution).
 
     python benchmarks/bench_frcnn.py                   # 800x600 photo -> 1067x800, 300 proposals
     python benchmarks/bench_frcnn.py --proposals 100 --repeats 2     # a quicker look
@@ -22,6 +28,7 @@ import os
 import statistics
 import sys
 import time
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +44,11 @@ from lxmert_viz.features.preprocess import collate, prepare  # noqa: E402
 from lxmert_viz.features.rpn import RPNHead  # noqa: E402
 from lxmert_viz.features.selection import select  # noqa: E402
 
+STAGES = ("pre-processing", "backbone (stem, res2-res4)", "RPN (head, decode, NMS)", "RoIPool",
+          "res5 + mean pool", "box predictor", "selection")
 
-def matmul_gflops(n: int = 2048, repeat: int = 4) -> float:
+
+def matmul_gflops(n: int = 2048, repeat: int = 3) -> float:
     """Best of ``repeat`` (n x n) @ (n x n) float32 matmuls, in GFLOP/s."""
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
@@ -50,6 +60,17 @@ def matmul_gflops(n: int = 2048, repeat: int = 4) -> float:
     return 2 * n ** 3 / best / 1e9
 
 
+def layer_macs(module: nn.Module, out) -> int:
+    """Multiply-accumulates of one conv / linear / RPN-head call, from its output shape."""
+    if isinstance(module, RPNHead):  # its 3x3 conv runs fused, outside nn.Conv2d.forward
+        b, _, h, w = out[0].shape
+        return b * h * w * module.conv.weight[0].numel() * module.conv.out_channels
+    if isinstance(module, nn.Linear):
+        return out.numel() * module.in_features
+    w = module.weight  # (Cout, Cin/groups, kh, kw)
+    return out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+
+
 class MacCounter:
     """Forward hooks that add each conv / linear layer's MACs from its output shape."""
 
@@ -59,14 +80,7 @@ class MacCounter:
                         if isinstance(m, (ConvNorm, nn.Conv2d, nn.Linear, RPNHead))]
 
     def hook(self, module, args, out):
-        if isinstance(module, RPNHead):  # its 3x3 conv runs fused, outside nn.Conv2d.forward
-            b, _, h, w = out[0].shape
-            self.macs += b * h * w * module.conv.weight[0].numel() * module.conv.out_channels
-        elif isinstance(module, nn.Linear):
-            self.macs += out.numel() * module.in_features
-        else:
-            w = module.weight  # (Cout, Cin/groups, kh, kw)
-            self.macs += out.numel() * w.shape[1] * w.shape[2] * w.shape[3]
+        self.macs += layer_macs(module, out)
 
     def take(self) -> int:
         m, self.macs = self.macs, 0
@@ -83,55 +97,120 @@ def timed(fn):
     return out, time.perf_counter() - t
 
 
-def run_new(ex, img, settings):
-    """The package: prepare, backbone, RPN, RoIPool (distinct bins), res5 + predictor, selection."""
-    m, cfg, s = ex.model, ex.cfg, {}
-    batch, s["pre-processing"] = timed(lambda: collate([prepare(img, cfg)], cfg))
-    feats, s["backbone (stem, res2-res4)"] = timed(lambda: m.backbone(batch.tensor))
-    props, s["RPN (head, decode, NMS)"] = timed(lambda: m.proposal_generator(feats, batch.sizes))
-    t0 = time.perf_counter()
-    rois = m.roi_heads.rois([props[0][0]])
+def new_pool(m, feats, rois):
+    """The package's RoIPool step: find RoIs with distinct bins, pool those."""
     first, _ = m.roi_heads.distinct(feats, rois)
-    pooled = ops.roi_pool(feats, rois[first], cfg.pooler_resolution, 1.0 / cfg.anchor_stride)
-    s["RoIPool"] = time.perf_counter() - t0
-    x, s["res5 + mean pool"] = timed(lambda: m.roi_heads.res5(pooled).mean(dim=(2, 3)))
-    _, s["box predictor"] = timed(lambda: m.roi_heads.box_predictor(x))
-    det = m.detect(batch)[0]  # not timed: the selection input, assembled as the package does
-    _, s["selection"] = timed(lambda: select(det, cfg, settings))
-    return s, batch, det, len(first)
+    cfg = m.cfg
+    return ops.roi_pool(feats, rois[first], cfg.pooler_resolution, 1.0 / cfg.anchor_stride)
 
 
-def run_old(ex, img, settings):
-    """The same stages by the old code paths (reference module)."""
-    m, cfg, s = ex.model, ex.cfg, {}
-    batch, s["pre-processing"] = timed(lambda: ref.old_preprocess([img], cfg))
-    feats, s["backbone (stem, res2-res4)"] = timed(lambda: ref.backbone(m.backbone, batch.tensor))
-    props, s["RPN (head, decode, NMS)"] = timed(lambda: m.proposal_generator(feats, batch.sizes))
-    boxes = [props[0][0]]
-    pooled, s["RoIPool"] = timed(lambda: ref.roi_pool_loop(feats, ref.rois_of(boxes), cfg.pooler_resolution,
-                                                           1.0 / cfg.anchor_stride))
-    x, s["res5 + mean pool"] = timed(lambda: ref.stage(m.roi_heads.res5, pooled).mean(dim=(2, 3)))
-    _, s["box predictor"] = timed(lambda: m.roi_heads.box_predictor(x))
-    det = ref.detect(m, batch)[0]
-    _, s["selection"] = timed(lambda: select(det, cfg, settings))
-    return s
-
-
-def stage_macs(ex, img, rois: int) -> dict[str, int]:
-    """MACs per stage with the first ``rois`` proposals through res5 and the predictor."""
+def stage_inputs(ex, img) -> dict:
+    """Each stage's input, computed once by each path (old inputs for old stages, new for new)."""
     m, cfg = ex.model, ex.cfg
+    x = {"batch_old": ref.old_preprocess([img], cfg), "batch": collate([prepare(img, cfg)], cfg)}
+    x["feats"] = m.backbone(x["batch"].tensor)
+    x["rois"] = m.roi_heads.rois([m.proposal_generator(x["feats"], x["batch"].sizes)[0][0]])
+    p, sc = cfg.pooler_resolution, 1.0 / cfg.anchor_stride
+    x["pooled_old"] = ref.roi_pool_loop(x["feats"], x["rois"], p, sc)
+    x["pooled"] = new_pool(m, x["feats"], x["rois"])
+    x["x_old"] = ref.stage(m.roi_heads.res5, x["pooled_old"]).mean(dim=(2, 3))
+    x["x"] = m.roi_heads.res5(x["pooled"]).mean(dim=(2, 3))
+    x["det"] = m.detect(x["batch"])[0]
+    return x
+
+
+def stage_pairs(ex, img, settings, x) -> dict:
+    """Per stage, the (old, new) callables on the inputs of ``stage_inputs``."""
+    m, cfg = ex.model, ex.cfg
+    p, sc = cfg.pooler_resolution, 1.0 / cfg.anchor_stride
+    res5, predictor = m.roi_heads.res5, m.roi_heads.box_predictor
+    return {
+        STAGES[0]: (lambda: ref.old_preprocess([img], cfg), lambda: collate([prepare(img, cfg)], cfg)),
+        STAGES[1]: (lambda: ref.backbone(m.backbone, x["batch_old"].tensor), lambda: m.backbone(x["batch"].tensor)),
+        STAGES[2]: (lambda: ref.rpn(m.proposal_generator, x["feats"], x["batch"].sizes),
+                    lambda: m.proposal_generator(x["feats"], x["batch"].sizes)),
+        STAGES[3]: (lambda: ref.roi_pool_loop(x["feats"], x["rois"], p, sc), lambda: new_pool(m, x["feats"], x["rois"])),
+        STAGES[4]: (lambda: ref.stage(res5, x["pooled_old"]).mean(dim=(2, 3)), lambda: res5(x["pooled"]).mean(dim=(2, 3))),
+        STAGES[5]: (lambda: predictor(x["x_old"]), lambda: predictor(x["x"])),
+        STAGES[6]: (lambda: select(x["det"], cfg, settings), lambda: select(x["det"], cfg, settings)),
+    }
+
+
+def stage_macs(ex, x) -> tuple[dict, dict]:
+    """MACs per stage, old (every proposal through res5) and new (the distinct ones)."""
+    m = ex.model
     counter = MacCounter(m)
-    batch = collate([prepare(img, cfg)], cfg)
-    feats = m.backbone(batch.tensor)
-    out = {"backbone (stem, res2-res4)": counter.take()}
-    props = m.proposal_generator(feats, batch.sizes)
-    out["RPN (head, decode, NMS)"] = counter.take()
-    x = m.roi_heads.res5(m.roi_heads.pool(feats, [props[0][0][:rois]])).mean(dim=(2, 3))
-    out["res5 + mean pool"] = counter.take()
-    m.roi_heads.box_predictor(x)
-    out["box predictor"] = counter.take()
+    m.backbone(x["batch"].tensor)
+    common = {STAGES[1]: counter.take()}
+    m.proposal_generator(x["feats"], x["batch"].sizes)
+    common[STAGES[2]] = counter.take()
+    out = []
+    for pooled in (x["pooled_old"], x["pooled"]):
+        d = dict(common)
+        feats = m.roi_heads.res5(pooled).mean(dim=(2, 3))
+        d[STAGES[4]] = counter.take()
+        m.roi_heads.box_predictor(feats)
+        d[STAGES[5]] = counter.take()
+        out.append(d)
     counter.close()
-    return out
+    return out[0], out[1]
+
+
+def profile_new(ex, img, x, gflops: float) -> None:
+    """One pass of the new path with a timer on every conv / linear layer (see module docstring)."""
+    m = ex.model
+    start, rows = {}, defaultdict(lambda: [0.0, 0])
+    names = {mod: n for n, mod in m.named_modules()}
+
+    def pre(mod, args):
+        start[mod] = time.perf_counter()
+
+    def post(mod, args, out):
+        dt, n = time.perf_counter() - start[mod], names[mod]
+        if isinstance(mod, ConvNorm):
+            k = mod.weight.shape[-1]
+            part = n.split(".")[1] if n.startswith("backbone.") else "res5"
+            what = (f"{k}x{k}{' shortcut' if 'shortcut' in n else ''}{' dilation 2' if mod.dilation == 2 else ''}"
+                    f"{' stride 2' if mod.stride == 2 else ''}, {mod.weight.shape[1]} -> {mod.weight.shape[0]}")
+        elif isinstance(mod, RPNHead):
+            part, what = "RPN", "head: 3x3 + two 1x1"
+        else:
+            part, what = "box predictor", "linear layers"
+        macs = layer_macs(mod, out)
+        if isinstance(mod, RPNHead):  # its two 1x1 convs run inside it, not hooked on their own
+            macs += (out[0].numel() + out[1].numel()) * mod.conv.out_channels
+        rows[(part, what)][0] += dt
+        rows[(part, what)][1] += macs
+
+    handles = []
+    for mod in m.modules():
+        if isinstance(mod, (ConvNorm, RPNHead, nn.Linear)):
+            handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
+    settings = ex.settings(36)
+    pairs = stage_pairs(ex, img, settings, x)
+    stage_t = {name: timed(new)[1] for name, (_, new) in pairs.items()}
+    for h in handles:
+        h.remove()
+    total = sum(stage_t.values())
+    layer_t = sum(r[0] for r in rows.values())
+    macs = sum(r[1] for r in rows.values())
+    print(f"\nwhere the new path's time goes (one more pass, a timer on every layer; matmul {gflops:.0f} GFLOP/s):\n")
+    print("| part | layers | s | share of the image | GMAC | GFLOP/s | % of matmul |\n|---|---|---:|---:|---:|---:|---:|")
+    for (part, what), (dt, mc) in sorted(rows.items(), key=lambda kv: -kv[1][0]):
+        if dt / total < 0.005:
+            continue
+        print(f"| {part} | {what} | {dt:.3f} | {100 * dt / total:.1f}% | {mc / 1e9:.1f} | {2 * mc / dt / 1e9:.0f} | "
+              f"{100 * 2 * mc / dt / 1e9 / gflops:.0f}% |")
+    other = total - layer_t
+    floor = 2 * macs / gflops / 1e9
+    slow = sum(dt - 2 * mc / gflops / 1e9 for dt, mc in rows.values())
+    print(f"\nwhole image {total:.2f} s: conv/linear layers {layer_t:.2f} s ({100 * layer_t / total:.0f}%), "
+          f"everything else {other:.2f} s ({100 * other / total:.0f}%: "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in stage_t.items() if k in (STAGES[0], STAGES[3], STAGES[6]))
+          + ", and RPN decode/NMS, max pool, mean pool, glue). At the matmul rate the layers' "
+          f"{macs / 1e9:.0f} GMAC would take {floor:.2f} s: share {100 * floor / total:.0f}% of the matmul "
+          f"rate over the whole image. The gap, {total - floor:.2f} s, is {slow:.2f} s of layers running "
+          f"below the matmul rate and {other:.2f} s outside the layers.")
 
 
 def formats(ex, img, repeats: int) -> None:
@@ -159,6 +238,10 @@ def formats(ex, img, repeats: int) -> None:
               f"{statistics.median(res[(name, 'res5')]):.2f} |")
 
 
+def rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return ((a - b).abs().max() / b.abs().max()).item()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--height", type=int, default=600)
@@ -180,59 +263,66 @@ def main() -> None:
         if args.formats:
             formats(ex, img, args.repeats)
             return
-        run_new(ex, img, settings)  # warm-up: folds the BatchNorms, first-call allocations
-        new, old, mm, new_tot, old_tot = {}, {}, [], [], []
-        for _ in range(args.repeats):
-            s_old = run_old(ex, img, settings)
-            s_new, batch, det_new, distinct = run_new(ex, img, settings)
-            mm.append(matmul_gflops())
-            for k, v in s_new.items():
-                new.setdefault(k, []).append(v)
-            for k, v in s_old.items():
-                old.setdefault(k, []).append(v)
-            new_tot.append(sum(s_new.values()))
-            old_tot.append(sum(s_old.values()))
-        n_props = len(det_new.proposals)
-        macs_old = stage_macs(ex, img, n_props)
-        macs_new = stage_macs(ex, img, distinct)
+        x = stage_inputs(ex, img)  # also the warm-up: folds the BatchNorms, first-call allocations
+        pairs = stage_pairs(ex, img, settings, x)
+        old, new, mm = defaultdict(list), defaultdict(list), []
+        for r in range(args.repeats):
+            for name, (f_old, f_new) in pairs.items():
+                if r % 2 == 0:
+                    old[name].append(timed(f_old)[1])
+                    new[name].append(timed(f_new)[1])
+                else:
+                    new[name].append(timed(f_new)[1])
+                    old[name].append(timed(f_old)[1])
+                mm.append(matmul_gflops())
+        old_tot = [sum(old[k][r] for k in STAGES) for r in range(args.repeats)]
+        new_tot = [sum(new[k][r] for k in STAGES) for r in range(args.repeats)]
+        macs_old, macs_new = stage_macs(ex, x)
         # same input tensor through both: res4 maps, proposals, and the box head on the same proposals
-        f_old, f_new = ref.backbone(ex.model.backbone, batch.tensor), ex.model.backbone(batch.tensor)
-        p_old = ex.model.proposal_generator(f_old, batch.sizes)[0][0]
-        h_old = ref.box_head(ex.model, f_old, [p_old]).feats
-        h_new = ex.model.roi_heads(f_old, [p_old]).feats
-    gflops = statistics.median(mm)
-    h, w = batch.sizes[0]
-    print(f"input {args.width}x{args.height} -> resized {w}x{h}; {args.proposals} proposals; threads "
-          f"{args.threads}; {args.repeats} interleaved repeats (medians); matmul {gflops:.0f} GFLOP/s; "
-          f"load average {load0[0]:.1f} at start, {os.getloadavg()[0]:.1f} at end\n")
-    print(f"res5 and the predictor run on {distinct} of {n_props} proposals: the others have the same "
-          f"RoIPool bins as one of them (same cells, same outputs)\n")
-    print("| stage | old s | new s | speed-up | GMAC old / new | new GFLOP/s | new % of matmul | old % of matmul |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for name in new:
-        o, n = statistics.median(old[name]), statistics.median(new[name])
-        mo, mn = macs_old.get(name, 0), macs_new.get(name, 0)
-        if mo:
-            print(f"| {name} | {o:.2f} | {n:.2f} | {o / n:.2f}x | {mo / 1e9:.1f} / {mn / 1e9:.1f} | "
-                  f"{2 * mn / n / 1e9:.0f} | {100 * 2 * mn / n / 1e9 / gflops:.0f}% | "
-                  f"{100 * 2 * mo / o / 1e9 / gflops:.0f}% |")
-        else:
-            print(f"| {name} | {o:.2f} | {n:.2f} | {o / n:.2f}x | - | - | - | - |")
-    to, tn = sum(macs_old.values()), sum(macs_new.values())
-    o, n = statistics.median(old_tot), statistics.median(new_tot)
-    print(f"| **whole image** | **{o:.2f}** | **{n:.2f}** | **{o / n:.2f}x** | {to / 1e9:.1f} / {tn / 1e9:.1f} | "
-          f"{2 * tn / n / 1e9:.0f} | {100 * 2 * tn / n / 1e9 / gflops:.0f}% | {100 * 2 * to / o / 1e9 / gflops:.0f}% |")
-    floor = 2 * to / gflops / 1e9
-    print(f"\nceiling: the old path's {to / 1e9:.0f} GMAC at the matmul rate take {floor:.2f} s, "
-          f"{o / floor:.2f}x faster than the old path took")
-    def rel(a, b):
-        return ((a - b).abs().max() / b.abs().max()).item()
+        batch = x["batch"]
+        f_old, f_new = ref.backbone(ex.model.backbone, batch.tensor), x["feats"]
+        p_old = ref.rpn(ex.model.proposal_generator, f_old, batch.sizes)[0][0]
+        p_new = x["det"].proposals
+        h_old = ref.box_head(ex.model, f_old, [p_old])
+        h_new = ex.model.roi_heads(f_old, [p_old])
+        load1 = os.getloadavg()
+        gflops = statistics.median(mm)
+        h, w = batch.sizes[0]
+        n_props, distinct = len(x["rois"]), len(x["pooled"])
+        print(f"input {args.width}x{args.height} -> resized {w}x{h}; {args.proposals} proposals; threads "
+              f"{args.threads}; {args.repeats} repeats interleaved stage by stage (medians); matmul "
+              f"{gflops:.0f} GFLOP/s (median of {len(mm)}, range {min(mm):.0f}-{max(mm):.0f}); load average "
+              f"{load0[0]:.2f} {load0[1]:.2f} {load0[2]:.2f} at start, {load1[0]:.2f} {load1[1]:.2f} {load1[2]:.2f} at end\n")
+        print(f"res5 and the predictor run on {distinct} of {n_props} proposals in the new path: the others "
+              f"have the same RoIPool bins as one of them (same cells, same outputs)\n")
+        print("| stage | old s | new s | speed-up | GMAC old / new | new GFLOP/s | new % of matmul | old % of matmul |")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|")
+        for name in STAGES:
+            o, n = statistics.median(old[name]), statistics.median(new[name])
+            mo, mn = macs_old.get(name, 0), macs_new.get(name, 0)
+            if mo:
+                print(f"| {name} | {o:.2f} | {n:.2f} | {o / n:.2f}x | {mo / 1e9:.1f} / {mn / 1e9:.1f} | "
+                      f"{2 * mn / n / 1e9:.0f} | {100 * 2 * mn / n / 1e9 / gflops:.0f}% | "
+                      f"{100 * 2 * mo / o / 1e9 / gflops:.0f}% |")
+            else:
+                print(f"| {name} | {o:.2f} | {n:.2f} | {o / n:.2f}x | - | - | - | - |")
+        to, tn = sum(macs_old.values()), sum(macs_new.values())
+        o, n = statistics.median(old_tot), statistics.median(new_tot)
+        print(f"| **whole image** | **{o:.2f}** | **{n:.2f}** | **{o / n:.2f}x** | {to / 1e9:.1f} / {tn / 1e9:.1f} | "
+              f"{2 * tn / n / 1e9:.0f} | {100 * 2 * tn / n / 1e9 / gflops:.0f}% | {100 * 2 * to / o / 1e9 / gflops:.0f}% |")
+        print("\nper repeat, whole image old / new: " + "; ".join(
+            f"{a:.2f} / {b:.2f} s ({a / b:.2f}x)" for a, b in zip(old_tot, new_tot)))
+        full = 2 * to / gflops / 1e9
+        print(f"\nat the matmul rate, every proposal's {to / 1e9:.0f} GMAC would take {full:.2f} s: the new path "
+              f"reaches {100 * full / n:.0f}% of the matmul rate counted on all {n_props} proposals' work")
+        moved = (p_new - p_old).abs().max().item() if p_new.shape == p_old.shape else float("nan")
+        print(f"\nsame input tensor, new vs old (max |new - old| / max |old|): res4 {rel(f_new, f_old):.1e}; on the "
+              f"same {len(p_old)} proposals: region features {rel(h_new.feats, h_old.feats):.1e}, object logits "
+              f"{rel(h_new.cls_logits, h_old.cls_logits):.1e}, box deltas {rel(h_new.box_deltas, h_old.box_deltas):.1e}, "
+              f"attribute logits {rel(h_new.attr_logits, h_old.attr_logits):.1e}; proposals moved by at most "
+              f"{moved:.1e} px")
+        profile_new(ex, img, x, gflops)
 
-    p_new = det_new.proposals
-    moved = (p_new - p_old).abs().max().item() if p_new.shape == p_old.shape else float("nan")
-    print(f"\nsame input tensor, new vs old: res4 max |new - old| / max |old| = {rel(f_new, f_old):.1e}; "
-          f"region features (same {len(p_old)} proposals) {rel(h_new, h_old):.1e}; proposals moved by at most "
-          f"{moved:.1e} px")
 
 if __name__ == "__main__":
     main()
