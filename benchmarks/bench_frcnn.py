@@ -157,7 +157,11 @@ def stage_macs(ex, x) -> tuple[dict, dict]:
 
 
 def profile_new(ex, img, x, gflops: float) -> None:
-    """One pass of the new path with a timer on every conv / linear layer (see module docstring)."""
+    """One pass of the new path with a timer on every conv / linear layer (see module docstring).
+
+    ``gflops``: the repeats' median matmul rate; a matmul just before and just after this pass
+    joins it, so a change of load since the repeats shows less in the shares.
+    """
     m = ex.model
     start, rows = {}, defaultdict(lambda: [0.0, 0])
     names = {mod: n for n, mod in m.named_modules()}
@@ -188,13 +192,16 @@ def profile_new(ex, img, x, gflops: float) -> None:
             handles += [mod.register_forward_pre_hook(pre), mod.register_forward_hook(post)]
     settings = ex.settings(36)
     pairs = stage_pairs(ex, img, settings, x)
+    before = matmul_gflops()
     stage_t = {name: timed(new)[1] for name, (_, new) in pairs.items()}
     for h in handles:
         h.remove()
+    gflops = statistics.median([before, matmul_gflops(), gflops])  # the load of this pass, not the repeats'
     total = sum(stage_t.values())
     layer_t = sum(r[0] for r in rows.values())
     macs = sum(r[1] for r in rows.values())
-    print(f"\nwhere the new path's time goes (one more pass, a timer on every layer; matmul {gflops:.0f} GFLOP/s):\n")
+    print(f"\nwhere the new path's time goes (one more pass, a timer on every layer; matmul {gflops:.0f} GFLOP/s: "
+          f"median of the matmuls just before and after this pass and of the repeats):\n")
     print("| part | layers | s | share of the image | GMAC | GFLOP/s | % of matmul |\n|---|---|---:|---:|---:|---:|---:|")
     for (part, what), (dt, mc) in sorted(rows.items(), key=lambda kv: -kv[1][0]):
         if dt / total < 0.005:
