@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .output_heads import WITH, WITHOUT, _figure, paired_bars
+from .output_heads import _figure, paired_bars
 
 EFFECT_LABEL = "effect\n0: target's answer as it was\n1: moved to the source's"
 
