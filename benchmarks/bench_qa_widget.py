@@ -8,7 +8,11 @@ Uses the embedded shapes-world kit (`lxmert_viz.load()`) when it is installed; o
 `Kit` with the same code path (tokenizer, pixel region extractor, image-side cache) around a small
 RANDOM model, and says so.
 
-Run: ``python benchmarks/bench_qa_widget.py [--repeats 30]``.
+The redraw is the one shading code path (`lxmert_viz.viz.shading`: the whole-image row reported,
+an RGBA shading layer sent as a PNG) plus the answer table, the unknown-word notice and the word,
+layer and head controls.
+
+Run: ``python benchmarks/bench_qa_widget.py [--repeats 30] [--threads 1]``.
 """
 from __future__ import annotations
 
@@ -60,11 +64,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=30, help="questions timed (after 3 warm-up ones)")
     ap.add_argument("--size", type=int, default=128, help="scene size in pixels")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     args = ap.parse_args()
     warnings.filterwarnings("ignore", category=DeprecationWarning)
 
     import torch
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     from lxmert_viz.shapes.world import generate_scene
     from lxmert_viz.viz import QAWidget
 
@@ -104,6 +111,9 @@ def main() -> None:
           f"{statistics.median(draws):.1f} ms)  target < 300 ms: "
           f"{'OK' if statistics.median(totals) < 300 else 'OVER'}")
     print(f"new image (region extraction + image encode + rebuild traces): {new_image:.1f} ms")
+    import os
+
+    print("load average at the end: " + "/".join(f"{v:.1f}" for v in os.getloadavg()) + f" on {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":

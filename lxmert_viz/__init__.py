@@ -4,11 +4,15 @@ Public API (computation side; rendering lives in `lxmert_viz.viz`):
     from_pretrained(path_or_hub_id) -> Lxmert
     load(name=None) -> Kit            (no argument: the embedded shapes-world model)
     Lxmert, LxmertConfig, LxmertOutput, VisionState, Result, Regions, Tokenizer, Tokens, Answers
+    LxmertVizError                    (base of every error for bad input; the rest in `lxmert_viz.errors`)
 
 The package: `model/` (the network in one file, its config, outputs and checkpoint loading),
 `inputs/` (tokens, regions, answers, the one image opener), `result.py` (the one object that crosses
 to rendering), `kit.py` (model + tokenizer + answers + region extractor), `analysis/` (numbers from
-results), `explain/` (relevance methods, masking, the perturbation test), `features/` (the Visual
+results; data sets, and `run` / `summarize` for statistics over a whole data set), `explain/`
+(relevance methods, masking, the perturbation test), `output_heads/` (masked words, matching,
+region labels), `interventions/` (head ablation and patching on the model's hook points,
+`model/hooks.py`), `features/` (the Visual
 Genome Faster R-CNN), `shapes/` (the embedded shapes world and its training), `viz/` (every figure
 and widget; the only package that imports matplotlib, plotly or ipywidgets).
 
@@ -24,6 +28,8 @@ Vocabulary, one word per idea in code, titles and prose:
 | word           | what the user typed; a word may span several tokens                            |
 | region         | one row of the visual input (the shapes world's row 0 is the whole-image scene) |
 """
+from . import errors
+from .errors import LxmertVizError
 from .inputs import Answers, Regions, Tokenizer, Tokens
 from .model import FAMILIES, Lxmert, LxmertConfig, LxmertOutput, VisionState
 from .result import Result
@@ -46,6 +52,6 @@ def load(name=None, **kwargs):
 
 
 __all__ = [
-    "Answers", "FAMILIES", "Lxmert", "LxmertConfig", "LxmertOutput", "Regions", "Result", "Tokenizer",
-    "Tokens", "VisionState", "from_pretrained", "load",
+    "Answers", "FAMILIES", "Lxmert", "LxmertConfig", "LxmertOutput", "LxmertVizError", "Regions", "Result",
+    "Tokenizer", "Tokens", "VisionState", "errors", "from_pretrained", "load",
 ]

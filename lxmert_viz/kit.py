@@ -20,10 +20,12 @@ from typing import Callable
 
 import torch
 
-from .inputs.answers import Answers
+from .errors import InputError, InputTypeError, QuestionError, QuestionTypeError, UnknownWordsError
+from .inputs.answers import Answers, check_scoring, check_top_k
 from .inputs.image import image_key, open_image
 from .inputs.regions import Regions, region_tensors
 from .inputs.text import Tokenizer
+from .inputs.words import UNKNOWN_POLICIES, check_known_words
 from .model.lxmert import Lxmert
 from .result import Result
 
@@ -40,6 +42,8 @@ class Kit:
         extractor: image (PIL RGB) -> `Regions`.
         name: what to call it in reprs and figures.
         cache_size: how many images' regions and vision states to keep.
+        scoring: how answer logits become scores (``"softmax"`` or ``"sigmoid"``); default: the
+            model's ``config.answer_scoring`` when it says, else ``answers.scoring``.
 
     Example:
         >>> kit = lxmert_viz.load()
@@ -48,11 +52,22 @@ class Kit:
     """
 
     def __init__(self, model: Lxmert, tokenizer: Tokenizer, answers: Answers,
-                 extractor: Callable[..., Regions], name: str = "kit", cache_size: int = 16):
+                 extractor: Callable[..., Regions], name: str = "kit", cache_size: int = 16,
+                 scoring: str | None = None):
+        for what, obj, cls in (("model", model, Lxmert), ("tokenizer", tokenizer, Tokenizer), ("answers", answers, Answers)):
+            if not isinstance(obj, cls):
+                raise InputTypeError(f"{what} must be a {cls.__name__}, got {type(obj).__name__}")
+        if not callable(extractor):
+            raise InputTypeError(f"extractor must be callable (image -> Regions), got {type(extractor).__name__}")
+        if isinstance(cache_size, bool) or not isinstance(cache_size, int) or cache_size < 1:
+            raise InputError(f"cache_size must be a positive integer, got {cache_size!r}")
         if "qa" not in model.output_heads:
-            raise ValueError("the kit needs a model with a QA head (answer_head)")
+            raise InputError("the kit needs a model with a QA head (answer_head)")
         if len(answers) != model.config.num_qa_labels:
-            raise ValueError(f"{len(answers)} answers for a model with {model.config.num_qa_labels} answer logits")
+            raise InputError(f"{len(answers)} answers for a model with {model.config.num_qa_labels} answer logits")
+        scoring = scoring if scoring is not None else model.config.answer_scoring
+        if scoring is not None and check_scoring(scoring) != answers.scoring:
+            answers = answers.with_scoring(scoring)  # a new Answers: the caller's is left as it is
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.answers = answers
@@ -81,6 +96,8 @@ class Kit:
             return key, regions, vision
         self.stats["misses"] += 1
         regions = self.extractor(img)
+        if not isinstance(regions, Regions):
+            raise InputTypeError(f"the kit's extractor returned {type(regions).__name__}, not Regions")
         feats, pos, mask = region_tensors(regions, self.model.dtype, self.model.device)
         with torch.inference_mode():
             vision = self.model.encode_image(feats, pos, mask)
@@ -93,27 +110,52 @@ class Kit:
         self._cache.clear()
 
     # -- questions -----------------------------------------------------------------------------
-    def ask(self, image, question: str, top_k: int = 5) -> Result:
+    @property
+    def scoring(self) -> str:
+        """``"softmax"`` (answers get probabilities) or ``"sigmoid"`` (per-answer scores)."""
+        return self.answers.scoring
+
+    def ask(self, image, question: str, top_k: int = 5, unknown: str = "error") -> Result:
         """Answer ``question`` about ``image`` and keep every state and map.
 
         Args:
-            image: a PIL image, a path, or an (H, W, 3) uint8 array.
+            image: a path, bytes, a PIL image or an array (`lxmert_viz.inputs.image.open_image`).
             question: the question text.
-            top_k: how many answers to keep in ``result.answers``.
+            top_k: how many answers to keep in ``result.answers`` (>= 1; more than the answer
+                vocabulary gives all).
+            unknown: a question with unknown words and no known content word
+                (`lxmert_viz.inputs.words`): ``"error"`` refuses it (`UnknownWordsError`),
+                ``"warn"`` answers it with an `UnknownWordsWarning`.
 
         Returns:
-            `Result` with ``answers`` as ``[(answer, probability), ...]``, best first.
+            `Result` with ``answers`` as ``[(answer, score), ...]``, best first: softmax
+            probabilities or sigmoid scores by the checkpoint (``result.score_label`` says which).
         """
-        return self.ask_many(image, [question], top_k)[0]
+        return self.ask_many(image, [question], top_k, unknown)[0]
 
-    def ask_many(self, image, questions: list[str], top_k: int = 5) -> list[Result]:
-        """Several questions about one image, in one batch."""
+    def ask_many(self, image, questions: list[str], top_k: int = 5, unknown: str = "error") -> list[Result]:
+        """Several questions about one image, in one batch (arguments as `ask`)."""
         if isinstance(questions, str):
-            raise TypeError("ask_many takes a list of questions; use ask() for one")
+            raise QuestionTypeError("ask_many takes a list of questions; use ask() for one")
+        if not hasattr(questions, "__iter__"):
+            raise QuestionTypeError(f"questions must be a list of strings, got {type(questions).__name__}")
+        questions = list(questions)
+        if not questions:
+            raise QuestionError("ask_many got no questions: give a list of at least one")
+        check_top_k(top_k)
+        if unknown not in UNKNOWN_POLICIES:
+            raise InputError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
+        toks, batch = self.tokenizer.batch(questions)  # questions first: a bad one costs no image work
+        for i, (q, tk) in enumerate(zip(questions, toks)):
+            try:
+                check_known_words(tk, q, unknown)
+            except UnknownWordsError as err:
+                if len(questions) == 1:
+                    raise
+                raise UnknownWordsError(f"question {i}: {err}", err.words) from None
         t0 = time.perf_counter()
         img = open_image(image)
         _, regions, vision = self._image_side(img)
-        toks, batch = self.tokenizer.batch(list(questions))
         dev = self.model.device
         with torch.inference_mode():
             out = self.model(input_ids=batch["input_ids"].to(dev), attention_mask=batch["attention_mask"].to(dev),
@@ -122,8 +164,56 @@ class Kit:
         for i, (q, tk) in enumerate(zip(questions, toks)):
             answers = self.answers.top_k(out.question_answering_score[i], top_k)
             results.append(Result.from_output(out, i, q, tk, regions, image=img, answers=answers,
-                                              meta={"kit": self.name, "seconds": time.perf_counter() - t0}))
+                                              meta={"kit": self.name, "seconds": time.perf_counter() - t0},
+                                              scoring=self.answers.scoring))
         return results
+
+    # -- the pretraining output heads (lxmert_viz.output_heads) ------------------------------------
+    def fill(self, image, text: str, top_k: int = 5, unknown: str = "error"):
+        """Top tokens for each ``[MASK]`` in ``text``, with the image and without it; see
+        `lxmert_viz.output_heads.fill` (returns a `Fill`)."""
+        from .output_heads import fill
+
+        return fill(self, image, text, top_k, unknown)
+
+    def match(self, image, sentences, unknown: str = "error"):
+        """Probability that each sentence matches the image; see `lxmert_viz.output_heads.match`."""
+        from .output_heads import match
+
+        return match(self, image, sentences, unknown)
+
+    def region_labels(self, image, text: str = "what is in the image?", top_k: int = 3, vg_vocab=None):
+        """Object (and attribute) labels of every region; see `lxmert_viz.output_heads.region_labels`."""
+        from .output_heads import region_labels
+
+        return region_labels(self, image, text, top_k, vg_vocab)
+
+    # -- interventions (lxmert_viz.interventions, built on lxmert_viz.model.hooks) ----------------
+    def ask_ablated(self, image, question: str, heads, top_k: int = 5, unknown: str = "error"):
+        """Ask with attention heads removed; see `lxmert_viz.interventions.ask_ablated`."""
+        from .interventions import ask_ablated
+
+        return ask_ablated(self, image, question, heads, top_k, unknown)
+
+    def rank_heads(self, items, families=None, batch_size: int = 128, limit: int | None = None):
+        """Rank heads by how much removing each changes the answer; see
+        `lxmert_viz.interventions.rank_heads`."""
+        from .interventions import rank_heads
+        from .model.output import FAMILIES
+
+        return rank_heads(self, items, FAMILIES if families is None else families, batch_size, limit)
+
+    def patch(self, source, target, site: str, positions=None, heads=None, top_k: int = 5):
+        """Run ``target`` with one activation from ``source``; see `lxmert_viz.interventions.patch`."""
+        from .interventions import patch
+
+        return patch(self, source, target, site, positions, heads, top_k)
+
+    def patch_sweep(self, source, target, streams=("lang", "vis"), positions=None, per_position: bool = False):
+        """Patch every hidden state of each stream; see `lxmert_viz.interventions.patch_sweep`."""
+        from .interventions import patch_sweep
+
+        return patch_sweep(self, source, target, streams, positions, per_position)
 
 
 def load_shapes(directory: str | Path | None = None, device: str = "cpu") -> Kit:
@@ -173,7 +263,7 @@ def load_real(name: str | Path, frcnn: str | Path | object = DEFAULT_FRCNN, answ
 
     model = from_pretrained(name, device=device)
     if "qa" not in model.output_heads:
-        raise ValueError(f"{name} has no answer head; use lxmert_viz.from_pretrained for the bare model")
+        raise InputError(f"{name} has no answer head; use lxmert_viz.from_pretrained for the bare model")
     tokenizer = load_tokenizer(name)
     ans = Answers.from_file(answers) if answers is not None else load_answers(name, model.config)
     if ans is None:
@@ -183,7 +273,7 @@ def load_real(name: str | Path, frcnn: str | Path | object = DEFAULT_FRCNN, answ
     extractor = frcnn if hasattr(frcnn, "extract") else FasterRCNNExtractor.from_pretrained(frcnn)
     feat_dim = getattr(getattr(extractor, "cfg", None), "head_dim", None)
     if feat_dim is not None and feat_dim != model.config.visual_feat_dim:
-        raise ValueError(f"the detector gives {feat_dim}-d region features; {name} expects "
+        raise InputError(f"the detector gives {feat_dim}-d region features; {name} expects "
                          f"{model.config.visual_feat_dim}")
     if isinstance(extractor, FasterRCNNExtractor):
         extractor = CachedExtractor(extractor, cache_dir)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .inputs.answers import SCORE_LABELS, check_scoring
 from .model.output import FAMILIES, KEY_STREAM, QUERY_STREAM, LxmertOutput, query_stream
 from .inputs.model_inputs import model_inputs
 from .inputs.regions import Regions
@@ -37,13 +38,17 @@ class Result:
         l_layers, r_layers, x_layers: layer counts; ``lang_hidden[l_layers]`` is the last state
             before mixing, likewise ``vis_hidden[r_layers]``.
         attentions: family -> (L, H, Q, K) float32 tensors.
-        answers: ``[(answer, probability), ...]`` best first (empty without a QA head).
+        answers: ``[(answer, score), ...]`` best first (empty without a QA head): softmax
+            probabilities or per-answer sigmoid scores, as ``scoring`` says (``score_label``
+            names them).
         logits: (A,) answer logits or None.
         meta: free-form extras (timings, settings; ``dropped_regions`` / ``dropped_tokens`` list
             positions that were masked out of the run, see `lxmert_viz.explain.masking`).
         attention_grads: family -> (L, H, Q, K) d(logit of ``explained_answer``)/dA, or None; only
             gradient explanations need them (`lxmert_viz.explain.gradients.with_gradients`).
         explained_answer: the answer index those gradients are of.
+        scoring: ``"softmax"`` or ``"sigmoid"``: how the answer head's logits became the numbers
+            in ``answers`` (`lxmert_viz.inputs.answers`).
     """
 
     question: str
@@ -61,8 +66,10 @@ class Result:
     meta: dict = field(default_factory=dict)
     attention_grads: dict[str, torch.Tensor] | None = None
     explained_answer: int | None = None
+    scoring: str = "softmax"
 
     def __post_init__(self):
+        check_scoring(self.scoring)
         t, r = len(self.tokens), self.regions.num_real
         if self.lang_hidden.shape[:2] != (1 + self.l_layers + self.x_layers, t):
             raise ValueError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
@@ -86,7 +93,7 @@ class Result:
     @classmethod
     def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
                     image=None, answers=None, meta=None, grads: dict | None = None,
-                    explained_answer: int | None = None) -> "Result":
+                    explained_answer: int | None = None, scoring: str = "softmax") -> "Result":
         """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding.
 
         ``grads``: family -> per layer (B, H, Q, K) gradients of the maps, cut the same way.
@@ -106,7 +113,7 @@ class Result:
         if out.question_answering_score is not None:
             logits = out.question_answering_score[index].detach().float().cpu()
         return cls(question, tokens, regions.real(), image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
-                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer)
+                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer, scoring)
 
     def model_inputs(self, dtype: torch.dtype = torch.float32, device=None) -> dict:
         """Batch-of-one model keyword arguments that re-run this question on these regions, with the
@@ -124,6 +131,16 @@ class Result:
     @property
     def answer(self) -> str | None:
         return self.answers[0][0] if self.answers else None
+
+    @property
+    def score_label(self) -> str:
+        """What the numbers in ``answers`` are: ``"probability"`` (softmax) or ``"score"`` (sigmoid).
+
+        Example:
+            >>> result.score_label                  # the embedded model: softmax cross entropy
+            'probability'
+        """
+        return SCORE_LABELS[self.scoring]
 
     @property
     def unknown_words(self) -> tuple[str, ...]:

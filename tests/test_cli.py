@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -52,3 +53,58 @@ def test_bad_input_is_one_line_no_traceback(args, msg):
     assert p.returncode == 2
     assert "Traceback" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and msg in p.stderr
+
+
+def test_ask_names_what_the_png_shows_and_unknown_words(tmp_path):
+    png = tmp_path / "att.png"
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what color is the circle?", "--png", str(png))
+    assert p.returncode == 0, p.stderr
+    assert "word 'circle'" in p.stdout and "cross layer 2" in p.stdout, "the PNG shows the content word"
+    assert "does not know" not in p.stdout
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what color is the zebra?", "--png", str(png), "--force")
+    assert p.returncode == 0, p.stderr
+    assert "does not know 'zebra'" in p.stdout
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what color is the circle?", "--png", str(png),
+            "--word", "banana", "--force")
+    assert p.returncode == 2 and "--word 'banana' is not in the question" in p.stderr
+
+
+def test_result_png_draws_the_content_word(tmp_path):
+    import lxmert_viz
+    from lxmert_viz.viz.png import question_attention, result_png
+
+    kit = lxmert_viz.load()
+    r = kit.ask(ROOT / "assets/samples/scene_00.png", "what color is the circle?")
+    drawn = result_png(r, tmp_path / "x.png")
+    assert drawn["token"] == "circle"
+    assert np.allclose(drawn["weights"], r.attn("l2v", -1, "mean")[r.token_index("circle")])
+    with Image.open(tmp_path / "x.png") as im:
+        assert im.width >= 512 + 100 and im.height >= 512 + 80, "image, colour bar and text around it"
+    words = [i for i, p in enumerate(r.tokens.pieces) if p not in ("[CLS]", "[SEP]")]
+    assert np.allclose(question_attention(r), r.attn("l2v", -1, "mean")[words].mean(0)), "[CLS]/[SEP] left out"
+
+
+def test_lab_passes_allow_root_only_as_root(monkeypatch, capsys):
+    import os
+
+    from lxmert_viz import cli
+
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    assert cli.main(["lab", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "01_quickstart.ipynb" in out and "--allow-root" in out and "-m jupyterlab " in out
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert cli.main(["lab", "04_interactive_qa", "--dry-run", "--", "--port=9999"]) == 0
+    out = capsys.readouterr().out
+    assert "--allow-root" not in out and "04_interactive_qa.ipynb" in out and "--port=9999" in out
+    assert cli.main(["lab", "99_nothing", "--dry-run"]) == 2
+    assert "no notebook 99_nothing.ipynb" in capsys.readouterr().err
+
+
+def test_lab_copy_to_never_overwrites(tmp_path, capsys):
+    from lxmert_viz import cli
+
+    assert cli.main(["lab", "--copy-to", str(tmp_path / "nb"), "--dry-run"]) == 0
+    assert (tmp_path / "nb" / "01_quickstart.ipynb").is_file()
+    assert cli.main(["lab", "--copy-to", str(tmp_path / "nb"), "--dry-run"]) == 2
+    assert "already holds" in capsys.readouterr().err

@@ -95,11 +95,18 @@ def test_ask_many_matches_ask(kit):
         assert r.answers[0][0] == one.answers[0][0]
 
 
-def test_unknown_words_do_not_crash(kit):
+def test_unknown_words_are_refused_or_answered_with_a_warning(kit):
+    from lxmert_viz.errors import UnknownWordsError, UnknownWordsWarning
+
     path, _ = sample(0)
-    r = kit.ask(path, "what colour is the zeppelin?")
-    assert "[UNK]" in r.tokens.pieces or len(r.tokens) > 2
-    assert r.answers
+    with pytest.raises(UnknownWordsError, match="'colour', 'zeppelin'") as info:
+        kit.ask(path, "what colour is the zeppelin?")
+    assert info.value.words == ("colour", "zeppelin")
+    with pytest.warns(UnknownWordsWarning, match="zeppelin"):
+        r = kit.ask(path, "what colour is the zeppelin?", unknown="warn")
+    assert r.unknown_words == ("colour", "zeppelin") and r.answers
+    known = kit.ask(path, "what color is the zeppelin?")  # "color" is known: answered, zeppelin on the result
+    assert known.unknown_words == ("zeppelin",) and known.answers
 
 
 @pytest.mark.parametrize("bad,err", [("nope.png", FileNotFoundError), (__file__, ValueError)])

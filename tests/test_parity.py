@@ -172,3 +172,84 @@ def test_bad_inputs_name_the_shape(tmp_path, seed):
         model(**good, attention_mask=torch.ones(2, 6))
     with pytest.raises(ValueError, match=r"input_ids must be \(batch, tokens\), got shape \(7,\)"):
         model(**{**good, "input_ids": torch.ones(7, dtype=torch.long)})
+
+
+# -- the pretraining heads, the hook points and head ablation against transformers ----------------
+def test_region_heads_match_transformers(tmp_path, seed):
+    """transformers computes the object/attribute/feature heads only inside its loss: compare ours
+    with its `obj_predict_head` applied to its own vision output."""
+    ref = build_and_save("LxmertForPreTraining", tmp_path)
+    model = lxmert_viz.from_pretrained(tmp_path)
+    inputs = make_inputs(batch=3, padding=True)
+    with torch.no_grad():
+        ours = model(**inputs)
+        tf_out = reference_outputs(ref, inputs)
+        want = ref.obj_predict_head(tf_out["vision_hidden_states"][-1])
+    assert sorted(ours.obj_predictions) == sorted(want) == ["attr", "feat", "obj"]
+    for key in want:
+        torch.testing.assert_close(ours.obj_predictions[key], want[key], atol=ATOL, rtol=0, msg=lambda m: f"{key}: {m}")
+
+
+def test_hook_points_leave_parameters_and_outputs_alone(tmp_path, seed):
+    from lxmert_viz.model.hooks import HookPoint, hook_points, run_with_hooks
+
+    ref = build_and_save("LxmertForPreTraining", tmp_path)
+    model = lxmert_viz.from_pretrained(tmp_path)
+    assert set(model.state_dict()) == set(ref.state_dict())  # no new names, none lost
+    assert sum(p.numel() for p in model.parameters()) == sum(p.numel() for p in ref.parameters())
+    points = hook_points(model)
+    assert all(isinstance(p, HookPoint) and not list(p.parameters()) and not list(p.buffers())
+               for p in points.values())
+    inputs = make_inputs(batch=3, padding=True)
+    identity = {name: (lambda v, _n: v.clone()) for name in points}  # every hook runs and replaces
+    ours = run_with_hooks(model, inputs, identity)
+    assert_same(reference_outputs(ref, inputs), ours.as_transformers())
+
+
+def _tf_attention_modules(ref, family: str, layer: int):
+    """transformers' LxmertAttention module computing ``family``'s layer, and which call of it."""
+    enc = ref.lxmert.encoder
+    if family == "lang":
+        return enc.layer[layer].attention.self, None
+    if family == "vis":
+        return enc.r_layers[layer].attention.self, None
+    x = enc.x_layers[layer]
+    if family in ("l2v", "v2l"):  # one module, called for words (queries: T tokens) then regions
+        return x.visual_attention.att, family
+    return (x.lang_self_att.self if family == "cross_lang" else x.visn_self_att.self), None
+
+
+@pytest.mark.parametrize("family", ["lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis"])
+def test_removing_all_heads_equals_transformers_with_that_attention_zeroed(family, tmp_path, seed):
+    """Ablating every head of one family's layer (our hook points) equals transformers' own model with
+    that attention's context output set to zero by a forward hook: an independent computation."""
+    ref = build_and_save("LxmertForPreTraining", tmp_path)
+    model = lxmert_viz.from_pretrained(tmp_path)
+    from lxmert_viz.interventions import run_ablated
+
+    inputs = make_inputs(batch=3, tokens=7, regions=5, padding=True)
+    layer = 1
+    module, direction = _tf_attention_modules(ref, family, layer)
+
+    def zero_context(_mod, args, output):
+        queries = args[0].shape[1]
+        if direction == "l2v" and queries != 7 or direction == "v2l" and queries != 5:
+            return output  # the other direction's call of the shared co-attention
+        return (torch.zeros_like(output[0]),) + tuple(output[1:])
+
+    handle = module.register_forward_hook(zero_context)
+    try:
+        with torch.no_grad():
+            want = reference_outputs(ref, inputs)
+            want_obj = ref.obj_predict_head(want["vision_hidden_states"][-1])
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        clean = model(**inputs)
+    ours = run_ablated(model, inputs, [(family, layer, "all")])
+    assert_same(want, ours.as_transformers())
+    for key in want_obj:
+        torch.testing.assert_close(ours.obj_predictions[key], want_obj[key], atol=ATOL, rtol=0)
+    # and the ablation did something: the last states moved
+    assert (ours.lang_hidden[-1] - clean.lang_hidden[-1]).abs().max() > 1e-3 or \
+        (ours.vis_hidden[-1] - clean.vis_hidden[-1]).abs().max() > 1e-3

@@ -12,6 +12,7 @@ pytest.importorskip("matplotlib")
 from lxmert_viz.explain import METHODS, ask_masked, explain, explain_all, relevance_rows  # noqa: E402
 from lxmert_viz.explain.perturbation import PerturbationReport  # noqa: E402
 from lxmert_viz.viz import compare_methods, perturbation_curves, relevance_overlay  # noqa: E402
+from lxmert_viz.viz.explanations import method_title  # noqa: E402
 from viz_fixtures import (ANSWERS, FakeKit, make_image, make_model, make_result, padded_properties,  # noqa: E402
                           record_front_end_messages)
 
@@ -59,18 +60,20 @@ def test_relevance_rows_are_the_cls_row_and_a_token_row(result, maps):
 def test_compare_methods_has_one_column_per_method_and_the_values(result, maps):
     fig = compare_methods(result, maps)
     m = len(METHODS)
-    assert len(fig.axes) == 2 * m, "an image row and a word-strip row, one column per method"
+    assert len(fig.axes) == 3 * m, "an image, a colour bar and a word strip per method"
     for j, meth in enumerate(maps):
-        boxes = _boxes(fig.axes[j])
-        assert len(boxes) == result.regions.num_real == 4
-        np.testing.assert_allclose([b.relevance for b in boxes], maps[meth].cls_regions(), rtol=1e-12)
-        alphas = np.array([b.get_facecolor()[3] for b in boxes])
-        assert np.argmax(alphas) == np.argmax(maps[meth].cls_regions()), "the most relevant box is the darkest"
-        strip = [im for im in fig.axes[m + j].images if im.get_gid() == "tokens"]
+        ax = fig.axes[j]
+        s = ax.shading
+        np.testing.assert_allclose(s.weights, maps[meth].cls_regions(), rtol=1e-12)
+        assert s.levels.argmax() == np.argmax(maps[meth].cls_regions()), "the most relevant box is the darkest"
+        assert [im.get_gid() for im in ax.images] == [None, "shading"]
+        assert any(im.get_gid() == "colorbar" for im in fig.axes[m + j].images)
+        strip = [im for im in fig.axes[2 * m + j].images if im.get_gid() == "tokens"]
         assert len(strip) == 1 and strip[0].get_array().shape == (1, len(result.tokens))
         np.testing.assert_allclose(np.asarray(strip[0].get_array())[0, 1:], maps[meth].cls_tokens()[1:])
-        assert meth in fig.axes[j].get_title()
-    assert len(compare_methods(result, [maps["raw"], maps["random"]]).axes) == 4
+        assert method_title(meth) in ax.get_title()
+    assert "own scale" in fig._suptitle.get_text()
+    assert len(compare_methods(result, [maps["raw"], maps["random"]]).axes) == 6
 
 
 def test_relevance_overlay_on_a_given_axes_and_for_a_word(result, maps):
@@ -80,9 +83,14 @@ def test_relevance_overlay_on_a_given_axes_and_for_a_word(result, maps):
     ax, sax = fig.subplots(1, 2)
     out = relevance_overlay(result, maps["rollout"], token="circle", ax=ax, strip_ax=sax, dropped_regions=[1])
     assert out is fig, "draws into the caller's figure"
-    boxes = _boxes(ax)
-    assert boxes[1].get_facecolor()[3] == 0.0 and boxes[1].get_linestyle() == "--", "dropped: dashed, unfilled"
-    np.testing.assert_allclose([b.relevance for b in boxes], maps["rollout"].token_to_regions(5))
+    s = ax.shading
+    assert s.dropped == (1,) and s.alphas[1] == 0.0, "dropped: greyed and crossed, unfilled by relevance"
+    np.testing.assert_allclose(s.weights, maps["rollout"].token_to_regions(5))
+    layer = np.asarray(ax.images[1].get_array())
+    k = layer.shape[1] / result.regions.image_size[0]
+    x1, y1, x2, y2 = result.regions.boxes[1]
+    px = layer[int((y1 + 0.3 * (y2 - y1)) * k), int((x1 + 0.5 * (x2 - x1)) * k)]
+    assert px[3] == 110 and px[0] == px[1] == px[2] == 120, "a dropped box is greyed"
     assert "'circle'" in ax.get_title()
 
 
@@ -134,6 +142,17 @@ def _direct(kit, mw, **drops):
                       regions=base.regions, question=base.question, answers=ANSWERS, image=base.image, **drops)
 
 
+def _shading_layer(fig) -> np.ndarray:
+    """The RGBA shading layer an overlay figure shows now (decoded from its data URI)."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    src = fig.data[1].source
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
+
+
 def test_masking_widget_set_matches_ask_masked_and_updates_in_place(kit):
     from lxmert_viz.viz import MaskingWidget
     from lxmert_viz.viz.widgets_masking import CSS
@@ -160,7 +179,11 @@ def test_masking_widget_set_matches_ask_masked_and_updates_in_place(kit):
     assert regions[1] == regions[3] == 0.0, "dropped regions carry no relevance"
     alphas = mw.box_alphas()
     assert alphas[1] == alphas[3] == 0.0 and alphas.max() > 0
-    assert fig.data[1 + 1].line.dash == "dash"
+    layer = _shading_layer(fig)
+    k = layer.shape[1] / mw.base.regions.image_size[0]
+    x1, y1, x2, y2 = mw.base.regions.boxes[3]
+    assert layer[int((y1 + 0.3 * (y2 - y1)) * k), int((x1 + 0.5 * (x2 - x1)) * k), 3] == 110, "greyed when dropped"
+    assert "dropped" in mw.status.value and "3:gray triangle" in mw.status.value
 
     mw.set(drop_tokens=["circle"])  # regions stay as they are
     direct = _direct(kit, mw, drop_regions=[1, 3], drop_tokens=[mw.base.token_index("circle")])
@@ -190,3 +213,19 @@ def test_masking_widget_buttons_drive_it_like_set(kit):
     assert mw.answers == by_click[0]
     np.testing.assert_allclose(mw.relevance[0], by_click[1])
     assert mw.token_buttons[0].disabled and mw.token_buttons[-1].disabled, "[CLS] and [SEP] stay"
+    assert mw.region_buttons[0].button_style == "danger", "a pressed (dropped) region looks dropped"
+    assert [b.description for b in mw.region_buttons] == [n.replace(":", " ", 1) for n in mw.base.regions.names()[:4]]
+
+
+def test_masking_widget_reset_restores_everything(kit):
+    from lxmert_viz.viz import MaskingWidget
+
+    mw = MaskingWidget(kit, make_image(0), QUESTION, method="relevancy")
+    first = (list(mw.answers), mw.relevance[0].copy())
+    mw.set(drop_regions=[0, 2], drop_tokens=["circle"], method="random", token="color")
+    assert mw.method.value == "random" and mw.target.value != "answer"
+    mw.reset_button.click()
+    assert mw.dropped_regions == [] and mw.dropped_tokens == []
+    assert mw.method.value == "relevancy" and mw.target.value == "answer"
+    assert list(mw.answers) == first[0]
+    np.testing.assert_allclose(mw.relevance[0], first[1], atol=1e-9)

@@ -9,38 +9,55 @@ from matplotlib.figure import Figure  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
 
 from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d  # noqa: E402
-from lxmert_viz.viz import (box_alphas, head_grid, head_grid_plotly, heatmap, heatmap_array,  # noqa: E402
-                            heatmap_plotly, overlay, overlay_plotly, state_drift, state_drift_plotly,
-                            state_pca, state_pca_plotly)
-from viz_fixtures import make_result, ranks  # noqa: E402
+from lxmert_viz.viz import (box_alphas, box_weights, default_token, head_grid, head_grid_plotly,  # noqa: E402
+                            heatmap, heatmap_array, heatmap_plotly, overlay, overlay_plotly,
+                            overlay_spec, state_drift, state_drift_plotly, state_pca, state_pca_plotly)
+from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
+from lxmert_viz.viz.shading import CHOSEN, MAX_FILL  # noqa: E402
+from viz_fixtures import make_result, non_finite, ranks  # noqa: E402
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
 
 
 # -- overlay -----------------------------------------------------------------------------------------
-def test_overlay_mpl_token_boxes_rank_like_attention(result):
+def _levels_of_layer(layer: np.ndarray, boxes, size) -> np.ndarray:
+    """Fill opacity read back from the shading layer at each box's centre."""
+    h, w = layer.shape[:2]
+    kx, ky = w / size[0], h / size[1]
+    out = []
+    for x1, y1, x2, y2 in boxes:
+        out.append(layer[int((y1 + y2) / 2 * ky), int((x1 + x2) / 2 * kx), 3] / 255.0)
+    return np.array(out)
+
+
+def test_overlay_mpl_shading_and_bars_are_the_weights(result):
     fig = overlay(result, token="circle", layer=0, head=1)
     assert isinstance(fig, Figure)
-    ax = fig.axes[0]
-    boxes = [p for p in ax.patches if (p.get_gid() or "").startswith("region-")]
-    assert len(boxes) == result.regions.num_real == 4
+    ax = next(a for a in fig.axes if a.get_gid() == "regions")
+    layer = next(im for im in ax.images if im.get_gid() == "shading").get_array()
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
-    alphas = [p.get_facecolor()[3] for p in boxes]
-    np.testing.assert_array_equal(ranks(alphas), ranks(w))
-    bars = fig.axes[1].patches
+    n = result.regions.num_real
+    alphas = _levels_of_layer(np.asarray(layer), result.regions.boxes[:n], result.regions.image_size)
+    np.testing.assert_allclose(alphas, MAX_FILL * w / w.max(), atol=1 / 255 + 1e-9)  # alpha proportional to weight
+    bars = fig.axes[-1].patches
     np.testing.assert_allclose([b.get_width() for b in bars], w, rtol=1e-6)
-    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == result.regions.names()
+    assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == result.regions.names()[:n]
+    assert fig._suptitle.get_text() == "l2v · cross layer 0 (of 0-1) · head 1 of 0-3 · word 'circle'"
 
 
-def test_overlay_mpl_region_outlines_and_bars_over_words(result):
+def test_overlay_mpl_region_query_outlines_it_and_bars_over_words(result):
     fig = overlay(result, region=2, layer=-1, head="max")
-    boxes = [p for p in fig.axes[0].patches if (p.get_gid() or "").startswith("region-")]
-    widths = [p.get_linewidth() for p in boxes]
-    assert int(np.argmax(widths)) == 2
-    bars = fig.axes[1].patches
+    ax = fig.axes[0]
+    layer = np.asarray(next(im for im in ax.images if im.get_gid() == "shading").get_array())
+    x1, y1, x2, y2 = result.regions.boxes[2]
+    k = layer.shape[1] / result.regions.image_size[0]
+    ring = layer[int(y1 * k) - 2, int((x1 + x2) / 2 * k)]  # just above the box: the outline
+    assert tuple(ring[:3]) == tuple(int(CHOSEN[i:i + 2], 16) for i in (1, 3, 5)) and ring[3] == 255
+    assert layer[int((y1 + y2) / 2 * k), int((x1 + x2) / 2 * k), 3] == 0, "region queries paint no fill"
+    bars = fig.axes[-1].patches
     assert len(bars) == len(result.tokens)
     np.testing.assert_allclose([b.get_width() for b in bars], result.attn("v2l", -1, "max")[2], rtol=1e-6)
-    assert [t.get_text() for t in fig.axes[1].get_yticklabels()] == result.tokens.labels()
+    assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == result.tokens.labels()
 
 
 def test_overlay_mpl_on_given_ax_and_without_image():
@@ -51,16 +68,22 @@ def test_overlay_mpl_on_given_ax_and_without_image():
     ax = host.add_subplot()
     fig = overlay(r, token=1, ax=ax)
     assert fig is host
-    assert any(t.get_text() == "r0" for t in ax.texts)
+    assert any(t.get_text() == "r0" for t in ax.child_axes[-1].get_yticklabels())
 
 
 def test_overlay_rejects_bad_queries(result):
-    with pytest.raises(ValueError, match="exactly one"):
-        overlay(result)
+    with pytest.raises(ValueError, match="not both"):
+        overlay(result, token=1, region=0)
     with pytest.raises(ValueError, match="lang queries"):
         overlay(result, region=0, family="l2v")
     with pytest.raises(IndexError):
         overlay(result, region=9)
+
+
+def test_overlay_without_a_query_shows_the_content_word(result):
+    spec = overlay_spec(result)
+    assert spec["query_label"] in {"color", "circle"}  # not "what", "is", "the" or "?"
+    assert spec["query"] == default_token(result)
 
 
 def test_overlay_plotly_structure_and_alphas(result):
@@ -68,19 +91,24 @@ def test_overlay_plotly_structure_and_alphas(result):
     assert isinstance(fig, go.Figure)
     n = result.regions.num_real
     assert fig.data[0].type == "image" and fig.data[0].source.startswith("data:image/png;base64,")
-    assert [tr.type for tr in fig.data[1:1 + n]] == ["scatter"] * n
+    assert fig.data[1].type == "image" and fig.data[1].name == "shading"
+    assert [tr.type for tr in fig.data[2:2 + n]] == ["scatter"] * n
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
     np.testing.assert_array_equal(ranks(box_alphas(fig)), ranks(w))
-    assert box_alphas(fig).max() == pytest.approx(0.75)
-    np.testing.assert_allclose(fig.data[2 + n].x, w, rtol=1e-6)
-    assert list(fig.data[2 + n].y) == result.regions.names()
+    assert box_alphas(fig).max() == pytest.approx(MAX_FILL)
+    np.testing.assert_allclose(box_weights(fig), w, rtol=1e-6)
+    np.testing.assert_allclose(bar_trace(fig).x, w, rtol=1e-6)
+    assert list(bar_trace(fig).y) == result.regions.names()[:n]
+    assert fig.data[-1].marker.showscale and fig.data[-1].marker.cmax == pytest.approx(float(w.max()))
 
 
-def test_overlay_plotly_v2l_has_no_shading(result):
+def test_overlay_plotly_v2l_has_no_shading_and_sends_only_finite_values(result):
     fig = overlay_plotly(result, region=1)
     np.testing.assert_array_equal(box_alphas(fig), 0.0)
-    assert fig.data[2].line.width == 4  # region 1 outlined
-    assert list(fig.data[-1].y) == result.tokens.labels()
+    assert list(bar_trace(fig).y) == result.tokens.labels()
+    assert non_finite(fig.to_plotly_json()) == [], "NaN or inf would reach the browser"
+    fig = overlay_plotly(result, token="circle", widget=False)
+    assert non_finite(fig.to_plotly_json()) == []
 
 
 # -- heatmaps ----------------------------------------------------------------------------------------
@@ -151,7 +179,7 @@ def test_state_drift_figures(result):
     np.testing.assert_allclose(line.get_ydata(), state_drift_values(result, "vis", "distance")[0][:, 2], rtol=1e-6)
     pf = state_drift_plotly(result, "norm", highlight=("lang", 1))
     assert len(pf.data) == len(lines)
-    assert pf.data[1].line.width == 4 and pf.data[0].opacity == pytest.approx(0.35)
+    assert pf.data[1].line.width == 5 and pf.data[0].opacity == pytest.approx(0.3)
 
 
 def test_pca_matches_svd():

@@ -11,7 +11,8 @@ pytest.importorskip("anywidget")  # plotly >= 6 FigureWidget is an anywidget
 
 from lxmert_viz.analysis import drift as state_drift_values  # noqa: E402
 from lxmert_viz.viz import AttentionExplorer, QAWidget, StatesExplorer, box_alphas  # noqa: E402
-from viz_fixtures import FakeKit, make_result, padded_properties, ranks, record_front_end_messages, samples  # noqa: E402
+from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
+from viz_fixtures import FakeKit, padded_properties, ranks, record_front_end_messages, samples  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -51,7 +52,7 @@ def test_attention_explorer_family_switch_changes_query_side(result):
     assert id(ex.figures["heatmap"]) == id(hm)
     assert [v for _, v in ex.query.options] == list(range(result.regions.num_real))
     np.testing.assert_allclose(np.asarray(hm.data[0].z), result.attn("v2l", -1, "max"), rtol=1e-6)
-    bars = ex.figures["overlay"].data[-1]
+    bars = bar_trace(ex.figures["overlay"])
     np.testing.assert_allclose(bars.x, result.attn("v2l", -1, "max")[2], rtol=1e-6)
     assert list(bars.y) == result.tokens.labels()
     assert hm.layout.shapes[0].y0 == pytest.approx(1.5)  # row 2 highlighted
@@ -66,7 +67,7 @@ def test_attention_explorer_controls_drive_redraw(result):
     ex.head.value = 3  # what the dropdown does in the browser
     np.testing.assert_allclose(np.asarray(ex.figures["heatmap"].data[0].z), result.attn("l2v", -1, 3), rtol=1e-6)
     ex.query.value = 2
-    np.testing.assert_allclose(ex.figures["overlay"].data[-1].x, result.attn("l2v", -1, 3)[2], rtol=1e-6)
+    np.testing.assert_allclose(bar_trace(ex.figures["overlay"]).x, result.attn("l2v", -1, 3)[2], rtol=1e-6)
 
 
 def test_attention_explorer_rejects_bad_selection(result):
@@ -88,11 +89,11 @@ def test_states_explorer_updates_in_place(result):
     t = len(result.tokens)
     tr = drift.data[t + 1]
     np.testing.assert_allclose(tr.y, state_drift_values(result, "vis", "norm")[0][:, 1], rtol=1e-6)
-    assert tr.line.width == 4 and drift.data[0].line.width == 1.5
+    assert tr.line.width == 5 and drift.data[0].line.width == 1.5
     assert len(pca.data[-1].x) == result.vis_hidden.shape[0]
     ex.set(token="circle")
     assert len(pca.data[-1].x) == result.lang_hidden.shape[0]
-    assert drift.data[result.token_index("circle")].line.width == 4
+    assert drift.data[result.token_index("circle")].line.width == 5
 
 
 # -- QAWidget ----------------------------------------------------------------------------------------
@@ -114,13 +115,16 @@ def test_qa_widget_asks_and_redraws_in_place():
 
 
 def test_qa_widget_token_and_head_controls():
-    qa = QAWidget(FakeKit(), samples(1), question="what color is the circle ?")
+    qa = QAWidget(FakeKit(), samples(2), question="what color is the circle ?")
     qa.select_token("circle")
     qa.head.value = 2
     w = qa.result.attn("l2v", -1, 2)[qa.result.token_index("circle")]
-    np.testing.assert_allclose(qa.overlay.data[-1].x, w, rtol=1e-6)
-    qa.ask("where is the circle ?")  # the chosen word survives a new question that has it
+    np.testing.assert_allclose(bar_trace(qa.overlay).x, w, rtol=1e-6)
+    qa.select_sample(1)  # the same question on a new image keeps the chosen word
     assert qa.result.tokens.labels()[qa.token.value] == "circle"
+    qa.select_token("what")
+    qa.ask("where is the blue square ?")  # a new question starts from its content word
+    assert qa.result.tokens.labels()[qa.token.value] in {"blue", "square"}
 
 
 def test_qa_widget_sample_and_upload_switch_image():

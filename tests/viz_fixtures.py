@@ -131,3 +131,24 @@ def padded_properties(sent: list[dict]) -> list[str]:
 def ranks(x) -> np.ndarray:
     """The rank of each value (0 = smallest): equal ranks mean the same order."""
     return np.argsort(np.argsort(np.asarray(x)))
+
+
+def non_finite(obj, path: str = "") -> list[str]:
+    """Paths of every NaN or infinite number in a nested JSON-like object (what plotly sends)."""
+    import math
+
+    out: list[str] = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += non_finite(v, f"{path}.{k}")
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            out += non_finite(v, f"{path}[{i}]")
+    elif isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "fc" and not np.isfinite(obj).all():
+            out.append(path)
+        elif obj.dtype == object:
+            out += non_finite(list(obj), path)
+    elif isinstance(obj, (float, np.floating)) and not math.isfinite(float(obj)):
+        out.append(path)
+    return out

@@ -1,10 +1,33 @@
-"""Numbers computed from results (never drawn here; `lxmert_viz.viz` draws them).
+"""Numbers computed from results (never drawn here; `lxmert_viz.viz` draws them), and the data-set
+runner that computes them for every example of a data set.
 
+One result:
     head_stats(result, family)            per (layer, head): attention entropy and maximum weight
     drift(result, stream, metric)         how each item's state moves through the cross layers
     pca_2d(x), state_points(result)       a joint 2-D projection of every hidden state
+
+A data set (see `lxmert_viz.analysis.datasets`, `lxmert_viz.analysis.stats`, `schema`):
+    run(dataset, stats, out, backend="local", batch_size=32, ...) -> RunInfo   Parquet shards + manifest
+    summarize(run_dir) -> Summary         tables by (family, layer, head) and by question type
+    read_records(run_dir, columns)        the records as one Arrow table
+    result_for_record(kit, record)        the example behind a record, run again (every map)
 """
 from .heads import head_stats
 from .states import DRIFT_METRICS, drift, pca_2d, state_points
+from .batch import BatchWorker, MapsRequest
+from .datasets import Dataset, open_dataset
+from .encode import EncodedExample, Encoder
+from .example import Example, FeatureRef, Referent, SceneImage
+from .replay import record_image, result_for_record
+from .run_info import RunInfo
+from .runner import read_records, run
+from .schema import load_map
+from .stats import DEFAULT_STATS, STATS, Stat
+from .summary import Summary, summarize
 
-__all__ = ["DRIFT_METRICS", "drift", "head_stats", "pca_2d", "state_points"]
+__all__ = [
+    "BatchWorker", "DEFAULT_STATS", "DRIFT_METRICS", "Dataset", "EncodedExample", "Encoder", "Example",
+    "FeatureRef", "MapsRequest", "Referent", "RunInfo", "STATS", "SceneImage", "Stat", "Summary", "drift",
+    "head_stats", "load_map", "open_dataset", "pca_2d", "read_records", "record_image", "result_for_record",
+    "run", "state_points", "summarize",
+]

@@ -7,15 +7,16 @@ live masking and the perturbation benchmark. Computation only (torch/numpy).
     run_result(model, tokens, regions, need_grads=False) -> Result
     relevance_rows(explanation, result, token=None) -> (regions (R,), tokens (T,))
     ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
-    perturbation_benchmark(model, examples, ...) -> PerturbationReport   (explain.perturbation)
+    perturbation_benchmark(model, examples, ..., protocol="kit"|"paper") -> PerturbationReport
+                                                              (explain.perturbation, explain.protocols)
 """
-from .explanation import METHODS, Explanation, relevance_rows
+from .explanation import ALL_METHODS, EXTRA_METHODS, METHODS, Explanation, relevance_rows
 from .gradients import run_result, with_gradients
 from .masking import MaskedRun, ask_masked, masked_inputs
 from .methods import explain, explain_all, kept_maps
 from .relevancy import head_mean_positive_grad_attention, normalize_residual
 
 __all__ = [
-    "METHODS", "Explanation", "MaskedRun", "ask_masked", "explain", "explain_all", "head_mean_positive_grad_attention",
+    "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "MaskedRun", "ask_masked", "explain", "explain_all", "head_mean_positive_grad_attention",
     "kept_maps", "masked_inputs", "normalize_residual", "relevance_rows", "run_result", "with_gradients",
 ]

@@ -17,6 +17,16 @@ over the kept tokens and regions (see `methods.kept_maps`).
       matrices as they were before the cross layer, as the model computes them.
   Starting from R_ll = I, R_vv = I, R_lv = R_vl = 0, every row of [R_ll | R_lv] and of
   [R_vl | R_vv] sums to 1 (a distribution over all inputs).
+* ``chefer_rollout``: the rollout baseline as the code of Chefer, Gur & Wolf (2021) computes it for
+  LXMERT (``GeneratorBaselines.generate_rollout`` in Transformer-MM-Explainability), offered so
+  that the kit's numbers can stand beside theirs. Each stream's self-attention maps (the
+  single-modality layers, then the self-attentions of every cross layer but the last) are rolled
+  out on their own, Â = row-normalise(A_mean + I), joint = Â_L ··· Â_1; the co-attention enters
+  only once, through the last cross layer's l2v: lang_vis = R_llᵀ · A_l2v · R_vv (the transpose is
+  theirs), with R_ll before the last cross layer's language self-attention; lang_lang then adds that
+  last one. Their code returns no vision rows for it: vis_lang is 0 and vis_vis is the vision
+  rollout. As in their code, lang_lang[cls, cls] is set to 0. Its [CLS] rows differ from the kit's
+  ``rollout`` (which carries relevance through both co-attentions of every cross layer).
 * ``random``: uniform [0, 1) numbers from ``numpy.random.default_rng(seed)``, a baseline.
 """
 from __future__ import annotations
@@ -71,6 +81,31 @@ def rollout(maps: dict[str, torch.Tensor], t: int, r: int) -> dict[tuple[str, st
         self_step("lang", maps["cross_lang"][x])
         self_step("vis", maps["cross_vis"][x])
     return R
+
+
+def _stream_rollout(mats: list[torch.Tensor], n: int) -> torch.Tensor:
+    """Abnar & Zuidema's rollout of one stream's head-mean maps, as Chefer et al.'s code writes it."""
+    joint = torch.eye(n, dtype=F64)
+    for k, a in enumerate(mats):
+        hat = a + torch.eye(n, dtype=F64)
+        hat = hat / hat.sum(-1, keepdim=True)
+        joint = hat if k == 0 else hat @ joint
+    return joint
+
+
+def chefer_rollout(maps: dict[str, torch.Tensor], t: int, r: int) -> dict[tuple[str, str], torch.Tensor]:
+    """The authors' rollout baseline for LXMERT (see the module docstring)."""
+    if "l2v" not in maps or not len(maps["l2v"]):
+        raise ValueError("the rollout baseline needs at least one cross layer (x_layers >= 1)")
+    x = len(maps["l2v"])
+    text = [_mean(a) for a in maps.get("lang", ())] + [_mean(maps["cross_lang"][i]) for i in range(x - 1)]
+    image = [_mean(a) for a in maps.get("vis", ())] + [_mean(maps["cross_vis"][i]) for i in range(x - 1)]
+    r_tt, r_ii = _stream_rollout(text, t), _stream_rollout(image, r)
+    r_ti = r_tt.T @ _mean(maps["l2v"][-1]) @ r_ii
+    r_tt = _stream_rollout(text + [_mean(maps["cross_lang"][-1])], t)
+    r_tt[0, 0] = 0.0
+    return {("lang", "lang"): r_tt, ("vis", "vis"): r_ii, ("lang", "vis"): r_ti,
+            ("vis", "lang"): torch.zeros(r, t, dtype=F64)}
 
 
 def random_baseline(t: int, r: int, seed: int = 0) -> dict[tuple[str, str], np.ndarray]:

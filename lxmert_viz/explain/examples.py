@@ -2,49 +2,22 @@
 
 Shape letters: T tokens, R regions, F feature size.
 
-Any data set works once it is a stream of `Example`s: `examples_from_files` reads region features
-(a folder of ``<image_id>.npz`` or a ``.tsv`` file, as `lxmert_viz.features` writes them) plus a
-questions file; `shapes_examples` generates the shapes world's held-out scenes offline.
+The data sets are those of `lxmert_viz.analysis.datasets` and the encoding (tokens, regions cached
+per image, gold index) is `lxmert_viz.analysis.encode`; this module only keeps the benchmark's
+names. `Example` is `lxmert_viz.analysis.encode.EncodedExample` (``Example(tokens, regions, gold)``
+builds one by hand); `examples_from_files` reads region features (a folder of ``<image_id>.npz``
+or a ``.tsv`` file, as `lxmert_viz.features` writes them) plus a questions file;
+`shapes_examples` generates the shapes world's held-out scenes offline.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-from ..inputs.regions import Regions
-from ..inputs.text import Tokens
+from ..analysis.datasets import questions_dataset, shapes_dataset
+from ..analysis.encode import EncodedExample, Encoder
 
-
-@dataclass
-class Example:
-    """One benchmark item: a tokenized question, an image's regions and the gold answer.
-
-    Attributes:
-        tokens: the question's `Tokens`.
-        regions: the image's `Regions` (padding rows are never used).
-        gold: the right answer's index.
-        meta: free-form (question text, image id, ...).
-    """
-
-    tokens: Tokens
-    regions: Regions
-    gold: int
-    meta: dict | None = None
-
-
-def _read_questions(path: Path) -> list[dict]:
-    text = path.read_text(encoding="utf-8")
-    if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        rows = json.loads(text)
-    for k, row in enumerate(rows):
-        missing = {"image_id", "question", "answer"} - set(row)
-        if missing:
-            raise ValueError(f"{path}: question {k} lacks {sorted(missing)}")
-    return rows
+Example = EncodedExample
 
 
 def examples_from_files(features: str | Path, questions: str | Path, tokenizer, answers,
@@ -53,7 +26,9 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
 
     Args:
         features: a folder of ``<image_id>.npz`` files or one ``.tsv`` file (`lxmert_viz.features`).
-        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``.
+        questions: JSON list or JSON-lines of ``{"image_id", "question", "answer"}``, optionally with
+            ``"label": {answer: VQA score}`` (LXMERT's VQA files) for soft accuracy
+            (`lxmert_viz.analysis.datasets.questions_dataset`).
         tokenizer: a `Tokenizer`.
         answers: an `Answers`; questions whose answer is not in it are skipped (or an error when
             ``skip_unknown`` is False).
@@ -61,34 +36,20 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
     Yields:
         `Example`s in the questions file's order.
     """
-    features = Path(features)
-    if features.is_file() and features.suffix == ".tsv":
-        from ..features.tsv import read_tsv
-
-        table = read_tsv(features)
-        get = table.__getitem__
-    elif features.is_dir():
-        from ..features.npz import load_npz
-
-        cache: dict[str, Regions] = {}
-
-        def get(img_id: str) -> Regions:
-            if img_id not in cache:
-                cache.clear()  # questions are usually grouped by image; keep one
-                cache[img_id] = load_npz(features / f"{img_id}.npz")
-            return cache[img_id]
-    else:
+    path = Path(features)
+    if not (path.is_dir() or (path.is_file() and path.suffix == ".tsv")):
         raise FileNotFoundError(f"{features} is neither a folder of .npz files nor a .tsv file")
-    for row in _read_questions(Path(questions)):
-        try:
-            gold = answers.index(str(row["answer"]))
-        except KeyError:
+    encode = Encoder(tokenizer, answers)
+    for k, ex in enumerate(questions_dataset(questions, features=features)):
+        if ex.answer is None:
+            raise ValueError(f"{questions}: question {k} lacks ['answer']")
+        enc = encode(ex)
+        if enc.gold < 0:
             if skip_unknown:
                 continue
-            raise
-        regions = get(str(row["image_id"]))
-        yield Example(tokenizer(row["question"]), regions, gold,
-                      {"image_id": str(row["image_id"]), "question": row["question"]})
+            answers.index(ex.answer)  # raises the KeyError that names the answer
+        enc.meta = {"image_id": str(ex.meta.get("image_id")), "question": ex.question}
+        yield enc
 
 
 def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) -> Iterator[Example]:
@@ -103,15 +64,17 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         size: scene side in pixels.
 
     Yields:
-        `Example`s whose gold answer is in the kit's answers.
+        `Example`s whose gold answer is in the kit's answers; ``meta`` names the question's
+        ``target`` object, its ``target_word`` and the ``target_region`` that the extractor found
+        for it (None when the question names no single object).
     """
-    from ..shapes.world.dataset import make_dataset
-    from ..shapes.world.scenes import generate_scene
-
-    for sample in make_dataset(n_scenes, seed, size=size):
-        q = sample.question
-        if q.answer not in kit.answers.names:
+    encode = Encoder.from_kit(kit)
+    for ex in shapes_dataset(n_scenes, seed, size):
+        enc = encode(ex)
+        if enc.gold < 0:
             continue
-        scene = generate_scene(sample.scene_seed, size)
-        yield Example(kit.tokenizer(q.text), kit.extract(scene.image), kit.answers.index(q.answer),
-                      {"scene_seed": sample.scene_seed, "question": q.text, "qtype": q.qtype, "target": q.target})
+        enc.meta = {"scene_seed": ex.meta["scene_seed"], "question": ex.question, "qtype": ex.qtype,
+                    "target": None if ex.meta["target"] < 0 else ex.meta["target"],
+                    "target_word": None if ex.referent is None else ex.referent.word,
+                    "target_region": None if enc.referent_region < 0 else enc.referent_region}
+        yield enc

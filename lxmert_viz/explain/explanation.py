@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-METHODS = ("raw", "rollout", "relevancy", "random")
+METHODS = ("raw", "rollout", "relevancy", "random")  # the kit's four, compared side by side
+EXTRA_METHODS = ("chefer_rollout",)  # the authors' rollout baseline, on request
+ALL_METHODS = METHODS + EXTRA_METHODS
 STREAM_PAIRS = (("lang", "lang"), ("vis", "vis"), ("lang", "vis"), ("vis", "lang"))
 
 
@@ -29,7 +31,7 @@ class Explanation:
     """Relevance maps of one method for one answer of one example, over its kept tokens and regions.
 
     Attributes:
-        method: one of ``METHODS``.
+        method: one of ``ALL_METHODS``.
         answer: the explained answer index.
         lang_lang, vis_vis, lang_vis, vis_lang: float64 arrays, see the module table.
         token_index: (T,) positions of the kept tokens among the result's tokens (dropped ones left out).

@@ -28,7 +28,7 @@ def _graph_ready(model, kwargs: dict) -> dict:
 
 
 def run_result(model, tokens, regions, need_grads: bool = False, answer: int | None = None, question: str = "",
-               image=None, answers=None, meta: dict | None = None) -> Result:
+               image=None, answers=None, meta: dict | None = None, scoring: str = "softmax") -> Result:
     """Run ``model`` on one question's `Tokens` and an image's `Regions` into a `Result`.
 
     Args:
@@ -37,7 +37,7 @@ def run_result(model, tokens, regions, need_grads: bool = False, answer: int | N
             are masked out.
         need_grads: also compute d(logit of ``answer``)/dA for every map (one backward pass).
         answer: the answer whose logit is differentiated; None: the model's top answer.
-        question, image, answers, meta: carried into the `Result` as given.
+        question, image, answers, meta, scoring: carried into the `Result` as given.
 
     Returns:
         The `Result`; with ``need_grads``, ``attention_grads`` and ``explained_answer`` are set.
@@ -72,7 +72,7 @@ def run_result(model, tokens, regions, need_grads: bool = False, answer: int | N
     finally:
         model.train(was_training)
     return Result.from_output(out, 0, question, tokens, regions, image=image, answers=answers, meta=meta,
-                              grads=grads, explained_answer=ans)
+                              grads=grads, explained_answer=ans, scoring=scoring)
 
 
 def with_gradients(model, result: Result, answer: int | None = None) -> Result:
@@ -84,4 +84,4 @@ def with_gradients(model, result: Result, answer: int | None = None) -> Result:
         True
     """
     return run_result(model, result.tokens, result.regions, True, answer, result.question, result.image,
-                      result.answers, result.meta)
+                      result.answers, result.meta, result.scoring)

@@ -121,5 +121,6 @@ def ask_masked(model, inputs: Mapping, drop_regions: Iterable[int] = (), drop_to
         if answers is not None and out.question_answering_score is not None:
             top = answers.top_k(out.question_answering_score[0], k=top_k)
         meta = {"dropped_regions": regs, "dropped_tokens": toks}
-        result = Result.from_output(out, 0, question, tokens, regions, image=image, answers=top, meta=meta)
+        result = Result.from_output(out, 0, question, tokens, regions, image=image, answers=top, meta=meta,
+                                    scoring=answers.scoring if answers is not None else "softmax")
     return MaskedRun(out, kw, regs, toks, result)

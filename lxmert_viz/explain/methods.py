@@ -15,8 +15,8 @@ import torch
 
 from ..model.output import KEY_STREAM, QUERY_STREAM
 from ..result import Result
-from .attention_methods import raw_attention, random_baseline, rollout
-from .explanation import METHODS, Explanation
+from .attention_methods import chefer_rollout, raw_attention, random_baseline, rollout
+from .explanation import ALL_METHODS, METHODS, Explanation
 from .gradients import with_gradients
 from .relevancy import relevancy
 
@@ -43,7 +43,9 @@ def explain_all(result: Result, methods: Sequence[str] = METHODS, model=None, an
 
     Args:
         result: a `Result` (from `Kit.ask`, `ask_masked`, `run_result`, ...).
-        methods: any of ``"raw"``, ``"rollout"``, ``"relevancy"``, ``"random"``.
+        methods: any of ``"raw"``, ``"rollout"`` (the kit's two-stream variant), ``"relevancy"``,
+            ``"random"`` (`METHODS`, the default) and ``"chefer_rollout"`` (the authors' rollout
+            baseline, see `attention_methods`).
         model: the model that made the result; needed by ``"relevancy"`` unless the result already
             carries gradients for the explained answer (`with_gradients`).
         answer: the answer to explain: an index, a text (with ``answers``), or None (the top answer).
@@ -61,8 +63,8 @@ def explain_all(result: Result, methods: Sequence[str] = METHODS, model=None, an
     """
     methods = tuple(methods)
     for meth in methods:
-        if meth not in METHODS:
-            raise ValueError(f"unknown method {meth!r}; choose from {METHODS}")
+        if meth not in ALL_METHODS:
+            raise ValueError(f"unknown method {meth!r}; choose from {ALL_METHODS}")
     ans = _answer_index(result, answer, answers)
     if "relevancy" in methods:
         if result.attention_grads is None or (ans is not None and ans != result.explained_answer):
@@ -83,6 +85,8 @@ def explain_all(result: Result, methods: Sequence[str] = METHODS, model=None, an
             mats = raw_attention(maps)
         elif meth == "rollout":
             mats = rollout(maps, t, r)
+        elif meth == "chefer_rollout":
+            mats = chefer_rollout(maps, t, r)
         elif meth == "relevancy":
             mats = relevancy(maps, kept_maps(result, grads=True), t, r)
         else:

@@ -1,22 +1,25 @@
 """Perturbation benchmark of Chefer, Gur & Wolf (2021): remove inputs by relevance, watch accuracy.
 
-Shape letters: S steps (fractions 0, 0.1, …, 1), N removable items of one example.
+Shape letters: S steps (removed fractions), N removable items of one example.
 
 For each example and each method, the [CLS] row ranks the removable items: regions by
-``lang_vis[cls]``, tokens by ``lang_lang[cls]`` (every real token but [CLS] and [SEP]). Removing 0 %, 10 %,
-…, 100 % of them, most relevant first (``positive``: a good map makes accuracy fall fast, lower AUC
-is better) or least relevant first (``negative``: a good map keeps it up, higher AUC is better),
-happens through the attention masks (``visual_attention_mask`` / ``attention_mask`` set to 0), so
-nothing else about the input changes. Accuracy is against the gold answer; ``agreement`` (the
-share that keeps the unperturbed prediction) is kept too. AUC is the trapezoid over the fraction
-0..1. Ties in relevance break at random (seeded), so a constant map scores like the random one.
+``lang_vis[cls]``, tokens by ``lang_lang[cls]`` (every real token but [CLS] and [SEP]). A share of
+them is removed, most relevant first (``positive``: a good map makes accuracy fall fast, lower AUC
+is better) or least relevant first (``negative``: a good map keeps it up, higher AUC is better).
+Two protocols (`protocols`): ``kit`` removes 0 %, 10 %, …, 100 % through the attention masks and
+scores 1 for the gold answer; ``paper`` follows the authors' code (0, 25, 50, 75, 80, 85, 90, 95,
+100 %; words deleted; VQA soft accuracy), so that its AUCs can stand beside the paper's.
+``agreement`` (the share that keeps the unperturbed prediction) is kept too. AUC is the trapezoid
+over the removed fraction 0..1. Ties in relevance break at random (seeded), so a constant map
+scores like the random one.
 
 With 100 % of the regions masked, every l2v row is masked entirely and its softmax is uniform over
 all (masked) positions, as in `transformers`: the model then sees the mean of the region values.
 That last point is the same for every method, so it does not change their order.
 
-Command line (writes a markdown table):
+Command line (writes a markdown table; a progress bar on stderr):
     python -m lxmert_viz.explain.perturbation --shapes 200 --out benchmarks/RESULTS_perturbation.md
+    python -m lxmert_viz.explain.perturbation --shapes 200 --protocol paper
     python -m lxmert_viz.explain.perturbation --checkpoint DIR --features FEATS --questions Q.jsonl
 """
 from __future__ import annotations
@@ -31,8 +34,9 @@ import numpy as np
 import torch
 
 from ..inputs.model_inputs import model_inputs
+from . import protocols
 from .examples import Example
-from .explanation import METHODS
+from .explanation import ALL_METHODS, METHODS
 from .gradients import run_result
 from .methods import explain_all
 
@@ -55,9 +59,9 @@ def removal_order(relevance: np.ndarray, direction: str, rng: np.random.Generato
     return np.lexsort((rng.random(len(rel)), key))  # last key sorts first
 
 
-def removal_counts(n: int, fractions: np.ndarray) -> list[int]:
-    """How many of ``n`` items go at each fraction (rounded half up)."""
-    return [int(np.floor(f * n + 0.5 + 1e-9)) for f in fractions]
+def removal_counts(n: int, fractions: np.ndarray, protocol: str = "kit") -> list[int]:
+    """How many of ``n`` items go at each fraction (``kit``: rounded half up; see `protocols`)."""
+    return protocols.removal_counts(n, fractions, protocol)
 
 
 @dataclass
@@ -129,52 +133,97 @@ def _variants(n_tokens: int, n_regions: int, explanations: dict, modalities, cou
     return masks, keys
 
 
-def _predict(model, ex: Example, masks: list, chunk: int) -> list[int]:
-    """The top answer of every masked copy, ``chunk`` copies per no-grad forward."""
+def _predict(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> list[int]:
+    """The top answer of every masked copy (see `_scores`)."""
+    return _scores(model, ex, masks, chunk, delete_tokens).argmax(-1).tolist()
+
+
+def _scores(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> torch.Tensor:
+    """(copies, answers) answer logits of every masked copy, ``chunk`` copies per no-grad forward.
+
+    ``delete_tokens``: a removed word is deleted (the kept tokens close up, padding after them)
+    instead of masked in place, as the authors' perturbation code does.
+    """
     base = model_inputs(ex.tokens, ex.regions.real(), model.dtype, model.device)
+    ids = base["input_ids"][0]
+    pad = 0  # the id under a masked padding position never reaches a kept state
     preds = []
     with torch.no_grad():
         for lo in range(0, len(masks), chunk):
             part = masks[lo:lo + chunk]
             b = len(part)
-            out = model(input_ids=base["input_ids"].expand(b, -1),
-                        attention_mask=torch.stack([tm for _, tm in part]).to(model.device),
+            if delete_tokens:
+                rows, att = [], []
+                for _, tm in part:
+                    kept = ids[tm.to(ids.device).bool()]
+                    row = torch.full_like(ids, pad)
+                    row[: len(kept)] = kept
+                    rows.append(row)
+                    a = torch.zeros_like(tm)
+                    a[: len(kept)] = 1
+                    att.append(a)
+                input_ids, attention = torch.stack(rows), torch.stack(att).to(model.device)
+            else:
+                input_ids = base["input_ids"].expand(b, -1)
+                attention = torch.stack([tm for _, tm in part]).to(model.device)
+            out = model(input_ids=input_ids, attention_mask=attention,
                         visual_feats=base["visual_feats"].expand(b, -1, -1),
                         visual_pos=base["visual_pos"].expand(b, -1, -1),
                         visual_attention_mask=torch.stack([vm for vm, _ in part]).to(model.device, model.dtype),
                         output_attentions=False)
-            preds.append(out.question_answering_score.argmax(-1))
-    return torch.cat(preds).tolist()
+            preds.append(out.question_answering_score)
+    return torch.cat(preds)
+
+
+def _progress(examples, limit, enabled: bool, desc: str):
+    """``examples`` wrapped in a tqdm bar (a notebook bar in Jupyter, plain text in a terminal)."""
+    if not enabled:
+        return examples
+    from tqdm.auto import tqdm
+
+    total = limit if limit is not None else (len(examples) if hasattr(examples, "__len__") else None)
+    return tqdm(examples, total=total, desc=desc, unit="question", leave=True)
 
 
 def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence[str] = METHODS,
                            modalities: Sequence[str] = MODALITIES, steps: int = 10, seed: int = 0,
-                           chunk: int = 256, limit: int | None = None) -> PerturbationReport:
+                           chunk: int = 256, limit: int | None = None, protocol: str = "kit",
+                           progress: bool = True) -> PerturbationReport:
     """Run the positive/negative perturbation test for each method on each modality.
 
     Args:
         model: an `Lxmert` with the QA head.
         examples: `Example`s (any iterable; consumed once).
-        methods: explanation methods to compare.
+        methods: explanation methods to compare (any of `explain.ALL_METHODS`).
         modalities: ``"regions"`` and/or ``"tokens"``.
-        steps: the fractions are ``0, 1/steps, …, 1``.
+        steps: ``kit`` protocol: the fractions are ``0, 1/steps, …, 1`` (``paper`` has its own).
         seed: for the random baseline (example ``k`` uses ``seed + k``) and tie-breaking.
         chunk: most masked copies run in one no-grad forward.
         limit: stop after this many examples.
+        protocol: ``"kit"`` or ``"paper"`` (see `lxmert_viz.explain.protocols`).
+        progress: show a progress bar (tqdm: a notebook bar in Jupyter, plain text in a terminal).
 
     Returns:
         A `PerturbationReport`.
 
     Example:
         >>> from lxmert_viz.explain.examples import shapes_examples
-        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=3)
+        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=3, progress=False)
         >>> rep.num_examples, rep.fractions.tolist()
         (3, [0.0, 0.5, 1.0])
+        >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), limit=2, protocol="paper",
+        ...                              progress=False)
+        >>> rep.fractions.tolist()
+        [0.0, 0.25, 0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0]
     """
     for m in modalities:
         if m not in MODALITIES:
             raise ValueError(f"modality must be one of {MODALITIES}, got {m!r}")
-    fractions = np.linspace(0.0, 1.0, steps + 1)
+    for m in methods:
+        if m not in ALL_METHODS:
+            raise ValueError(f"unknown method {m!r}; choose from {ALL_METHODS}")
+    fractions = protocols.fractions(protocol, steps)
+    steps = len(fractions) - 1
     keys_all = [(m, mod, d) for m in methods for mod in modalities for d in DIRECTIONS]
     correct = {k: np.zeros(steps + 1) for k in keys_all}
     agree = {k: np.zeros(steps + 1) for k in keys_all}
@@ -183,18 +232,20 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
     was_training = model.training
     model.eval()
     try:
-        for k, ex in enumerate(examples):
+        for k, ex in enumerate(_progress(examples, limit, progress, f"perturbation ({protocol})")):
             if limit is not None and k >= limit:
                 break
             res = run_result(model, ex.tokens, ex.regions, need_grads="relevancy" in methods)
             explanations = explain_all(res, methods, seed=seed + k)
             original = next(iter(explanations.values())).answer
             masks, keys = _variants(len(ex.tokens), res.regions.num_real, explanations, modalities,
-                                    lambda m: removal_counts(m, fractions), rng)
-            for (meth, mod, d, s), p in zip(keys, _predict(model, ex, masks, chunk)):
-                correct[(meth, mod, d)][s] += p == ex.gold
+                                    lambda m: removal_counts(m, fractions, protocol), rng)
+            gold_scores = getattr(ex, "gold_scores", None)
+            preds = _predict(model, ex, masks, chunk, protocols.deletes_tokens(protocol))
+            for (meth, mod, d, s), p in zip(keys, preds):
+                correct[(meth, mod, d)][s] += protocols.score(p, ex.gold, gold_scores, protocol)
                 agree[(meth, mod, d)][s] += p == original
-            base_ok += original == ex.gold
+            base_ok += protocols.score(original, ex.gold, gold_scores, protocol)
             n += 1
     finally:
         model.train(was_training)
@@ -202,13 +253,14 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
         raise ValueError("no examples to benchmark")
     acc = {k: v / n for k, v in correct.items()}
     agr = {k: v / n for k, v in agree.items()}
-    meta = {"seconds": time.perf_counter() - t0, "steps": steps, "seed": seed}
+    meta = {"seconds": time.perf_counter() - t0, "steps": steps, "seed": seed, "protocol": protocol}
     return PerturbationReport(fractions, acc, agr, n, base_ok / n, meta)
 
 
 def write_markdown(report: PerturbationReport, path, command: str, title: str, notes: str = "") -> None:
     """Write the AUC tables, the curves and the command that made them."""
     parts = [f"# {title}", "", "Command:", "", "```", command, "```", "",
+             f"Protocol: {report.meta.get('protocol', 'kit')} (see `lxmert_viz/explain/protocols.py`). "
              f"{report.num_examples} examples, unperturbed accuracy {report.base_accuracy:.3f}, "
              f"{report.meta.get('seconds', 0):.0f} s. Positive perturbation: most relevant removed first "
              "(lower AUC is a better explanation); negative: least relevant first (higher is better).", "",
@@ -233,7 +285,10 @@ def main(argv: Sequence[str] | None = None) -> PerturbationReport:
     p.add_argument("--data-seed", type=int, default=2,
                    help="make_dataset seed of the shapes scenes (2: held out, as lxmert_viz.shapes.evaluate)")
     p.add_argument("--limit", type=int, default=None, help="at most this many questions")
-    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--steps", type=int, default=10, help="kit protocol: 0, 1/steps, ..., 1 removed")
+    p.add_argument("--protocol", choices=protocols.PROTOCOLS, default="kit",
+                   help="kit: even steps, masks, exact accuracy; paper: the authors' steps, deletion, soft accuracy")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--out", default=None, help="write the markdown report here")
@@ -253,7 +308,8 @@ def main(argv: Sequence[str] | None = None) -> PerturbationReport:
         examples = examples_from_files(args.features, args.questions, kit.tokenizer, kit.answers)
         title = f"Perturbation benchmark: {args.features}"
     report = perturbation_benchmark(kit.model, examples, tuple(args.methods.split(",")), steps=args.steps,
-                                    seed=args.seed, limit=args.limit)
+                                    seed=args.seed, limit=args.limit, protocol=args.protocol,
+                                    progress=not args.no_progress)
     print(report.table())
     if args.out:
         import sys

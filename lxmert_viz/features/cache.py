@@ -7,6 +7,10 @@ copy of a file is another image) and the extraction settings (recipe, region cou
 config, checkpoint identity). File names and timestamps play no part. Default directory:
 the user cache folder (``~/.cache/lxmert_viz/features`` on Linux, via platformdirs; env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
 override it).
+
+A damaged entry (empty, truncated, not an npz, or not valid regions: `load_npz` refuses it) is a
+miss: the image is extracted again and the entry rewritten. A cache folder that cannot be written
+costs the cache, not the result (a warning).
 """
 from __future__ import annotations
 
@@ -16,9 +20,12 @@ import os
 from dataclasses import asdict
 from pathlib import Path
 
+import warnings
+
 import numpy as np
 
 from ..assets import user_cache_dir
+from ..errors import FeatureFileError
 from ..inputs.image import image_key
 from ..inputs.regions import Regions
 from .npz import load_npz, save_npz
@@ -56,6 +63,7 @@ class FeatureCache:
         self.directory = Path(directory) if directory is not None else default_cache_dir()
         self.hits = 0
         self.misses = 0
+        self.damaged = 0  # entries found unreadable (each also counts as a miss)
 
     def key(self, rgb: np.ndarray, settings: dict) -> str:
         return hashlib.sha256((image_digest(rgb) + settings_digest(settings)).encode()).hexdigest()
@@ -68,16 +76,23 @@ class FeatureCache:
         if p.is_file():
             try:
                 regions = load_npz(p)
-            except (OSError, ValueError, KeyError):  # a damaged file counts as a miss
+            except (FeatureFileError, OSError):  # a damaged entry is a miss: extracted again, rewritten
                 self.misses += 1
+                self.damaged += 1
                 return None
             self.hits += 1
             return regions
         self.misses += 1
         return None
 
-    def put(self, rgb: np.ndarray, settings: dict, regions: Regions) -> Path:
-        return save_npz(self.path(self.key(rgb, settings)), regions)
+    def put(self, rgb: np.ndarray, settings: dict, regions: Regions) -> Path | None:
+        """Store ``regions``; None (and a warning) when the cache folder cannot be written."""
+        try:
+            return save_npz(self.path(self.key(rgb, settings)), regions)
+        except OSError as err:
+            warnings.warn(f"the feature cache {self.directory} cannot be written ({err.strerror or err}); "
+                          f"features are not cached", UserWarning, stacklevel=2)
+            return None
 
 
 class CachedExtractor:

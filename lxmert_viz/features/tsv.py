@@ -13,10 +13,20 @@ Array fields are base64 of the raw little-endian buffers: ``objects_id``/``attrs
 The format has no padding: only the ``num_real`` real rows are written; :func:`read_tsv` can pad
 back to a fixed count (``pad_to``), giving ``num_real`` and the mask again. Labels are not stored;
 they are rebuilt from the ids with :class:`~lxmert_viz.features.vg_labels.VGLabels`.
+
+Reading checks every line and raises `~lxmert_viz.errors.FeatureFileError` naming the file, the
+line (and the image id and field when known) for: bytes that are not ASCII, a wrong number of
+columns, a ``num_boxes`` / size that is not a non-negative integer, base64 that does not decode,
+a field whose byte count does not fit ``num_boxes`` (or a feature size that changes between
+lines), NaN or infinite values, pixel boxes outside the image or reversed, boxes that look
+normalised (none beyond 1 px, on an image larger than 2 px: the format stores pixels), and an image id on
+two lines. One documented fallback: a first line that is exactly the field names is a header and
+is skipped. Writing refuses image ids that LXMERT's reader would split or mangle.
 """
 from __future__ import annotations
 
 import base64
+import binascii
 import csv
 import sys
 from pathlib import Path
@@ -24,6 +34,7 @@ from typing import Iterator
 
 import numpy as np
 
+from ..errors import FeatureFileError, InputError, MissingFileError
 from ..inputs.regions import Regions
 from .vg_labels import VGLabels
 
@@ -31,6 +42,12 @@ FIELDNAMES = ["img_id", "img_h", "img_w", "objects_id", "objects_conf", "attrs_i
               "num_boxes", "boxes", "features"]
 _ARRAYS = [("objects_id", "obj_ids", np.int64), ("objects_conf", "obj_conf", np.float32),
            ("attrs_id", "attr_ids", np.int64), ("attrs_conf", "attr_conf", np.float32)]
+MAX_SIDE = 1_000_000
+"""Largest ``img_h`` / ``img_w`` accepted."""
+MAX_BOXES = 100_000
+"""Largest ``num_boxes`` accepted."""
+BOX_SLACK = 2.0
+"""How many pixels a box may reach beyond the image (detector rounding)."""
 
 
 def _set_field_limit() -> None:
@@ -47,16 +64,48 @@ def _b64(arr: np.ndarray, dtype) -> str:
     return base64.b64encode(np.ascontiguousarray(arr, dtype=np.dtype(dtype).newbyteorder("<")).tobytes()).decode("ascii")
 
 
-def _unb64(text: str, dtype, shape) -> np.ndarray:
-    buf = np.frombuffer(base64.b64decode(text), dtype=np.dtype(dtype).newbyteorder("<"))
-    return buf.astype(dtype).reshape(shape)
+def _unb64(text: str, dtype, n: int, width: int | None, where: str, field: str) -> np.ndarray:
+    """Decode one base64 field into (n,) or (n, width) values; ``width=-1``: infer it."""
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as err:
+        raise FeatureFileError(f"{where}: field {field!r} is not valid base64 ({err})") from None
+    size = np.dtype(dtype).itemsize
+    per_row = size * (1 if width is None else max(width, 1))
+    if width == -1:
+        if n == 0:
+            if raw:
+                raise FeatureFileError(f"{where}: field {field!r} holds {len(raw)} bytes for num_boxes=0")
+            return np.zeros((0, 0), dtype)
+        if not raw or len(raw) % (size * n):
+            raise FeatureFileError(f"{where}: field {field!r} holds {len(raw)} bytes, not a whole number of "
+                                   f"{size}-byte values per box for num_boxes={n}")
+        width = len(raw) // (size * n)
+    elif len(raw) != per_row * n:
+        raise FeatureFileError(f"{where}: field {field!r} holds {len(raw)} bytes; num_boxes={n} needs "
+                               f"{per_row * n} ({n} x {per_row // size} {np.dtype(dtype).name})")
+    buf = np.frombuffer(raw, dtype=np.dtype(dtype).newbyteorder("<")).astype(dtype)
+    out = buf.reshape((n,) if width is None else (n, width))
+    if out.dtype.kind == "f" and not np.isfinite(out).all():
+        raise FeatureFileError(f"{where}: field {field!r} holds {int((~np.isfinite(out)).sum())} NaN or "
+                               f"infinite values")
+    return out
+
+
+def _check_img_id(img_id) -> str:
+    img_id = str(img_id)
+    if not img_id or not img_id.isascii() or any(c in img_id for c in '\t\n\r"') or not img_id.isprintable():
+        raise InputError(f"image id {img_id!r} cannot go into a feature TSV: it must be printable ASCII "
+                         f"without tabs, newlines or double quotes (LXMERT's reader would split it)")
+    return img_id
 
 
 def regions_to_row(img_id: str, regions: Regions) -> dict[str, str]:
     """One TSV row (a dict of strings) for ``regions``' real rows."""
+    img_id = _check_img_id(img_id)
     n = regions.num_real
     w, h = regions.image_size
-    row = {"img_id": str(img_id), "img_h": str(h), "img_w": str(w), "num_boxes": str(n),
+    row = {"img_id": img_id, "img_h": str(h), "img_w": str(w), "num_boxes": str(n),
            "boxes": _b64(regions.boxes[:n], np.float32), "features": _b64(regions.feats[:n], np.float32)}
     for field, key, dtype in _ARRAYS:
         if key in regions.extra:
@@ -74,24 +123,59 @@ def format_row(row: dict[str, str]) -> str:
     return "\t".join(row[f] for f in FIELDNAMES) + "\n"
 
 
-def row_to_regions(row: dict[str, str], labels: VGLabels | None = None, pad_to: int | None = None) -> Regions:
-    """Decode one TSV row into :class:`Regions` (padded to ``pad_to`` rows when given)."""
-    n = int(row["num_boxes"])
-    boxes = _unb64(row["boxes"], np.float32, (n, 4))
-    feats = _unb64(row["features"], np.float32, (n, -1)) if n else np.zeros((0, 0), np.float32)
-    extra = {key: _unb64(row[field], dtype, (n,)) for field, key, dtype in _ARRAYS}
+def _int_field(row: dict, field: str, low: int, high: int, where: str) -> int:
+    text = row[field]
+    if not (text.isascii() and text.isdigit()):
+        raise FeatureFileError(f"{where}: {field} is {text[:40]!r}; it must be an integer in {low}..{high}")
+    value = int(text)
+    if not low <= value <= high:
+        raise FeatureFileError(f"{where}: {field} is {value}; it must be in {low}..{high}")
+    return value
+
+
+def _check_boxes(boxes: np.ndarray, w: int, h: int, where: str) -> None:
+    if not len(boxes):
+        return
+    x1, y1, x2, y2 = boxes.T
+    if (x2 < x1).any() or (y2 < y1).any():
+        i = int(np.flatnonzero((x2 < x1) | (y2 < y1))[0])
+        raise FeatureFileError(f"{where}: box {i} {boxes[i].tolist()} is reversed; boxes are x1, y1, x2, y2 "
+                               f"with x1 <= x2 and y1 <= y2")
+    if boxes.min() < -BOX_SLACK or (x2 > w + BOX_SLACK).any() or (y2 > h + BOX_SLACK).any():
+        raise FeatureFileError(f"{where}: boxes reach {boxes.min():g}..{max(x2.max(), y2.max()):g}, outside the "
+                               f"{w} x {h} image; the format stores pixel boxes of the original image")
+    if w > 2 and h > 2 and 0 < boxes.max() <= 1.0:
+        raise FeatureFileError(f"{where}: every box lies within 0..1 on a {w} x {h} image: normalised boxes? "
+                               f"the format stores pixel boxes (multiply by W, H, W, H)")
+
+
+def row_to_regions(row: dict[str, str], labels: VGLabels | None = None, pad_to: int | None = None,
+                   where: str = "TSV row") -> Regions:
+    """Decode one TSV row into :class:`Regions` (padded to ``pad_to`` rows when given).
+
+    Raises:
+        FeatureFileError: a field that does not decode or does not fit (see the module docstring).
+    """
+    where = f"{where} (img_id {row.get('img_id', '?')!r})"
+    h = _int_field(row, "img_h", 1, MAX_SIDE, where)
+    w = _int_field(row, "img_w", 1, MAX_SIDE, where)
+    n = _int_field(row, "num_boxes", 0, MAX_BOXES, where)
+    boxes = _unb64(row["boxes"], np.float32, n, 4, where, "boxes")
+    feats = _unb64(row["features"], np.float32, n, -1, where, "features")
+    extra = {key: _unb64(row[field], dtype, n, None, where, field) for field, key, dtype in _ARRAYS}
+    _check_boxes(boxes, w, h, where)
     r = max(n, pad_to or 0)
     if r > n:
+        dim = feats.shape[1]
         boxes = np.concatenate([boxes, np.zeros((r - n, 4), np.float32)])
-        feats = np.concatenate([feats, np.zeros((r - n, feats.shape[1]), np.float32)])
+        feats = np.concatenate([feats, np.zeros((r - n, dim), np.float32)])
         extra = {k: np.concatenate([v, np.full(r - n, -1 if v.dtype == np.int64 else 0, v.dtype)])
                  for k, v in extra.items()}
     names = None
     if labels is not None:
         names = tuple(labels.region_label(int(o), int(a), float(c))
                       for o, a, c in zip(extra["obj_ids"], extra["attr_ids"], extra["attr_conf"]))
-    return Regions(boxes, feats, (int(row["img_w"]), int(row["img_h"])), labels=names,
-                   scores=extra["obj_conf"].copy(), num_real=n, extra=extra)
+    return Regions(boxes, feats, (w, h), labels=names, scores=extra["obj_conf"].copy(), num_real=n, extra=extra)
 
 
 def write_tsv(path: str | Path, items, append: bool = False) -> Path:
@@ -105,19 +189,59 @@ def write_tsv(path: str | Path, items, append: bool = False) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     pairs = items.items() if isinstance(items, dict) else items
+    lines = [format_row(regions_to_row(img_id, regions)) for img_id, regions in pairs]  # all checked first
     with open(path, "a" if append else "w", encoding="ascii", newline="") as f:
-        for img_id, regions in pairs:
-            f.write(format_row(regions_to_row(img_id, regions)))
+        f.writelines(lines)
     return path
 
 
 def iter_tsv(path: str | Path, labels: VGLabels | None = None, pad_to: int | None = None,
              ) -> Iterator[tuple[str, Regions]]:
-    """Yield ``(img_id, Regions)`` per line of an LXMERT feature TSV."""
-    _set_field_limit()
-    with open(path, encoding="ascii", newline="") as f:
-        for row in csv.DictReader(f, FIELDNAMES, delimiter="\t"):
-            yield row["img_id"], row_to_regions(row, labels, pad_to)
+    """Yield ``(img_id, Regions)`` per line of an LXMERT feature TSV (see the module docstring)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingFileError(f"no feature TSV at {path}")
+    if pad_to is not None and (isinstance(pad_to, bool) or not isinstance(pad_to, int) or pad_to < 0):
+        raise InputError(f"pad_to must be None or an integer >= 0, got {pad_to!r}")
+    seen: dict[str, int] = {}
+    dim: tuple[int, int] | None = None  # (feature size, line it was first seen on)
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            where = f"{path} line {lineno}"
+            ended = raw.endswith(b"\n")
+            raw = raw.rstrip(b"\r\n")
+            if not raw.strip():
+                continue
+            try:
+                text = raw.decode("ascii")
+            except UnicodeDecodeError as err:
+                raise FeatureFileError(f"{where}: byte {err.start} is {raw[err.start:err.start + 1]!r}, not ASCII; "
+                                       f"a feature TSV holds ASCII text only") from None
+            fields = text.split("\t")
+            if fields == FIELDNAMES and lineno == 1:
+                continue  # a header line: the documented fallback
+            if len(fields) != len(FIELDNAMES):
+                torn = "" if ended else " (the last line has no newline: an interrupted write?)"
+                raise FeatureFileError(f"{where}: {len(fields)} tab-separated columns, expected {len(FIELDNAMES)} "
+                                       f"({', '.join(FIELDNAMES)}){torn}")
+            row = dict(zip(FIELDNAMES, fields))
+            try:
+                regions = row_to_regions(row, labels, pad_to, where)
+            except FeatureFileError as err:
+                torn = "" if ended else " (the last line has no newline: an interrupted write?)"
+                raise FeatureFileError(f"{err}{torn}") from None
+            img_id = row["img_id"]
+            if img_id in seen:
+                raise FeatureFileError(f"{where}: img_id {img_id!r} is also on line {seen[img_id]}; each image "
+                                       f"must appear once")
+            seen[img_id] = lineno
+            if regions.num_real:
+                if dim is None:
+                    dim = (regions.feats.shape[1], lineno)
+                elif regions.feats.shape[1] != dim[0]:
+                    raise FeatureFileError(f"{where}: {regions.feats.shape[1]} features per box, but line {dim[1]} "
+                                           f"has {dim[0]}; one file holds one feature size")
+            yield img_id, regions
 
 
 def read_tsv(path: str | Path, labels: VGLabels | None = None, pad_to: int | None = None) -> dict[str, Regions]:

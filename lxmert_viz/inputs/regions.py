@@ -12,6 +12,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from ..errors import InputError, ModelInputError
+
+WHOLE_IMAGE = 0.9  # a box covering at least this share of the image is "the whole image"
+
 
 @dataclass(frozen=True)
 class Regions:
@@ -41,31 +45,37 @@ class Regions:
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        boxes = np.asarray(self.boxes, dtype=np.float32)
-        feats = np.asarray(self.feats, dtype=np.float32)
+        boxes = _real_array("Regions.boxes", self.boxes)
+        feats = _real_array("Regions.feats", self.feats)
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise ValueError(f"Regions.boxes must be (R, 4), got {tuple(boxes.shape)}")
+            raise InputError(f"Regions.boxes must be (R, 4), got {tuple(boxes.shape)}")
         if feats.ndim != 2 or feats.shape[0] != boxes.shape[0]:
-            raise ValueError(
+            raise InputError(
                 f"Regions.feats must be (R, F) with R={boxes.shape[0]} rows like boxes, got {tuple(feats.shape)}"
             )
-        if len(self.image_size) != 2 or min(self.image_size) <= 0:
-            raise ValueError(f"Regions.image_size must be (width, height) > 0, got {self.image_size}")
+        size = tuple(self.image_size) if isinstance(self.image_size, (tuple, list, np.ndarray)) else ()
+        if len(size) != 2 or not all(_is_int(v) and v > 0 for v in size):
+            raise InputError(f"Regions.image_size must be (width, height), two integers > 0, got {self.image_size!r}")
         n = boxes.shape[0]
+        if self.num_real is not None and not _is_int(self.num_real):
+            raise InputError(f"Regions.num_real must be an integer, got {self.num_real!r}")
         num_real = n if self.num_real is None else int(self.num_real)
         if not 0 <= num_real <= n:
-            raise ValueError(f"Regions.num_real={num_real} is outside 0..{n}")
-        if self.labels is not None and len(self.labels) != n:
-            raise ValueError(f"Regions.labels has {len(self.labels)} names for {n} regions")
-        scores = None if self.scores is None else np.asarray(self.scores, dtype=np.float32)
+            raise InputError(f"Regions.num_real={num_real} is outside 0..{n}")
+        if self.labels is not None and (isinstance(self.labels, str) or len(self.labels) != n):
+            raise InputError(f"Regions.labels must be {n} names, one per region, got {self.labels!r:.80}")
+        scores = None if self.scores is None else _real_array("Regions.scores", self.scores)
         if scores is not None and scores.shape != (n,):
-            raise ValueError(f"Regions.scores must be ({n},), got {tuple(scores.shape)}")
+            raise InputError(f"Regions.scores must be ({n},), got {tuple(scores.shape)}")
+        if not isinstance(self.extra, dict):
+            raise InputError(f"Regions.extra must be a dict of arrays, got {type(self.extra).__name__}")
         for key, val in self.extra.items():
-            if len(val) != n:
-                raise ValueError(f"Regions.extra[{key!r}] has {len(val)} rows for {n} regions")
+            if not hasattr(val, "__len__") or len(val) != n:
+                raise InputError(f"Regions.extra[{key!r}] has {len(val) if hasattr(val, '__len__') else 'no'} "
+                                 f"rows for {n} regions")
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "feats", feats)
-        object.__setattr__(self, "image_size", (int(self.image_size[0]), int(self.image_size[1])))
+        object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
         object.__setattr__(self, "labels", None if self.labels is None else tuple(self.labels))
         object.__setattr__(self, "scores", scores)
         object.__setattr__(self, "num_real", num_real)
@@ -92,6 +102,22 @@ class Regions:
             return [f"{i}:{lab}" for i, lab in enumerate(self.labels)]
         return [f"r{i}" for i in range(len(self))]
 
+    def whole_image(self, share: float = WHOLE_IMAGE) -> np.ndarray:
+        """(R,) True where a box covers at least ``share`` of the image: the shapes world's scene row,
+        or a detector box that is the whole picture. Renderers report such a row instead of
+        painting it, and statistics count attention mass on it.
+
+        Example:
+            >>> Regions(np.array([[0, 0, 64, 48], [1, 2, 9, 9]], "f4"), np.zeros((2, 3), "f4"), (64, 48)).whole_image()
+            array([ True, False])
+        """
+        w, h = self.image_size
+        b = self.boxes.astype(np.float64)
+        x1, y1 = np.clip(b[:, 0], 0, w), np.clip(b[:, 1], 0, h)
+        x2, y2 = np.clip(b[:, 2], 0, w), np.clip(b[:, 3], 0, h)
+        area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+        return area >= share * float(w * h)
+
     def real(self) -> "Regions":
         """The same regions without their padding rows (``self`` when there is none)."""
         r = self.num_real
@@ -101,6 +127,27 @@ class Regions:
                        None if self.labels is None else self.labels[:r],
                        None if self.scores is None else self.scores[:r], r,
                        {k: v[:r] for k, v in self.extra.items()})
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _real_array(name: str, value) -> np.ndarray:
+    """``value`` as a new float32 array; refuses non-numbers and NaN / infinite values."""
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as err:
+        raise InputError(f"{name} is not an array of numbers: {err}") from None
+    if arr.dtype.kind not in "uif":
+        raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
+    arr = arr.astype(np.float32)  # always a copy: the caller's array is never shared
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (first at {first}); "
+                         f"features and boxes must be finite")
+    return arr
 
 
 def region_tensors(regions: Regions, dtype: torch.dtype = torch.float32, device=None):
@@ -115,7 +162,7 @@ def region_tensors(regions: Regions, dtype: torch.dtype = torch.float32, device=
     """
     n = regions.num_real if regions.num_real > 0 else len(regions)
     if n == 0:
-        raise ValueError("the extractor found no regions and gave no padding rows to attend to")
+        raise ModelInputError("the extractor found no regions and gave no padding rows to attend to")
     feats = torch.as_tensor(regions.feats[:n], dtype=dtype, device=device)[None]
     pos = torch.as_tensor(regions.boxes_norm[:n], dtype=dtype, device=device)[None]
     mask = None if regions.num_real == n else torch.as_tensor(regions.mask[:n], dtype=dtype, device=device)[None]

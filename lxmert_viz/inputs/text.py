@@ -8,9 +8,51 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import unicodedata
+
 import torch
 
+from ..errors import CheckpointError, MissingFileError, QuestionError, QuestionTypeError
+from .files import read_utf8
+
 DEFAULT_MAX_LENGTH = 20
+MAX_QUESTION_CHARS = 1000
+"""Longest question text accepted (the model reads at most ``max_length`` tokens of it anyway)."""
+SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]", "[UNK]")
+
+
+def _describe_chars(text: str, at_most: int = 5) -> str:
+    shown = [f"U+{ord(c):04X} {unicodedata.name(c, unicodedata.category(c))} at {i}"
+             for i, c in enumerate(text) if not c.isspace()][:at_most]
+    return ", ".join(shown)
+
+
+def check_question(question, max_chars: int = MAX_QUESTION_CHARS) -> str:
+    """The question, if the tokenizer can read it; otherwise `QuestionError` naming what is wrong.
+
+    Refused: a non-string, an empty or blank one, one longer than ``max_chars``, one with a lone
+    surrogate (half of a UTF-16 pair: not a character, cannot be encoded). Control and zero-width
+    characters are dropped by the tokenizer's normaliser (BERT's ``clean_text``); a question made
+    of nothing else is refused by `Tokenizer.__call__`.
+
+    Example:
+        >>> check_question("what\\ud800?")
+        Traceback (most recent call last):
+        ...
+        lxmert_viz.errors.QuestionError: the question holds a lone surrogate U+D800 at position 4 (half of a UTF-16 pair, not a character): decode the text with errors="replace" or remove it
+    """
+    if not isinstance(question, str):
+        raise QuestionTypeError(f"a question must be a string, got {type(question).__name__}")
+    if not question.strip():
+        raise QuestionError("the question is empty")
+    if len(question) > max_chars:
+        raise QuestionError(f"the question is {len(question):,} characters long; at most {max_chars:,} are read")
+    for i, ch in enumerate(question):
+        if 0xD800 <= ord(ch) <= 0xDFFF:
+            raise QuestionError(f"the question holds a lone surrogate U+{ord(ch):04X} at position {i} (half "
+                                f"of a UTF-16 pair, not a character): decode the text with errors=\"replace\" "
+                                f"or remove it")
+    return question
 
 
 @dataclass(frozen=True)
@@ -69,11 +111,14 @@ class Tokenizer:
         from tokenizers import processors
 
         self._tok = tokenizer
-        self.max_length = int(max_length)
         vocab = tokenizer.get_vocab()
-        for special in ("[CLS]", "[SEP]", "[PAD]", "[UNK]"):
-            if special not in vocab:
-                raise ValueError(f"the vocabulary has no {special} token")
+        lacking = [s for s in SPECIAL_TOKENS if s not in vocab]
+        if lacking:
+            raise CheckpointError(f"the vocabulary ({len(vocab)} tokens) has no {', '.join(lacking)} token; "
+                                  f"a BERT vocabulary needs {', '.join(SPECIAL_TOKENS)}")
+        if isinstance(max_length, bool) or not isinstance(max_length, int) or max_length < 2:
+            raise QuestionError(f"max_length must be an integer >= 2 (room for [CLS] and [SEP]), got {max_length!r}")
+        self.max_length = max_length
         self.cls_id, self.sep_id, self.pad_id = vocab["[CLS]"], vocab["[SEP]"], vocab["[PAD]"]
         self.unk_id = vocab["[UNK]"]
         self.mask_id = vocab.get("[MASK]")
@@ -94,9 +139,8 @@ class Tokenizer:
 
         path = Path(vocab_file)
         if not path.is_file():
-            raise FileNotFoundError(f"no vocabulary file at {path}")
-        lines = path.read_text(encoding="utf-8").splitlines()
-        vocab = {tok: i for i, tok in enumerate(lines) if tok}  # id = line number, as BERT
+            raise MissingFileError(f"no vocabulary file at {path}")
+        vocab = read_vocab(path)
         tok = HFTokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=100))
         tok.normalizer = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=True,
                                                     strip_accents=None, lowercase=True)
@@ -109,11 +153,15 @@ class Tokenizer:
 
         path = Path(tokenizer_json)
         if not path.is_file():
-            raise FileNotFoundError(f"no tokenizer file at {path}")
+            raise MissingFileError(f"no tokenizer file at {path}")
         try:
-            return cls(HFTokenizer.from_file(str(path)), max_length)
+            hf = HFTokenizer.from_file(str(path))
         except Exception as err:  # tokenizers raises a bare Exception for bad JSON
-            raise ValueError(f"{path} is not a tokenizers JSON file: {err}") from None
+            raise CheckpointError(f"{path} is not a tokenizers JSON file: {str(err)[:200]}") from None
+        try:
+            return cls(hf, max_length)
+        except CheckpointError as err:
+            raise CheckpointError(f"{path}: {err}") from None
 
     @classmethod
     def from_pretrained(cls, directory: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
@@ -123,17 +171,32 @@ class Tokenizer:
             return cls.from_file(d / "tokenizer.json", max_length)
         if (d / "vocab.txt").is_file():
             return cls.from_vocab(d / "vocab.txt", max_length)
-        raise FileNotFoundError(f"{d} holds neither tokenizer.json nor vocab.txt")
+        raise MissingFileError(f"{d} holds neither tokenizer.json nor vocab.txt")
 
     def __call__(self, question: str, max_length: int | None = None) -> Tokens:
-        if not isinstance(question, str):
-            raise TypeError(f"question must be a string, got {type(question).__name__}")
-        if not question.strip():
-            raise ValueError("the question is empty")
-        limit = self.max_length if max_length is None else int(max_length)
-        if limit < 2:
-            raise ValueError(f"max_length must leave room for [CLS] and [SEP], got {limit}")
-        enc = self._tok.encode(question)
+        """Tokenize one question (see `check_question` for what is refused).
+
+        Raises:
+            QuestionError: an empty, too long or unreadable question, or one with no word left once
+                control and zero-width characters are dropped.
+        """
+        check_question(question)
+        limit = self.max_length if max_length is None else max_length
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 2:
+            raise QuestionError(f"max_length must be an integer >= 2 (room for [CLS] and [SEP]), got {limit!r}")
+        tokens = self.fragment(question, limit)
+        if len(tokens.ids) <= 2 or not tokens.words:
+            raise QuestionError(f"the question {question!r} has no words once control and zero-width "
+                                f"characters are dropped (it holds {_describe_chars(question)})")
+        if all(all(unicodedata.category(ch).startswith("P") for ch in w) for w in tokens.words):
+            raise QuestionError(f"the question {question!r} is only punctuation; ask with words")
+        return tokens
+
+    def fragment(self, text: str, max_length: int | None = None) -> Tokens:
+        """``[CLS] text [SEP]`` without the question checks (a piece of a sentence may be only
+        punctuation, e.g. the ``?`` after a ``[MASK]``); the caller checks the whole text."""
+        limit = self.max_length if max_length is None else max_length
+        enc = self._tok.encode(text)
         ids, pieces, word_ids = list(enc.ids), list(enc.tokens), list(enc.word_ids)
         truncated = len(ids) > limit
         if truncated:  # keep [CLS] and the first words, close with [SEP]
@@ -142,8 +205,8 @@ class Tokenizer:
             word_ids = word_ids[: limit - 1] + [None]
         pre = self._tok.pre_tokenizer
         norm = self._tok.normalizer
-        text = norm.normalize_str(question) if norm is not None else question
-        words = tuple(w for w, _ in pre.pre_tokenize_str(text)) if pre is not None else tuple(text.split())
+        normed = norm.normalize_str(text) if norm is not None else text
+        words = tuple(w for w, _ in pre.pre_tokenize_str(normed)) if pre is not None else tuple(normed.split())
         return Tokens(tuple(ids), tuple(pieces), tuple(word_ids), words, truncated,
                       self._unknown(ids, pieces, word_ids, words))
 
@@ -164,7 +227,19 @@ class Tokenizer:
 
     def batch(self, questions: list[str], max_length: int | None = None) -> tuple[list[Tokens], dict]:
         """Tokenize and pad: returns the `Tokens` and ``input_ids``/``attention_mask`` (B, T) tensors."""
-        toks = [self(q, max_length) for q in questions]
+        if isinstance(questions, str):
+            raise QuestionTypeError("batch takes a list of questions, got one string")
+        questions = list(questions)
+        if not questions:
+            raise QuestionError("no questions: give at least one")
+        toks = []
+        for i, q in enumerate(questions):
+            try:
+                toks.append(self(q, max_length))
+            except QuestionError as err:
+                if len(questions) == 1:
+                    raise
+                raise type(err)(f"question {i}: {err}") from None
         t = max(len(x) for x in toks)
         ids = torch.full((len(toks), t), self.pad_id, dtype=torch.long)
         mask = torch.zeros((len(toks), t), dtype=torch.long)
@@ -180,3 +255,25 @@ class Tokenizer:
         self._tok.save(str(d / "tokenizer.json"))
         vocab = sorted(self._tok.get_vocab().items(), key=lambda kv: kv[1])
         (d / "vocab.txt").write_text("".join(f"{tok}\n" for tok, _ in vocab), encoding="utf-8")
+
+
+def read_vocab(path: Path) -> dict[str, int]:
+    """A BERT ``vocab.txt``: one token a line, id = line number (blank lines keep their number).
+
+    Raises:
+        CheckpointError: an empty or binary file (NUL bytes), invalid UTF-8, or a token on two
+            lines (the ids would be ambiguous); each names the file and the line.
+    """
+    text = read_utf8(path, "a vocab.txt")
+    if not text.strip():
+        raise CheckpointError(f"{path} is empty; a vocab.txt holds one token a line")
+    vocab: dict[str, int] = {}
+    for i, line in enumerate(text.split("\n")):  # only \n ends a line, as in BERT's reader
+        tok = line.removesuffix("\r")
+        if not tok:
+            continue
+        if tok in vocab:
+            raise CheckpointError(f"{path} line {i + 1}: the token {tok!r} is also on line {vocab[tok] + 1}; "
+                                  f"each token must appear once")
+        vocab[tok] = i
+    return vocab

@@ -5,13 +5,15 @@ Loading never unpickles code: ``.bin``/``.pth`` go through ``torch.load(weights_
 """
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
 from pathlib import Path
 
 import torch
+
+from ..errors import CheckpointError, MissingFileError
+from ..inputs.files import read_json_file
 
 SAFE_WEIGHTS = "model.safetensors"
 SAFE_INDEX = "model.safetensors.index.json"
@@ -21,10 +23,6 @@ WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
 LIST_AT_MOST = 10
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be loaded as it is (keys, shapes, files)."""
-
-
 def listing(keys, at_most: int = LIST_AT_MOST) -> str:
     keys = sorted(keys)
     shown = ", ".join(keys[:at_most])
@@ -32,10 +30,7 @@ def listing(keys, at_most: int = LIST_AT_MOST) -> str:
 
 
 def read_json(path: Path):
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+    return read_json_file(path, "a checkpoint's JSON file", CheckpointError)
 
 
 # -- where the files are -----------------------------------------------------------------------
@@ -60,7 +55,7 @@ def resolve(path_or_hub_id: str | os.PathLike, revision: str | None = None, cach
     text = str(path_or_hub_id)
     looks_local = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
     if looks_local or not _HUB_ID.match(text):
-        raise FileNotFoundError(f"no checkpoint directory at {text}")
+        raise MissingFileError(f"no checkpoint directory at {text}")
     if _offline():
         raise OSError(f"{text!r} is not a local directory and the Hugging Face Hub is offline "
                       f"(HF_HUB_OFFLINE is set); download it when online or give a local directory")
@@ -94,7 +89,7 @@ def find_weights(directory: Path, required: bool = True) -> list[Path] | None:
             files = [directory / f for f in dict.fromkeys(weight_map.values())]
             lost = [f.name for f in files if not f.is_file()]
             if lost:
-                raise FileNotFoundError(f"{directory / index} names shard files that are missing: {listing(lost)}")
+                raise MissingFileError(f"{directory / index} names shard files that are missing: {listing(lost)}")
             if index == SAFE_INDEX or not (directory / SAFE_WEIGHTS).is_file():
                 return files
     for name in (SAFE_WEIGHTS, BIN_WEIGHTS):
@@ -108,7 +103,7 @@ def find_weights(directory: Path, required: bool = True) -> list[Path] | None:
     if others:
         raise CheckpointError(f"{directory} holds several weight files ({listing(p.name for p in others)}) "
                               f"and no {SAFE_WEIGHTS} / {BIN_WEIGHTS}; pass the one to load")
-    raise FileNotFoundError(f"no weights in {directory}: looked for {SAFE_WEIGHTS}, {SAFE_INDEX}, "
+    raise MissingFileError(f"no weights in {directory}: looked for {SAFE_WEIGHTS}, {SAFE_INDEX}, "
                             f"{BIN_WEIGHTS}, {BIN_INDEX}")
 
 
@@ -120,27 +115,33 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
+        raise MissingFileError(f"no weights file at {path}")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"{path} is empty (0 bytes): an interrupted download?")
     if path.suffix == ".safetensors":
-        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         try:
             return load_file(str(path), device="cpu")
-        except SafetensorError as err:
-            raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
+        except Exception as err:  # SafetensorError, or OSError/ValueError for a damaged header
+            raise CheckpointError(f"{path} is not a readable safetensors file (truncated or damaged?): "
+                                  f"{type(err).__name__}: {str(err)[:200]}") from None
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         # Keep torch's one line that names the offending global, not its advice to retry unsafely.
+        if "weights only" not in str(err).lower():  # not a refusal: a damaged pickle
+            raise CheckpointError(f"{path} is not a readable PyTorch weights file (a damaged pickle: "
+                                  f"{str(err).splitlines()[0][:200] if str(err) else 'no detail'})") from None
         found = re.search(r"[^\n.]*(GLOBAL|global)[^\n]*", str(err))
         detail = f" ({found.group(0).strip()})" if found else ""
         raise CheckpointError(
             f"refused to load {path}: it is a pickle that holds more than tensors (it could run code "
             f"when unpickled), and only weights_only loading is allowed{detail}"
         ) from None
-    except (RuntimeError, EOFError, OSError) as err:
-        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
+    except Exception as err:  # RuntimeError, EOFError, OSError, zipfile errors, ...: a damaged file
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file (truncated or damaged?): "
+                              f"{type(err).__name__}: {str(err)[:200]}") from None
     # Some trainers wrap the state dict: {"state_dict": {...}} or {"model": {...}}.
     if isinstance(state, dict) and len(state) == 1:
         inner = next(iter(state.values()))
@@ -160,3 +161,20 @@ def read_state_dict(files: list[Path]) -> dict[str, torch.Tensor]:
             raise CheckpointError(f"{f} repeats keys of another shard: {listing(dup)}")
         state.update(part)
     return state
+
+
+def check_values(state: dict[str, torch.Tensor], where: str) -> None:
+    """Every floating-point weight must be finite: a NaN weight gives NaN answers for every question.
+
+    Raises:
+        CheckpointError: naming the keys with NaN or infinite values and how many.
+    """
+    bad = []
+    for key, t in state.items():
+        if t.is_floating_point() or t.is_complex():
+            n = int((~torch.isfinite(t)).sum())
+            if n:
+                bad.append(f"{key} ({n} of {t.numel()})")
+    if bad:
+        raise CheckpointError(f"the weights in {where} hold NaN or infinite values: {listing(bad)}; "
+                              f"the checkpoint is damaged (or was saved after training diverged)")

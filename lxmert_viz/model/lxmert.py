@@ -19,6 +19,10 @@ every layer hands back its attention probabilities, so all six families come out
 
 The image side depends on the image alone: `Lxmert.encode_image` runs it once into a `VisionState`
 that any number of questions reuse (``vision=``).
+
+Hook points (`HookPoint`, identity modules without parameters) sit on every hidden state, every
+attention pattern and every head's context before the output projection; `lxmert_viz.model.hooks`
+names them (``hidden.lang.3``, ``l2v.2.z``, ...) and reads or replaces them inside one forward.
 """
 from __future__ import annotations
 
@@ -32,6 +36,7 @@ from torch import nn
 
 from . import checks
 from .config import LAYER_NORM_EPS, LxmertConfig
+from .hooks import HookPoint
 from .output import AttentionMaps, LxmertOutput, VisionState
 
 OUTPUT_HEADS = ("qa", "pretraining")
@@ -75,26 +80,33 @@ class Attention(nn.Module):
         split = lambda t: t.view(bsz, n, self.num_heads, self.head_size).transpose(1, 2)  # noqa: E731
         return split(self.query(x)), split(self.key(x)), split(self.value(x))
 
-    def attend(self, q, k, v, mask, need_weights: bool = True):
+    def attend(self, q, k, v, mask, need_weights: bool = True, hook_pattern=None, hook_z=None):
         """Queries (B, H, N, E) over keys/values (B, H, M, E) with an additive ``mask``.
 
         Returns the context (B, N, D) and the probabilities (B, H, N, M), or None for them when
-        ``need_weights`` is False (then the fused kernel runs: it computes no maps).
+        ``need_weights`` is False (then the fused kernel runs: it computes no maps). The hook points
+        see the probabilities and the per-head context (B, N, H, E) before the heads are joined.
         """
         bsz, _, n, _ = q.shape
+        probs = None
         if not need_weights:
             drop = self.dropout.p if self.training else 0.0
             ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop)
-            return ctx.transpose(1, 2).reshape(bsz, n, -1), None
-        scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)  # (B, H, N, M)
-        if mask is not None:
-            scores = scores + mask
-        probs = torch.softmax(scores, dim=-1)
-        ctx = torch.matmul(self.dropout(probs), v)  # (B, H, N, E)
-        return ctx.transpose(1, 2).reshape(bsz, n, -1), probs
+        else:
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(self.head_size)  # (B, H, N, M)
+            if mask is not None:
+                scores = scores + mask
+            probs = torch.softmax(scores, dim=-1)
+            if hook_pattern is not None:
+                probs = hook_pattern(probs)
+            ctx = torch.matmul(self.dropout(probs), v)  # (B, H, N, E)
+        ctx = ctx.transpose(1, 2)  # (B, N, H, E): one slice per head
+        if hook_z is not None:
+            ctx = hook_z(ctx)
+        return ctx.reshape(bsz, n, -1), probs
 
-    def forward(self, x, mask=None, need_weights: bool = True):
-        return self.attend(*self.project(x), mask, need_weights)
+    def forward(self, x, mask=None, need_weights: bool = True, hook_pattern=None, hook_z=None):
+        return self.attend(*self.project(x), mask, need_weights, hook_pattern, hook_z)
 
 
 class AddNorm(nn.Module):
@@ -117,9 +129,10 @@ class SelfAttentionLayer(nn.Module):
         super().__init__()
         self.self = Attention(config)
         self.output = AddNorm(config)
+        self.hook_pattern, self.hook_z = HookPoint(), HookPoint()
 
     def forward(self, x, mask=None, need_weights: bool = True):
-        ctx, probs = self.self(x, mask, need_weights)
+        ctx, probs = self.self(x, mask, need_weights, self.hook_pattern, self.hook_z)
         return self.output(ctx, x), probs
 
 
@@ -134,12 +147,16 @@ class CrossAttentionLayer(nn.Module):
         super().__init__()
         self.att = Attention(config)
         self.output = AddNorm(config)
+        self.hook_l2v_pattern, self.hook_l2v_z = HookPoint(), HookPoint()
+        self.hook_v2l_pattern, self.hook_v2l_z = HookPoint(), HookPoint()
 
     def forward(self, lang, vis, lang_mask=None, vis_mask=None, need_weights: bool = True):
         lq, lk, lv = self.att.project(lang)
         vq, vk, vv = self.att.project(vis)
-        l_ctx, l2v = self.att.attend(lq, vk, vv, vis_mask, need_weights)  # (B, T, D), (B, H, T, R)
-        v_ctx, v2l = self.att.attend(vq, lk, lv, lang_mask, need_weights)  # (B, R, D), (B, H, R, T)
+        l_ctx, l2v = self.att.attend(lq, vk, vv, vis_mask, need_weights, self.hook_l2v_pattern,
+                                     self.hook_l2v_z)  # (B, T, D), (B, H, T, R)
+        v_ctx, v2l = self.att.attend(vq, lk, lv, lang_mask, need_weights, self.hook_v2l_pattern,
+                                     self.hook_v2l_z)  # (B, R, D), (B, H, R, T)
         return self.output(l_ctx, lang), self.output(v_ctx, vis), l2v, v2l
 
 
@@ -162,10 +179,11 @@ class Layer(nn.Module):
         self.attention = SelfAttentionLayer(config)
         self.intermediate = Intermediate(config)
         self.output = AddNorm(config, config.intermediate_size)
+        self.hook_out = HookPoint()
 
     def forward(self, x, mask=None, need_weights: bool = True):
         att, probs = self.attention(x, mask, need_weights)
-        return self.output(self.intermediate(att), att), probs
+        return self.hook_out(self.output(self.intermediate(att), att)), probs
 
 
 class XLayer(nn.Module):
@@ -183,13 +201,14 @@ class XLayer(nn.Module):
         self.lang_inter, self.visn_inter = Intermediate(config), Intermediate(config)
         self.lang_output = AddNorm(config, config.intermediate_size)
         self.visn_output = AddNorm(config, config.intermediate_size)
+        self.hook_lang_out, self.hook_vis_out = HookPoint(), HookPoint()
 
     def forward(self, lang, lang_mask, vis, vis_mask, need_weights: bool = True):
         lang, vis, l2v, v2l = self.visual_attention(lang, vis, lang_mask, vis_mask, need_weights)
         lang, cross_lang = self.lang_self_att(lang, lang_mask, need_weights)
         vis, cross_vis = self.visn_self_att(vis, vis_mask, need_weights)
-        lang = self.lang_output(self.lang_inter(lang), lang)
-        vis = self.visn_output(self.visn_inter(vis), vis)
+        lang = self.hook_lang_out(self.lang_output(self.lang_inter(lang), lang))
+        vis = self.hook_vis_out(self.visn_output(self.visn_inter(vis), vis))
         return lang, vis, {"l2v": l2v, "v2l": v2l, "cross_lang": cross_lang, "cross_vis": cross_vis}
 
 
@@ -205,6 +224,7 @@ class Embeddings(nn.Module):
         self.token_type_embeddings = nn.Embedding(config.type_vocab_size, d, padding_idx=0)
         self.LayerNorm = nn.LayerNorm(d, eps=LAYER_NORM_EPS)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.hook_out = HookPoint()
 
     def forward(self, input_ids=None, token_type_ids=None, inputs_embeds=None):
         x = self.word_embeddings(input_ids) if inputs_embeds is None else inputs_embeds  # (B, T, D)
@@ -213,7 +233,7 @@ class Embeddings(nn.Module):
             x = x + self.token_type_embeddings.weight[0]
         else:
             x = x + self.token_type_embeddings(token_type_ids)
-        return self.dropout(self.LayerNorm(x))
+        return self.hook_out(self.dropout(self.LayerNorm(x)))
 
 
 class VisualFeatureEncoder(nn.Module):
@@ -227,11 +247,12 @@ class VisualFeatureEncoder(nn.Module):
         self.box_fc = nn.Linear(config.visual_pos_dim, d)
         self.box_layer_norm = nn.LayerNorm(d, eps=LAYER_NORM_EPS)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.hook_out = HookPoint()
 
     def forward(self, feats, pos):
         x = self.visn_layer_norm(self.visn_fc(feats))  # (B, R, D)
         y = self.box_layer_norm(self.box_fc(pos))
-        return self.dropout((x + y) / 2)
+        return self.hook_out(self.dropout((x + y) / 2))
 
 
 class Encoder(nn.Module):
@@ -250,9 +271,10 @@ class Pooler(nn.Module):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.hidden_size)
         self.activation = nn.Tanh()
+        self.hook_out = HookPoint()
 
     def forward(self, lang):
-        return self.activation(self.dense(lang[:, 0]))  # (B, D) from [CLS]
+        return self.hook_out(self.activation(self.dense(lang[:, 0])))  # (B, D) from [CLS]
 
 
 def additive_mask(mask: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
@@ -440,7 +462,8 @@ class Lxmert(nn.Module):
 
     def encode_image(self, visual_feats, visual_pos, visual_attention_mask=None, output_attentions=True) -> VisionState:
         """Run the image side once (visual embedding + relationship encoder) for reuse with ``vision=``."""
-        checks.check_vision(self.config, visual_feats, visual_pos, visual_attention_mask)
+        visual_feats, visual_pos, visual_attention_mask = checks.check_vision(
+            self.config, visual_feats, visual_pos, visual_attention_mask, self.dtype, self.device)
         return self.lxmert.encode_image(visual_feats, visual_pos, visual_attention_mask, output_attentions)
 
     def forward(self, input_ids=None, visual_feats=None, visual_pos=None, attention_mask=None,
@@ -460,7 +483,9 @@ class Lxmert(nn.Module):
         if unused:
             raise TypeError(f"unexpected arguments {sorted(unused)}")
         need = output_attentions is not False
-        bsz, _ = checks.check_text(self.config, input_ids, inputs_embeds, attention_mask, token_type_ids)
+        input_ids, inputs_embeds, attention_mask, token_type_ids = checks.check_text(
+            self.config, input_ids, inputs_embeds, attention_mask, token_type_ids, self.dtype, self.device)
+        bsz = (input_ids if input_ids is not None else inputs_embeds).shape[0]
         if vision is None:
             vision = self.encode_image(visual_feats, visual_pos, visual_attention_mask, need)
         elif visual_feats is not None:

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import torch
 
+from ..errors import ConfigError, MissingFileError
 from ..inputs.answers import Answers
-from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, find_weights, listing, read_json, read_state_dict,
-                         resolve)
-from .config import LxmertConfig
+from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_weights, listing, read_json,
+                         read_state_dict, resolve)
+from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,8 @@ class LoadingReport:
         renamed: notes on key conversions (prefixes stripped or added).
         missing, unexpected, mismatched: only non-empty with ``strict=False``.
         notes: anything else worth knowing (e.g. an untied decoder that was tied).
+        answer_scoring: how the answer head's logits become scores, and why (config, or the
+            documented default `lxmert_viz.model.config.default_answer_scoring`).
     """
 
     source: str
@@ -62,14 +65,17 @@ class LoadingReport:
     unexpected: list[str] = field(default_factory=list)
     mismatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    answer_scoring: str | None = None
 
 
 def _read_config(path: Path) -> LxmertConfig:
     if not path.is_file():
-        raise FileNotFoundError(f"no config.json in {path.parent} (a transformers checkpoint directory has one)")
+        raise MissingFileError(f"no config.json in {path.parent} (a transformers checkpoint directory has one)")
     data = read_json(path)
     try:
         return LxmertConfig.from_dict(data)
+    except ConfigError as err:
+        raise type(err)(f"{path} is not a usable LXMERT config: {err}", field=err.field) from None
     except (TypeError, ValueError) as err:
         raise CheckpointError(f"{path} is not an LXMERT config: {err}") from None
 
@@ -182,9 +188,17 @@ def from_pretrained(
     elif not isinstance(config, LxmertConfig):
         config = _read_config(Path(config))
     state, renamed = convert_state_dict(read_state_dict(files))
+    check_values(state, ", ".join(str(f) for f in files))
     report = LoadingReport(source=str(path_or_hub_id), directory=str(directory),
                            weights=[str(f) for f in files], output_heads=(), renamed=renamed)
     report.output_heads = wanted = _keep_heads(state, output_heads, files, report)
+    if config.answer_scoring is None and "qa" in wanted:
+        scoring, why = default_answer_scoring((str(path_or_hub_id), str(directory)), wanted,
+                                              original_release=any("logit_fc" in note for note in renamed))
+        config = config.replace(answer_scoring=scoring)
+        report.answer_scoring = f"{scoring}: {why} (config.json does not say; set answer_scoring there to choose)"
+    elif "qa" in wanted:
+        report.answer_scoring = f"{config.answer_scoring}: stated by the config"
     _check_answer_head(state, config, wanted, report)
     _drop_tied_decoder(state, config, wanted, report)
     model = _build(config, wanted, state, strict, report, dtype)
@@ -273,6 +287,12 @@ def _build(config, output_heads, state, strict, report, dtype) -> Lxmert:
     expected = {k: v.shape for k, v in probe.state_dict().items()}
     if "pretraining" in output_heads and config.tie_word_embeddings:
         expected.pop(TIED_KEY, None)  # the same tensor as the word embeddings
+    floats = {k for k, v in probe.state_dict().items() if v.is_floating_point()}
+    wrong_dtype = sorted(f"{k} ({state[k].dtype})" for k in floats & set(state) if not state[k].is_floating_point())
+    if wrong_dtype:
+        raise CheckpointError(f"the weights in {', '.join(report.weights)} hold integer or boolean tensors where "
+                              f"LXMERT has floating-point weights: {listing(wrong_dtype)}; the file is not a "
+                              f"float checkpoint (a quantised or converted one?)")
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
     mismatched = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k])}"

@@ -16,30 +16,53 @@ Public API:
     AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
     compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
     MaskingWidget                                    drop regions/words through the attention masks, live
+    dataset_head_grid, dataset_head_grid_plotly, layer_curves, cell_examples, DatasetHeadExplorer
+                                                     a data-set run (lxmert_viz.analysis.summarize): per head, per layer,
+                                                     the examples behind a head
+    notebook_setup, sample_scenes                    the notebooks' shared set-up (seeds, one thread, the kit)
+    heatmaps, default_token, box_weights             families on one scale; the word shown first; drawn weights
+    architecture_figure, pointing_figure             which encoder makes which family; pointing per layer/head
+    regions_overlay                                  any Regions on their image, shaded by a value (e.g. scores)
+
+Every picture of region weights (overlays, explanation panels, the masking widget, the command
+line's PNG) is shaded by one code path, `shading`: the whole-image row is reported, never painted.
 
 Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
 package stays cheap until something is drawn.
 """
 from __future__ import annotations
 
-from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, update_heatmap
+from .architecture import architecture_figure
+from .attention_heatmap import heatmap, heatmap_array, heatmap_plotly, heatmaps, update_heatmap
+from .dataset_examples import cell_examples
+from .dataset_heads import dataset_head_grid, dataset_head_grid_plotly, update_dataset_head_grid
+from .dataset_layers import layer_curves
+from .defaults import default_token
 from .explanations import (
     compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
 )
 from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid
-from .image_overlay import box_alphas, empty_overlay, overlay, overlay_plotly, overlay_spec, update_overlay
+from .image_overlay import overlay, overlay_spec
+from .notebook import notebook_setup, sample_scenes, seed_everything
+from .plotly_overlay import box_alphas, box_weights, empty_overlay, overlay_plotly, update_overlay
+from .pointing import pointing_figure
+from .region_picture import regions_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
 from .widgets_attention import AttentionExplorer
+from .widgets_dataset import DatasetHeadExplorer
 from .widgets_masking import MaskingWidget
 from .widgets_qa import QAWidget
 from .widgets_states import StatesExplorer
 
 __all__ = [
-    "AttentionExplorer", "QAWidget", "StatesExplorer", "box_alphas", "empty_overlay", "head_grid",
-    "head_grid_plotly", "heatmap", "heatmap_array", "heatmap_plotly", "overlay", "overlay_plotly",
-    "overlay_spec", "save", "state_drift", "state_drift_plotly", "state_pca",
-    "state_pca_plotly", "update_head_grid", "update_heatmap", "update_overlay",
+    "AttentionExplorer", "DatasetHeadExplorer", "MaskingWidget", "QAWidget", "StatesExplorer",
+    "architecture_figure", "box_alphas", "box_weights", "cell_examples", "compare_methods",
+    "dataset_head_grid", "dataset_head_grid_plotly", "default_token", "empty_overlay", "head_grid",
+    "head_grid_plotly", "heatmap", "heatmap_array", "heatmap_plotly", "heatmaps", "layer_curves",
+    "notebook_setup", "overlay", "overlay_plotly", "overlay_spec", "perturbation_curve",
+    "perturbation_curves", "pointing_figure", "regions_overlay", "relevance_overlay", "sample_scenes",
+    "save", "seed_everything", "state_drift", "state_drift_plotly", "state_pca", "state_pca_plotly",
+    "update_dataset_head_grid", "update_head_grid", "update_heatmap", "update_overlay",
     "update_state_drift", "update_state_pca",
-    "MaskingWidget", "compare_methods", "perturbation_curve", "perturbation_curves", "relevance_overlay",
 ]

@@ -7,9 +7,10 @@ the explorer without a browser (tests, notebooks run by nbval).
 """
 from __future__ import annotations
 
-from .head_grid import head_grid_plotly, update_head_grid
+from .defaults import default_region, default_token
+from .head_grid import head_grid_plotly, mark_head, update_head_grid
 from .attention_heatmap import heatmap_plotly, update_heatmap
-from .image_overlay import overlay_plotly, update_overlay
+from .plotly_overlay import overlay_plotly, update_overlay
 from ..model.output import query_stream
 from .widget_base import Explorer, head_options
 
@@ -47,12 +48,13 @@ class AttentionExplorer(Explorer):
         self.family = w.Dropdown(options=families, value=family, description="family")
         self.layer = w.IntSlider(value=layer % n, min=0, max=n - 1, description="layer", continuous_update=False)
         self.head = w.Dropdown(options=head_options(result.num_heads), value=head, description="head")
-        self.query = w.Dropdown(options=self._query_options(family), value=0, description="query")
+        q0 = default_token(result) if query_stream(family) == "lang" else default_region(result)
+        self.query = w.Dropdown(options=self._query_options(family), value=q0, description="query")
         self.figures = {
-            "overlay": overlay_plotly(result, **self._query_kw(family, 0), family=family, layer=layer,
+            "overlay": overlay_plotly(result, **self._query_kw(family, q0), family=family, layer=layer,
                                       head=head, widget=True),
-            "heatmap": heatmap_plotly(result, family, layer, head, highlight_query=0, widget=True),
-            "heads": head_grid_plotly(result, family, widget=True),
+            "heatmap": heatmap_plotly(result, family, layer, head, highlight_query=q0, widget=True),
+            "heads": head_grid_plotly(result, family, widget=True, selected=(layer, head)),
         }
         self._grid_family = family
         for c in (self.layer, self.head, self.query):
@@ -63,7 +65,9 @@ class AttentionExplorer(Explorer):
         self.figures["heatmap"].data[0].on_click(self._heatmap_click)
         for k, c in (("family", self.family), ("layer", self.layer), ("head", self.head), ("query", self.query)):
             c.add_class(f"lxmert-viz-attn-{k}")
-        controls = w.HBox([self.family, self.layer, self.head, self.query])
+        for c in (self.family, self.layer, self.head, self.query):
+            c.style = {"description_width": "initial"}
+        controls = w.HBox([self.family, self.layer, self.head, self.query], layout=w.Layout(flex_flow="row wrap"))
         self.widget = w.VBox([controls, self.figures["overlay"],
                               w.HBox([self.figures["heatmap"], self.figures["heads"]])])
         self.widget.add_class("lxmert-viz-attention-explorer")
@@ -88,7 +92,8 @@ class AttentionExplorer(Explorer):
             self.layer.max = n - 1
             if query_stream(old) != query_stream(new):
                 self.query.options = self._query_options(new)
-                self.query.value = 0
+                self.query.value = (default_token(self.result) if query_stream(new) == "lang"
+                                    else default_region(self.result))
             self._pending = True
 
     def set(self, family: str | None = None, layer: int | None = None, head: int | str | None = None,
@@ -143,8 +148,11 @@ class AttentionExplorer(Explorer):
                        head=head, image=False)
         update_heatmap(self.figures["heatmap"], self.result, fam, layer, head, highlight_query=q)
         if fam != self._grid_family:
-            update_head_grid(self.figures["heads"], self.result, fam)
+            update_head_grid(self.figures["heads"], self.result, fam, selected=(layer, head))
             self._grid_family = fam
+        else:
+            with self.figures["heads"].batch_update():
+                mark_head(self.figures["heads"], (layer, head), self.result.num_layers(fam), self.result.num_heads)
 
     def _grid_click(self, _trace, points, _state):
         if points.xs and points.ys:  # a head-grid cell: open that layer and head

@@ -15,8 +15,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from .image_overlay import box_alphas, empty_overlay, restyle_overlay, update_overlay
-from .shading import FILL_RGB, box_fill_alphas
+from .explanations import method_title
+from .plotly_overlay import box_alphas, draw, empty_overlay
+from .shading import shade, whole_label
 from .widget_base import Explorer
 from .widgets_qa import answers_table
 
@@ -70,24 +71,28 @@ class MaskingWidget(Explorer):
         self.draws = 0
 
         names = self.base.regions.names()[: self.base.regions.num_real]
-        self.region_buttons = [w.ToggleButton(value=False, description=f"{i}: {n}", tooltip=f"drop region {i}",
-                                              layout=w.Layout(width="auto")) for i, n in enumerate(names)]
+        self.region_buttons = [w.ToggleButton(value=False, description=n.replace(":", " ", 1),
+                                              tooltip=f"drop region {n}", layout=w.Layout(width="auto"))
+                               for n in names]
         labels = self.base.tokens.labels()
-        self.token_buttons = [w.ToggleButton(value=False, description=lab, tooltip=f"drop token {i}",
+        self.token_buttons = [w.ToggleButton(value=False, description=lab, tooltip=f"drop token {i}: {lab}",
                                              disabled=lab in SPECIAL, layout=w.Layout(width="auto"))
                               for i, lab in enumerate(labels)]
-        self.method = w.Dropdown(options=list(METHODS), value=method, description="method")
-        self.target = w.Dropdown(options=[("answer ([CLS])", "answer")]
-                                 + [(lab, i) for i, lab in enumerate(labels) if lab not in SPECIAL],
-                                 value="answer", description="relevance for")
-        self.reset_button = w.Button(description="reset", icon="undo")
+        self.method = w.Dropdown(options=[(f"{m}: {method_title(m)}", m) for m in METHODS], value=method,
+                                 description="method", style={"description_width": "initial"},
+                                 layout=w.Layout(width="380px"))
+        self.target = w.Dropdown(options=[("the answer ([CLS] row)", "answer")]
+                                 + [(f"word {lab!r}", i) for i, lab in enumerate(labels) if lab not in SPECIAL],
+                                 value="answer", description="relevance for", style={"description_width": "initial"},
+                                 layout=w.Layout(width="300px"))
+        self._initial = {"method": method, "target": "answer"}
+        self.reset_button = w.Button(description="reset", icon="undo", tooltip="keep every region and word, "
+                                     "and go back to the first method and target")
         self.answers_html = w.HTML(value=answers_table(self.base.answers))
         self.status = w.HTML(value="")
         self.overlay = empty_overlay(widget=True)
         self.figures = {"overlay": self.overlay}
-        # Traces once (image, boxes, bars): masking never moves the image or a box, so every later
-        # draw only restyles them, in a batch of its own (see `image_overlay._build`).
-        update_overlay(self.overlay, self.base, token=0, family="l2v", image=True)
+        self._built = False  # the first draw builds the traces; later ones restyle them in place
 
         for b in self.region_buttons:
             b.add_class(CSS["region"])
@@ -98,12 +103,15 @@ class MaskingWidget(Explorer):
             wid.add_class(CSS[key])
         for c in (*self.region_buttons, *self.token_buttons, self.method, self.target):
             c.observe(self._changed, names="value")
-        self.reset_button.on_click(lambda _b: self.set(drop_regions=(), drop_tokens=()))
+        for b in (*self.region_buttons, *self.token_buttons):
+            b.observe(_press_style, names="value")
+        self.reset_button.on_click(lambda _b: self.reset())
 
         self.widget = w.VBox([
-            w.HTML(f"<b>{html.escape(self.base.question)}</b> — press a region or a word to drop it"),
-            w.HBox([w.Label("regions"), *self.region_buttons], layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([w.Label("tokens"), *self.token_buttons], layout=w.Layout(flex_flow="row wrap")),
+            w.HTML(f"<b>{html.escape(self.base.question)}</b> — press a region or a word to drop it "
+                   "(pressed = dropped, through the attention masks)"),
+            w.HBox([w.Label("regions:"), *self.region_buttons], layout=w.Layout(flex_flow="row wrap")),
+            w.HBox([w.Label("tokens:"), *self.token_buttons], layout=w.Layout(flex_flow="row wrap")),
             w.HBox([self.method, self.target, self.reset_button]),
             self.answers_html, self.status, self.overlay])
         self.widget.add_class(CSS["root"])
@@ -172,6 +180,11 @@ class MaskingWidget(Explorer):
             self._pending = True  # one redraw when the hold ends, even if nothing changed
         return self.run
 
+    def reset(self):
+        """Keep every region and word again and go back to the first method and target (the reset button)."""
+        return self.set(drop_regions=(), drop_tokens=(), method=self._initial["method"],
+                        token=self._initial["target"])
+
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:
         """Re-ask with the current masks, re-explain the new top answer, restyle the overlay in place."""
@@ -187,38 +200,37 @@ class MaskingWidget(Explorer):
         ex = explain(run.result, self.method.value, model=self.kit.model, seed=self.seed)
         regions, token_row = relevance_rows(ex, run.result, None if target == "answer" else target)
         self.run, self.result, self.explanation, self.relevance = run, run.result, ex, (regions, token_row)
-        self.answers_html.value = answers_table(self.answers)
+        self.answers_html.value = answers_table(self.answers, getattr(run.result, "score_label", "probability"))
         self._restyle(regions, token_row, target)
         self.draws += 1
-        dr = ", ".join(map(str, run.dropped_regions)) or "none"
+        names = base.regions.names()
+        dr = ", ".join(names[i] for i in run.dropped_regions) or "none"
         labels = base.tokens.labels()
         dt = ", ".join(labels[i] for i in run.dropped_tokens) or "none"
         self.status.value = (f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
                              f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>')
 
     def _restyle(self, regions: np.ndarray, token_row: np.ndarray, target) -> None:
-        fig, n = self.overlay, len(regions)
-        r, g, b = FILL_RGB
-        alphas = box_fill_alphas(regions)
-        dropped = set(self.run.dropped_regions)
-        names = self.base.regions.names()[:n]
-        styles = []
-        for i in range(n):
-            gone = i in dropped
-            state = "dropped" if gone else "relevance %{customdata:.3f}"
-            styles.append({"fillcolor": f"rgba({r},{g},{b},{0.0 if gone else float(alphas[i]):.6f})",
-                           "line": {"color": "#555555" if gone else f"rgba({r},{g},{b},0.9)",
-                                    "width": 2 if gone else 1, "dash": "dash" if gone else "solid"},
-                           "customdata": [float(regions[i])] * 5,
-                           "hovertemplate": f"{names[i]}<br>{state}<extra></extra>"})
-        cmax = max(float(token_row.max()), 1e-6) if len(token_row) else 1.0
-        restyle_overlay(fig, styles, {"x": token_row, "y": self.base.tokens.labels(),
-                                      "marker": {"color": token_row, "cmax": cmax}})
-        what = "the answer" if target == "answer" else repr(self.base.tokens.labels()[target])
-        with fig.batch_update():
-            fig.layout.title.text = f"{self.method.value} relevance for {what} · answer {self.answer!r}"
-            fig.layout.xaxis2.title.text = "relevance"
+        base, n = self.base, len(regions)
+        s = shade(base.regions.boxes[:n], regions, base.regions.image_size, dropped=self.run.dropped_regions)
+        names = base.regions.names()[:n]
+        what = "the answer" if target == "answer" else repr(base.tokens.labels()[target])
+        labels = [f"{lab} (dropped)" if i in self.run.dropped_tokens else lab
+                  for i, lab in enumerate(base.tokens.labels())]
+        spec = {"shading": s, "names": names, "weights": token_row, "key_labels": labels, "paint": True,
+                "bars_are_regions": False, "bar_title": "relevance of each word", "family": "relevance",
+                "title": f"{method_title(self.method.value)} · relevance for {what} · answer {self.answer!r}",
+                "whole": whole_label(s, names, "relevance")}
+        draw(self.overlay, base.image, spec, rebuild=not self._built, what="relevance")
+        self._built = True
 
     def box_alphas(self) -> np.ndarray:
         """(R,) fill opacities of the overlay's boxes as drawn now."""
         return box_alphas(self.overlay)
+
+
+def _press_style(change) -> None:
+    """A pressed (dropped) button looks dropped: red, struck through."""
+    b = change["owner"]
+    b.button_style = "danger" if change["new"] else ""
+    b.icon = "times" if change["new"] else ""

@@ -1,0 +1,87 @@
+"""Region features on disk, found by image id: a folder of ``<image_id>.npz`` files or an LXMERT
+feature TSV (`lxmert_viz.features.tsv`), read one image at a time.
+
+Shape letters: R regions, F feature size.
+
+A TSV of a whole split is gigabytes, so it is never read whole: `FeatureStore` makes one pass that
+records where each image's line starts (reading only up to the first tab of each line), and an
+example then holds a `FeatureRef` (file, offset, id) that reads its one line when encoded.
+
+Ids are matched as given, else by their number: VQA's questions say ``image_id: 262148`` where
+LXMERT's COCO TSV says ``COCO_val2014_000000262148``; both name the same image.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from ..example import FeatureRef
+
+_NUMBER = re.compile(r"(\d+)$")
+
+
+class FeatureStore:
+    """Image id -> `FeatureRef`, for a folder of ``.npz`` files or one ``.tsv`` file.
+
+    Args:
+        path: the folder or the file.
+        pad_to: pad TSV regions to this many rows (TSV lines carry no padding).
+
+    Example:
+        >>> from lxmert_viz.features.npz import save_npz
+        >>> from lxmert_viz import Regions
+        >>> _ = save_npz(tmp / "feats" / "COCO_val2014_000000000042.npz",
+        ...              Regions(np.zeros((2, 4), "f4"), np.ones((2, 8), "f4"), (64, 48)))
+        >>> FeatureStore(tmp / "feats").ref(42).load().feats.shape
+        (2, 8)
+    """
+
+    def __init__(self, path: str | Path, pad_to: int | None = None):
+        self.path = Path(path)
+        self.pad_to = pad_to
+        self._refs: dict[str, FeatureRef] = {}
+        if self.path.is_dir():
+            for f in sorted(self.path.glob("*.npz")):
+                self._refs[f.stem] = FeatureRef(str(f), f.stem)
+        elif self.path.is_file() and self.path.suffix == ".tsv":
+            offset = 0
+            with open(self.path, "rb") as f:
+                for line in f:
+                    image_id = line.split(b"\t", 1)[0].decode("ascii")
+                    self._refs[image_id] = FeatureRef(str(self.path), image_id, offset, pad_to)
+                    offset += len(line)
+        else:
+            raise FileNotFoundError(f"{self.path} is neither a folder of .npz feature files nor a .tsv file")
+        if not self._refs:
+            raise ValueError(f"{self.path} holds no region features (.npz files or TSV lines)")
+        self._by_number: dict[int, str] = {}
+        for key in self._refs:
+            m = _NUMBER.search(key)
+            if m:
+                self._by_number.setdefault(int(m.group(1)), key)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def __contains__(self, image_id) -> bool:
+        return self._key(image_id) is not None
+
+    def _key(self, image_id) -> str | None:
+        s = str(image_id)
+        if s in self._refs:
+            return s
+        m = _NUMBER.search(s)
+        return self._by_number.get(int(m.group(1))) if m else None
+
+    def ref(self, image_id) -> FeatureRef:
+        """Where ``image_id``'s features are.
+
+        Raises:
+            KeyError: no file or line for it (the message names the store and an id it holds).
+        """
+        key = self._key(image_id)
+        if key is None:
+            some = next(iter(self._refs))
+            raise KeyError(f"no region features for image {image_id!r} in {self.path} "
+                           f"({len(self)} images, e.g. {some!r})")
+        return self._refs[key]

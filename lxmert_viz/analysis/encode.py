@@ -1,0 +1,151 @@
+"""From a data-set `Example` to what a model takes: tokens, regions, the gold answer's index and
+the referent as (token, region) indices. Regions are cached per image, so the questions of one
+image read or extract it once.
+
+Shape letters: T tokens, R regions.
+
+`EncodedExample` is also the perturbation benchmark's example (`lxmert_viz.explain.examples.Example`
+is this class): ``EncodedExample(tokens, regions, gold)`` builds one by hand.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from ..inputs.image import image_key, open_image
+from ..inputs.regions import Regions
+from ..inputs.text import Tokens
+from .example import Example, FeatureRef, SceneImage
+from .referents import referent_region, referent_token
+
+
+@dataclass
+class EncodedExample:
+    """One question ready for the model.
+
+    Attributes:
+        tokens: the question's `Tokens`.
+        regions: the image's `Regions` (padding rows are never used).
+        gold: the gold answer's index in the model's answers, or -1 (none, or not in the vocabulary).
+        meta: free-form (question text, image id, qtype, ...).
+        example: the data-set `Example` it came from, or None when built by hand.
+        referent_token, referent_region: the naming token and the named region, or -1.
+        gold_scores: ``{answer index: VQA score}`` for soft accuracy (the data set's answer scores, or
+            ``min(1, humans / 3)`` from its annotators' answers); None when it gives neither.
+    """
+
+    tokens: Tokens
+    regions: Regions
+    gold: int
+    meta: dict | None = None
+    example: Example | None = None
+    referent_token: int = -1
+    referent_region: int = -1
+    gold_scores: dict | None = None
+
+    @property
+    def question(self) -> str:
+        if self.example is not None:
+            return self.example.question
+        return str((self.meta or {}).get("question", ""))
+
+    @property
+    def has_referent(self) -> bool:
+        return self.referent_token >= 0 and self.referent_region >= 0
+
+
+def _image_cache_key(image) -> str:
+    if isinstance(image, SceneImage):
+        return image.key
+    if isinstance(image, str) or hasattr(image, "__fspath__"):
+        return f"file:{image}"
+    return "pixels:" + image_key(open_image(image))
+
+
+class Encoder:
+    """Tokenizer + answers + region extractor, with a small per-image region cache.
+
+    Args:
+        tokenizer: a `Tokenizer`.
+        answers: the model's `Answers` (for the gold index); None leaves ``gold`` at -1.
+        extractor: image (PIL RGB) -> `Regions`; needed only for examples given as images.
+        cache_size: how many images' regions to keep (questions are usually grouped by image).
+
+    Example:
+        >>> from lxmert_viz.analysis.datasets import shapes_dataset
+        >>> enc = Encoder.from_kit(kit)
+        >>> e = enc(next(iter(shapes_dataset(1))))
+        >>> e.tokens.pieces[e.referent_token], e.regions.labels[e.referent_region]
+        ('circle', 'black circle')
+    """
+
+    def __init__(self, tokenizer, answers=None, extractor=None, cache_size: int = 64):
+        self.tokenizer = tokenizer
+        self.answers = answers
+        self.extractor = extractor
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, Regions] = OrderedDict()
+
+    @classmethod
+    def from_kit(cls, kit, cache_size: int = 64) -> "Encoder":
+        """The kit's tokenizer, answers and its raw extractor (a kit-like object with ``extract``
+        and no ``extractor`` serves too)."""
+        extractor = getattr(kit, "extractor", None) or getattr(kit, "extract", None)
+        return cls(kit.tokenizer, kit.answers, extractor, cache_size)
+
+    def regions(self, example: Example) -> Regions:
+        """The example's regions: given, read from its feature file, or extracted from its image."""
+        src = example.regions
+        if isinstance(src, Regions):
+            return src
+        key = src.key if isinstance(src, FeatureRef) else _image_cache_key(example.image)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        if isinstance(src, FeatureRef):
+            regions = src.load()
+        else:
+            if self.extractor is None:
+                raise ValueError(f"example {example.id!r} is an image but this encoder has no region extractor")
+            image = example.image.load() if isinstance(example.image, SceneImage) else open_image(example.image)
+            regions = self.extractor(image)
+        self._cache[key] = regions
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return regions
+
+    def gold(self, example: Example) -> int:
+        if self.answers is None or example.answer is None:
+            return -1
+        try:
+            return self.answers.index(example.answer)
+        except KeyError:
+            return -1
+
+    def __call__(self, example: Example) -> EncodedExample:
+        tokens = self.tokenizer(example.question)
+        regions = self.regions(example)
+        tt = rr = -1
+        ref = example.referent
+        if ref is not None:
+            tt = referent_token(self.tokenizer, example.question, tokens, ref.char, ref.word)
+            rr = referent_region(regions, ref.region, ref.box)
+            if tt < 0 or rr < 0:
+                tt = rr = -1
+        meta = {"question": example.question, **example.meta}
+        return EncodedExample(tokens, regions, self.gold(example), meta, example, tt, rr, self.gold_scores(example))
+
+    def gold_scores(self, example: Example) -> dict | None:
+        """``{answer index: score}``: the data set's answer scores, else min(1, humans / 3)."""
+        if self.answers is None:
+            return None
+        if example.answer_scores:
+            given = example.answer_scores
+        elif example.answers:
+            counts: dict[str, int] = {}
+            for a in example.answers:
+                counts[a] = counts.get(a, 0) + 1
+            given = {a: min(1.0, n / 3) for a, n in counts.items()}
+        else:
+            return None
+        return {self.answers.index(a): float(v) for a, v in given.items() if a in self.answers.names}

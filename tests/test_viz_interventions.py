@@ -1,0 +1,95 @@
+"""Figures of the output heads and interventions, and the InterventionsWidget driven headlessly."""
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+pytest.importorskip("matplotlib")
+pytest.importorskip("ipywidgets")
+
+from lxmert_viz.viz.interventions import ablation_bars, head_ranking_grid, patch_sweep_figure  # noqa: E402
+from lxmert_viz.viz.output_heads import fill_bars, fill_figure, match_bars, region_labels_overlay  # noqa: E402
+from lxmert_viz.viz.widgets_interventions import CSS, PARTS, InterventionsWidget  # noqa: E402
+
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
+Q = "what color is the circle?"
+
+
+def test_fill_figures_draw_the_numbers(kit, circle_scenes):
+    f = kit.fill(circle_scenes[0], "is the [MASK] circle on the left?")
+    fig = fill_bars(f)
+    widths = [round(p.get_width(), 6) for p in fig.axes[0].patches]
+    rows = f.compare(0)
+    assert widths == [round(r[1], 6) for r in rows] + [round(r[2], 6) for r in rows]
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == [r[0] for r in rows]
+    over = fill_figure(f).axes[0]
+    layer = next(im for im in over.images if im.get_gid() == "shading").get_array()  # (h, w, 4) RGBA
+    regions = f.result.regions
+    w, h = regions.image_size
+    objects = [i for i in range(regions.num_real) if not regions.whole_image()[i]]  # the scene row is not painted
+    at_centre = [layer[int((b[1] + b[3]) / 2 / h * layer.shape[0]), int((b[0] + b[2]) / 2 / w * layer.shape[1]), 3]
+                 for b in regions.boxes[objects]]
+    assert objects[int(np.argmax(at_centre))] == objects[int(np.argmax(f.l2v(0)[objects]))]
+
+
+def test_match_and_region_label_figures(kit, circle_scenes):
+    m = kit.match(circle_scenes[0], ["a black circle", "a yellow square"])
+    fig = match_bars(m)
+    assert [round(p.get_width(), 6) for p in fig.axes[0].patches] == [round(p, 6) for _, p in m.ranked()]
+    assert ("never trained" in fig.axes[0].get_title()) == (not m.trained)
+    lab = kit.region_labels(circle_scenes[0])
+    ax = region_labels_overlay(lab).axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert texts == [lab.label(i) for i in range(lab.regions.num_real)]
+
+
+def test_intervention_figures(kit, circle_scenes):
+    ab = kit.ask_ablated(circle_scenes[0], Q, ["l2v.2.all"])
+    ax = ablation_bars(ab).axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [r[0] for r in ab.compare()]
+    r = kit.rank_heads([(circle_scenes[0], Q)], families=["l2v", "lang"])
+    fig = head_ranking_grid(r)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), r.grid("l2v"))
+    sweep = kit.patch_sweep((circle_scenes[1], Q), (circle_scenes[0], Q))
+    fig = patch_sweep_figure(sweep)
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array()[0], sweep.effect["lang"])
+    assert [t.get_text() for t in fig.axes[1].texts] == sweep.answers["vis"]
+    same = kit.patch_sweep((circle_scenes[0], Q), (circle_scenes[0], Q))
+    with pytest.raises(ValueError, match="effect is undefined; use metric='prob'"):
+        patch_sweep_figure(same)
+    assert len(patch_sweep_figure(same, "prob").axes) == 3
+
+
+def test_widget_drives_every_tab(kit, circle_scenes):
+    w = InterventionsWidget(kit, [("black", circle_scenes[0]), ("red", circle_scenes[1])])
+    c = w.controls
+    assert w.error is None and set(c) == set(PARTS)
+    assert all(CSS[name] in ctl._dom_classes for name, ctl in c.items())
+    assert c["fill-table"].value.count(CSS["row"]) == len(w.fill_result.compare(0))
+    for name in ("fill-image", "labels-image", "patch-image"):
+        assert c[name].value[:8] == b"\x89PNG\r\n\x1a\n"
+    assert w.sweep.source_answer == "red" and w.sweep.target_answer == "black"
+
+    figs = {k: id(f) for k, f in w._figs.items()}
+    c["image"].value = "red"  # every tab but patching follows the image
+    assert w.fill_result.with_image[0][0][0] == "red" and w.error is None
+    c["ablate-family"].value = "lang"
+    assert [v for _, v in c["ablate-layer"].options] == ["all", 0, 1]
+    c["ablate-layer"].value, c["ablate-heads"].value = 1, (0, 2)
+    c["ablate-run"].click()
+    assert w.ablation.heads == [("lang", 1, 0), ("lang", 1, 2)]
+    c["match-text"].value = "a red circle\n\na yellow square\n"
+    c["match-run"].click()
+    assert w.match_result.sentences == ["a red circle", "a yellow square"]
+    c["patch-per-position"].value = True
+    c["patch-run"].click()
+    assert w.sweep.per_position and w.sweep.effect["vis"].shape == (6, 4)
+    assert {k: id(f) for k, f in w._figs.items()} == figs  # the same figures, redrawn
+
+    c["fill-text"].value = "no mask here"
+    c["fill-run"].click()
+    assert "has no [MASK]" in w.error and "has no [MASK]" in c["status"].value
+    c["fill-text"].value = "is there a [MASK] triangle?"
+    c["fill-run"].click()
+    assert w.error is None and c["status"].value == ""
