@@ -168,3 +168,12 @@ def test_channel_order_and_pad_value_come_from_the_config():
     assert (batch.tensor[1, :, 10:] == -7.0).all() and batch.sizes == [(20, 30), (10, 30)]
     bgr = preprocess([img], FRCNNConfig(min_size=0, pixel_mean=(0.0, 0.0, 0.0)))
     assert bgr.tensor[0, 2, 0, 0] == 200 and bgr.tensor[0, 0, 0, 0] == 0
+
+
+def test_a_uint8_rgb_array_gets_the_image_openers_checks_too():
+    from lxmert_viz.errors import ImageError
+    ex = FasterRCNNExtractor.random(FRCNNConfig.tiny())
+    with pytest.raises(ImageError, match="aspect ratio"):  # 200:1, beyond MAX_ASPECT
+        ex.extract(np.zeros((2, 400, 3), np.uint8))
+    with pytest.raises(ImageError, match="empty"):
+        preprocess([np.zeros((0, 5, 3), np.uint8)], FRCNNConfig.tiny())

@@ -128,8 +128,12 @@ class Prepared:
 
 
 def prepare(image, cfg: FRCNNConfig) -> Prepared:
-    """Open (if needed), resize and normalise one image (see the module docstring)."""
-    rgb = image if _is_rgb_uint8(image) else load_image(image)
+    """Open, resize and normalise one image (see the module docstring).
+
+    Every image, an RGB uint8 array too, goes through `open_image`, so its checks (empty, too many
+    pixels, aspect ratio, NaN) apply whatever the caller passes; an array costs one copy.
+    """
+    rgb = load_image(image)
     h0, w0 = rgb.shape[:2]
     h, w = resized_size(h0, w0, cfg.min_size, cfg.max_size)
     return Prepared(normalize(resize_pixels(rgb, (h, w), cfg.resize), cfg), (h, w), (w0, h0))
@@ -166,7 +170,3 @@ def preprocess(images, cfg: FRCNNConfig) -> ImageBatch:
 def _chw_float(rgb: np.ndarray) -> torch.Tensor:
     """(H, W, 3) uint8 -> (3, H, W) float32, one copy (the input may be a read-only view)."""
     return torch.from_numpy(np.asarray(rgb).transpose(2, 0, 1).astype(np.float32, order="C"))
-
-
-def _is_rgb_uint8(x) -> bool:
-    return isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 3 and x.shape[2] == 3
