@@ -169,7 +169,7 @@ def extract_folder(folder: str | Path, out: str | Path, extractor, fmt: str = "n
         >>> ex = FasterRCNNExtractor.random(FRCNNConfig.tiny())
         >>> report = extract_folder(folder, tmp / "feats.tsv", ex, fmt="tsv", num_regions=5, progress=False)
         >>> report.done, [(f.path.name, f.reason.split(":")[0]) for f in report.failed]
-        (['a'], [('broken.jpg', 'ValueError')])
+        (['a'], [('broken.jpg', 'ImageError')])
     """
     if fmt not in ("npz", "tsv"):
         raise ValueError(f"fmt must be 'npz' or 'tsv', got {fmt!r}")
