@@ -34,6 +34,7 @@ from pathlib import Path
 
 import yaml
 
+from ..errors import ConfigError
 from ..model.checkpoint import CheckpointError
 
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -104,13 +105,13 @@ class _Reader:
         found = [(prefix + key, v) for prefix, root in self.roots
                  if (v := self._lookup(root, key)) is not None]
         if len(found) == 2 and found[0][1] != found[1][1]:
-            raise ValueError(f"{self.source}: {found[0][0]} = {found[0][1]!r} and {found[1][0]} = "
-                             f"{found[1][1]!r} disagree; the transformers demo reads the first, "
-                             f"detectron2 the second: keep one")
+            raise ConfigError(f"{self.source}: {found[0][0]} = {found[0][1]!r} and {found[1][0]} = "
+                              f"{found[1][1]!r} disagree; the transformers demo reads the first, "
+                              f"detectron2 the second: keep one")
         return found[0][1] if found else None
 
     def fail(self, key: str, value, valid: str):
-        raise ValueError(f"{self.source}: {key} = {value!r} cannot be used; valid: {valid}")
+        raise ConfigError(f"{self.source}: {key} = {value!r} cannot be used; valid: {valid}")
 
     def number(self, key: str, kind=float, low=None):
         v = self.get(key)
@@ -177,7 +178,7 @@ def config_kwargs(tree: dict, source: str = "the config") -> dict:
         ValueError: a value this network cannot be built with, naming the key.
     """
     if not isinstance(tree, dict):
-        raise ValueError(f"{source}: the top level must be a mapping, got {type(tree).__name__}")
+        raise ConfigError(f"{source}: the top level must be a mapping, got {type(tree).__name__}")
     r = _Reader(tree, source)
     kw: dict = {}
     depth = r.number("RESNETS.DEPTH", int)

@@ -30,6 +30,8 @@ import math
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from ..errors import ConfigError
+
 RESIZES = ("reference", "antialias")
 INPUT_FORMATS = ("BGR", "RGB")
 
@@ -87,20 +89,23 @@ class FRCNNConfig:
 
     def __post_init__(self):
         if self.resize not in RESIZES:
-            raise ValueError(f"resize must be one of {RESIZES}, got {self.resize!r}")
+            raise ConfigError(f"resize must be one of {RESIZES}, got {self.resize!r}", field="resize")
         if self.input_format not in INPUT_FORMATS:
-            raise ValueError(f"input_format must be one of {INPUT_FORMATS}, got {self.input_format!r}")
+            raise ConfigError(f"input_format must be one of {INPUT_FORMATS}, got {self.input_format!r}",
+                              field="input_format")
         if len(self.blocks) != 4:
-            raise ValueError(f"blocks needs 4 stage depths (res2..res5), got {self.blocks}")
+            raise ConfigError(f"blocks needs 4 stage depths (res2..res5), got {self.blocks}", field="blocks")
         if len(self.pixel_mean) != 3 or len(self.pixel_std) != 3:
-            raise ValueError(f"pixel_mean and pixel_std need 3 values, got {self.pixel_mean}, {self.pixel_std}")
+            raise ConfigError(f"pixel_mean and pixel_std need 3 values, got {self.pixel_mean}, {self.pixel_std}",
+                              field="pixel_mean")
         if not self.demo_nms_thresh:
-            raise ValueError("demo_nms_thresh needs at least one threshold")
+            raise ConfigError("demo_nms_thresh needs at least one threshold", field="demo_nms_thresh")
         if not 0 < self.demo_min_detections <= self.demo_max_detections:
-            raise ValueError("need 0 < demo_min_detections <= demo_max_detections, got "
-                             f"{self.demo_min_detections}, {self.demo_max_detections}")
+            raise ConfigError("need 0 < demo_min_detections <= demo_max_detections, got "
+                              f"{self.demo_min_detections}, {self.demo_max_detections}", field="demo_min_detections")
         if self.bottleneck % self.num_groups:
-            raise ValueError(f"bottleneck {self.bottleneck} is not a multiple of num_groups {self.num_groups}")
+            raise ConfigError(f"bottleneck {self.bottleneck} is not a multiple of num_groups {self.num_groups}",
+                              field="bottleneck")
 
     def res_out(self, stage: int) -> int:
         """Output channels of ``res{stage}`` (2..5)."""
@@ -147,7 +152,7 @@ class FRCNNConfig:
         Every key the demo reads is honoured the way the demo honours it (``config_file.py``
         lists them); a key this loader does not know, or a value it cannot honour, is one
         warning that names it; a value that would build another network than the demo's is a
-        ``ValueError`` naming the key.
+        ``ConfigError`` (a ``ValueError``) naming the key.
 
         Args:
             path: the ``config.yaml`` file.
@@ -176,4 +181,4 @@ class FRCNNConfig:
         try:
             return cls(**kw)
         except ValueError as err:
-            raise ValueError(f"{source}: {err}") from None
+            raise ConfigError(f"{source}: {err}") from None
