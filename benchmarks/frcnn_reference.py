@@ -21,7 +21,8 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
-from lxmert_viz.features.detector import RawDetections
+from lxmert_viz.features.detector import RawDetections, per_image
+from lxmert_viz.features.ops import roi_bins
 from lxmert_viz.features.preprocess import ImageBatch, load_image
 from lxmert_viz.features.roi_heads import HeadOutputs
 
@@ -110,10 +111,6 @@ def rpn(proposal_generator, feats: torch.Tensor, sizes):
         proposal_generator.rpn_head = head
 
 
-def _round_half_away(x: torch.Tensor) -> torch.Tensor:
-    return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
-
-
 def roi_pool_loop(features: torch.Tensor, rois: torch.Tensor, output_size: int, spatial_scale: float) -> torch.Tensor:
     """Legacy max RoIPool with a Python loop per RoI (the old implementation)."""
     _, c, height, width = features.shape
@@ -122,18 +119,8 @@ def roi_pool_loop(features: torch.Tensor, rois: torch.Tensor, output_size: int, 
     if rois.shape[0] == 0:
         return out
     r = rois.to(torch.float32)
-    start_w = _round_half_away(r[:, 1] * spatial_scale)
-    start_h = _round_half_away(r[:, 2] * spatial_scale)
-    end_w = _round_half_away(r[:, 3] * spatial_scale)
-    end_h = _round_half_away(r[:, 4] * spatial_scale)
-    roi_w = torch.clamp(end_w - start_w + 1, min=1)
-    roi_h = torch.clamp(end_h - start_h + 1, min=1)
-    bin_w, bin_h = roi_w / p, roi_h / p
-    steps = torch.arange(p, dtype=torch.float32)
-    hs = (torch.floor(steps[None] * bin_h[:, None]) + start_h[:, None]).clamp(0, height).long()
-    he = (torch.ceil((steps[None] + 1) * bin_h[:, None]) + start_h[:, None]).clamp(0, height).long()
-    ws = (torch.floor(steps[None] * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
-    we = (torch.ceil((steps[None] + 1) * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
+    # the bin arithmetic is the package's (unchanged since the merge-base); the loop below is the old one
+    hs, he, ws, we = roi_bins(rois, p, spatial_scale, height, width)
     batch = r[:, 0].long().tolist()
     hs_l, he_l, ws_l, we_l = hs.tolist(), he.tolist(), ws.tolist(), we.tolist()
     neg = torch.tensor(float("-inf"), dtype=features.dtype)
@@ -172,11 +159,4 @@ def detect(model, batch: ImageBatch) -> list[RawDetections]:
     """The whole detector the old way (float32, CPU), on a new model's weights."""
     feats = backbone(model.backbone, batch.tensor)
     props = rpn(model.proposal_generator, feats, batch.sizes)
-    head = box_head(model, feats, [p for p, _ in props])
-    out, start = [], 0
-    for i, (boxes, logits) in enumerate(props):
-        sl = slice(start, start + len(boxes))
-        start += len(boxes)
-        part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
-        out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
-    return out
+    return per_image(props, box_head(model, feats, [p for p, _ in props]), batch)

@@ -55,6 +55,17 @@ class RawDetections:
     scale: tuple[float, float]
 
 
+def per_image(props: list[tuple[torch.Tensor, torch.Tensor]], head: HeadOutputs, batch: ImageBatch) -> list[RawDetections]:
+    """Split the box head's rows (all images' proposals, in order) into one ``RawDetections`` per image."""
+    out, start = [], 0
+    for i, (boxes, logits) in enumerate(props):
+        sl = slice(start, start + len(boxes))
+        start += len(boxes)
+        part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
+        out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
+    return out
+
+
 class FasterRCNN(nn.Module):
     """Backbone -> RPN -> RoI heads. Call :meth:`detect` on an :class:`ImageBatch`."""
 
@@ -108,13 +119,7 @@ class FasterRCNN(nn.Module):
         feats = self.backbone(batch.tensor.to(self.device, self.dtype))  # (B, C4, H/16, W/16)
         props = self.proposal_generator(feats, batch.sizes)
         head = self.roi_heads(feats, [p for p, _ in props])
-        out, start = [], 0
-        for i, (boxes, logits) in enumerate(props):
-            sl = slice(start, start + len(boxes))
-            start += len(boxes)
-            part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
-            out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
-        return out
+        return per_image(props, head, batch)
 
     def check_anchors(self) -> bool:
         """Whether the loaded ``cell_anchors.0`` equals the anchors built from the config."""
