@@ -29,3 +29,25 @@ def result():
 
     return make_result()
 
+
+
+@pytest.fixture(scope="session")
+def kit():
+    """The embedded shapes-world kit, loaded once (modules that need another kit define their own)."""
+    import lxmert_viz
+
+    return lxmert_viz.load()
+
+
+@pytest.fixture(scope="session")
+def circle_scenes():
+    """Sample scene 0 as drawn (a black circle) and the same scene with the circle painted red."""
+    import json
+
+    from lxmert_viz.assets import assets_dir
+    from lxmert_viz.shapes.world import SceneObject, render_objects
+
+    sc = json.loads((assets_dir() / "samples" / "samples.json").read_text())[0]
+    objs = [SceneObject(o["shape"], o["color"], tuple(o["box"])) for o in sc["objects"]]
+    red = [SceneObject(o.shape, "red" if o.shape == "circle" else o.color, o.box) for o in objs]
+    return render_objects(objs, sc["size"]), render_objects(red, sc["size"])

@@ -23,7 +23,6 @@ def _ask(q, env, **kw):
 
 def question_cases() -> list[Case]:
     ask = lambda q, env: _ask(q, env)  # noqa: E731
-    same = lambda q: (q,)  # noqa: E731
     cases = [
         Case("question", "empty", lambda t: "", ask, E.QuestionError, ("empty",)),
         Case("question", "blank", lambda t: " \t\n ", ask, E.QuestionError, ("empty",)),

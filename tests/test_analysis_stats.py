@@ -12,8 +12,8 @@ from lxmert_viz.analysis.datasets import shapes_dataset
 from lxmert_viz.analysis.encode import EncodedExample
 from lxmert_viz.analysis.example import Example
 from lxmert_viz.analysis.heads import head_stats
+from lxmert_viz.analysis.stats import STATS, StatContext, is_punctuation_token, normalize_answer, resolve, vqa_accuracy
 from lxmert_viz.inputs.referents import box_iou, referent_region, whole_image_region
-from lxmert_viz.analysis.stats import STATS, StatContext, is_punctuation, normalize_answer, resolve, vqa_accuracy
 from lxmert_viz.analysis.stats.answers import correctness
 
 
@@ -60,7 +60,7 @@ def test_attention_stats_by_hand(result):
         np.testing.assert_allclose(cols[f"entropy.{fam}"], st["entropy"].reshape(-1), rtol=1e-6)
         np.testing.assert_allclose(cols[f"max.{fam}"], st["max"].reshape(-1), rtol=1e-6)
     pieces = result.tokens.pieces  # [CLS] what color is the circle ? [SEP]
-    assert [p for p in pieces if is_punctuation(p)] == ["?"]
+    assert [p for p in pieces if is_punctuation_token(p)] == ["?"]
     lang = result.attentions["lang"].numpy().astype(np.float64)  # (L, H, T, T)
     np.testing.assert_allclose(cols["mass_cls.lang"], lang[..., 0].mean(-1).reshape(-1), rtol=1e-5)
     np.testing.assert_allclose(cols["mass_sep.lang"], lang[..., -1].mean(-1).reshape(-1), rtol=1e-5)

@@ -7,8 +7,6 @@ import torch
 
 from lxmert_viz.features import (FRCNNConfig, FasterRCNN, FasterRCNNExtractor, build_random_state_dict,
                                  load_strict, random_checkpoint, read_state_dict)
-from lxmert_viz.features import yaml_lite
-from lxmert_viz.features.detector import config_to_yaml
 from lxmert_viz.features.rpn import cell_anchors
 from lxmert_viz.inputs.regions import Regions
 
@@ -89,15 +87,6 @@ def test_checkpoint_directory_round_trip(tmp_path, fmt):
     assert set(read_state_dict(d)) == set(ref)
 
 
-def test_yaml_lite_matches_pyyaml_on_the_config():
-    yaml = pytest.importorskip("yaml")
-    text = config_to_yaml(FRCNNConfig()) + (
-        "# comment\nEXTRA:\n  FLOW: [1, 2.5, [3, 4]]\n  NAME: 'x y'\n  NONE: null\n"
-        "  W: &id001\n  - 1.0\n  - 2.0\n  V: *id001\n  L:\n  - A: 1\n    B: 2\n")
-    assert yaml_lite.loads(text) == yaml.safe_load(text)
-    assert yaml_lite.loads("INPUT:\n  MIN_SIZE_TRAIN: !!python/tuple\n  - 800\n") == {"INPUT": {"MIN_SIZE_TRAIN": [800]}}
-
-
 def check_regions(r: Regions, image_size, num, feat_dim):
     assert isinstance(r, Regions)
     assert r.image_size == image_size
@@ -164,3 +153,35 @@ def test_labels_from_vocab_files(tmp_path):
     (r,) = ex.extract(np.zeros((64, 64, 3), np.uint8), num_regions=4)
     obj = int(r.extra["obj_ids"][0])
     assert r.labels[0].endswith(f"thing{obj}")
+
+
+class RunsCode:
+    """Pickled, this object calls a function when unpickled: what weights_only must refuse."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))  # would create the marker file
+
+
+def test_a_pickle_that_would_run_code_is_refused_naming_the_file(tmp_path):
+    marker = tmp_path / "ran"
+    bad = tmp_path / "pytorch_model.bin"
+    torch.save({"backbone.stem.conv1.weight": torch.zeros(1), "payload": RunsCode(marker)}, bad)
+    with pytest.raises(ValueError, match=rf"refused to load {bad}.*could run code") as err:
+        read_state_dict(tmp_path)
+    assert "weights_only=False" not in str(err.value) and not marker.exists()
+
+
+@pytest.mark.parametrize("fmt", ["bin", "safetensors"])
+def test_a_truncated_weights_file_is_an_error_naming_it(tmp_path, fmt):
+    d = random_checkpoint(tmp_path / "ckpt", FRCNNConfig.tiny(), fmt=fmt)
+    path = d / ("pytorch_model.bin" if fmt == "bin" else "model.safetensors")
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=rf"{path} is not a readable"):
+        FasterRCNNExtractor.from_pretrained(d)
+    path.write_bytes(b"")
+    with pytest.raises(ValueError, match=rf"{path} is not a readable"):
+        read_state_dict(path)

@@ -4,6 +4,7 @@ import csv
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from lxmert_viz.features import (CachedExtractor, FRCNNConfig, FasterRCNNExtractor, FeatureCache, VGLabels,
@@ -85,6 +86,9 @@ class CountingExtractor:
         return self.inner.extract(images, **kw)
 
 
+THREADS = torch.get_num_threads()
+
+
 @pytest.fixture(scope="module")
 def tiny():
     return FasterRCNNExtractor.random(FRCNNConfig.tiny(), seed=2)
@@ -123,11 +127,100 @@ def test_folder_extraction_resumes_after_interruption(tmp_path, tiny, fmt):
         with open(out, "a") as f:
             f.write("im3\t45\t60\tAAAA")
     again = CountingExtractor(tiny)
-    done = extract_folder(tmp_path / "imgs", out, again, fmt=fmt, num_regions=4, progress=False)
-    assert again.seen == 2 and done == ["im3", "im4"]
+    report = extract_folder(tmp_path / "imgs", out, again, fmt=fmt, num_regions=4, progress=False)
+    assert again.seen == 2 and report.done == ["im3", "im4"]
+    assert report.skipped == ["im0", "im1", "im2"] and report.failed == []
     if fmt == "npz":
         results = {p.stem: load_npz(p) for p in out.glob("*.npz")}
     else:
         results = read_tsv(out, pad_to=4)
     assert sorted(results) == [f"im{i}" for i in range(5)]
     assert results["im4"].image_size == (60, 60) and results["im4"].feats.shape == (4, tiny.cfg.head_dim)
+
+
+def _bad_images(folder):
+    """A truncated PNG, a text file named .jpg and (with a lowered pixel limit) a 'bomb'."""
+    good = np.random.default_rng(1).integers(0, 256, (50, 60, 3), dtype=np.uint8)
+    Image.fromarray(good).save(folder / "b_truncated.png")
+    data = (folder / "b_truncated.png").read_bytes()
+    (folder / "b_truncated.png").write_bytes(data[: len(data) // 2])
+    (folder / "c_not_an_image.jpg").write_text("hello")
+    Image.fromarray(np.zeros((120, 120, 3), np.uint8)).save(folder / "d_bomb.png")
+
+
+@pytest.mark.parametrize("fmt", ["npz", "tsv"])
+def test_bad_images_are_recorded_and_the_run_goes_on(tmp_path, tiny, fmt, monkeypatch, caplog):
+    _write_images(tmp_path / "imgs", 3)
+    _bad_images(tmp_path / "imgs")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5000)  # 120x120 > 2x the limit: PIL refuses it
+    out = tmp_path / ("out" if fmt == "npz" else "out.tsv")
+    with caplog.at_level("WARNING", logger="lxmert_viz.features.batch"):
+        report = extract_folder(tmp_path / "imgs", out, tiny, fmt=fmt, num_regions=4, progress=False)
+    assert report.done == ["im0", "im1", "im2"]
+    assert [f.img_id for f in report.failed] == ["b_truncated", "c_not_an_image", "d_bomb"]
+    reasons = {f.img_id: f.reason for f in report.failed}
+    assert "truncated" in reasons["b_truncated"] and "not an image" in reasons["c_not_an_image"]
+    assert "decompression bomb" in reasons["d_bomb"]  # main's open_image: an ImageError that says so
+    assert all(f.path.parent == tmp_path / "imgs" for f in report.failed)
+    summary = [r.getMessage() for r in caplog.records]
+    assert len(summary) == 1 and "3 extracted" in summary[0] and "3 failed" in summary[0]
+    assert "c_not_an_image.jpg" in summary[0]
+    results = {p.stem: load_npz(p) for p in out.glob("*.npz")} if fmt == "npz" else read_tsv(out, pad_to=4)
+    assert sorted(results) == ["im0", "im1", "im2"]
+    again = extract_folder(tmp_path / "imgs", out, tiny, fmt=fmt, num_regions=4, progress=False)
+    assert again.done == [] and again.skipped == ["im0", "im1", "im2"] and len(again.failed) == 3
+
+
+def test_folder_results_equal_one_by_one_extraction(tmp_path, tiny):
+    _write_images(tmp_path / "imgs", 3)
+    report = extract_folder(tmp_path / "imgs", tmp_path / "out", tiny, num_regions=4, progress=False, threads=1)
+    assert report.done == ["im0", "im1", "im2"] and torch.get_num_threads() == THREADS  # restored
+    torch.set_num_threads(1)
+    try:
+        for i in range(3):  # prepared in the background thread or not: the same bytes
+            want = tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0]
+            assert_same(load_npz(tmp_path / "out" / f"im{i}.npz"), want)
+    finally:
+        torch.set_num_threads(THREADS)
+    batched = extract_folder(tmp_path / "imgs", tmp_path / "out2", tiny, num_regions=4, progress=False,
+                             batch_size=2)
+    assert batched.done == ["im0", "im1", "im2"] and len(list((tmp_path / "out2").glob("*.npz"))) == 3
+
+
+KILLED_CHILD = r"""
+import os, sys, time
+from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor, extract_folder
+ex = FasterRCNNExtractor.random(FRCNNConfig.tiny(), seed=2)
+def done(img_id):
+    print(img_id, flush=True)
+    time.sleep(0.4)  # the parent kills us in here, or while the next image is being extracted
+extract_folder(sys.argv[1], sys.argv[2], ex, fmt=sys.argv[3], num_regions=4, progress=False, on_done=done)
+"""
+
+
+@pytest.mark.parametrize("fmt", ["npz", "tsv"])
+def test_a_run_killed_by_sigkill_resumes_with_nothing_lost_or_redone(tmp_path, tiny, fmt):
+    import signal
+    import subprocess
+    import sys
+
+    _write_images(tmp_path / "imgs", 6)
+    out = tmp_path / ("out" if fmt == "npz" else "out.tsv")
+    child = subprocess.Popen([sys.executable, "-c", KILLED_CHILD, str(tmp_path / "imgs"), str(out), fmt],
+                             stdout=subprocess.PIPE, text=True)
+    written = [child.stdout.readline().strip() for _ in range(2)]
+    child.send_signal(signal.SIGKILL)
+    child.wait(timeout=60)
+    assert child.returncode == -signal.SIGKILL and written == ["im0", "im1"]
+    counting = CountingExtractor(tiny)
+    report = extract_folder(tmp_path / "imgs", out, counting, fmt=fmt, num_regions=4, progress=False)
+    assert report.skipped[:2] == ["im0", "im1"] and set(report.skipped) | set(report.done) == {f"im{i}" for i in range(6)}
+    assert counting.seen == len(report.done) == 6 - len(report.skipped)  # nothing written is redone
+    if fmt == "npz":
+        results = {p.stem: load_npz(p) for p in out.glob("*.npz")}
+    else:
+        results = read_tsv(out, labels=tiny.labels, pad_to=4)
+        assert len(out.read_text().splitlines()) == 6  # one line per image, no duplicate
+    assert sorted(results) == [f"im{i}" for i in range(6)]
+    for i in range(6):  # the killed run's files are whole and right
+        assert_same(results[f"im{i}"], tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0])

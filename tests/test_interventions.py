@@ -1,19 +1,15 @@
 """Head ablation, head ranking and activation patching on the embedded model (offline)."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 import torch
 
-import lxmert_viz
-from lxmert_viz.assets import assets_dir
 from lxmert_viz.interventions import (as_item, ask_ablated, hook_names_of_stream, item_inputs, parse_heads,
                                       patch, patch_sweep, rank_heads, run_ablated)
 from lxmert_viz.interventions.patching import _patch_rows
 from lxmert_viz.model.hooks import hook_points
-from lxmert_viz.shapes.world import SceneObject, render_objects
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 ATOL = 1e-5
@@ -21,17 +17,9 @@ Q = "what color is the circle?"
 
 
 @pytest.fixture(scope="module")
-def kit():
-    return lxmert_viz.load()
-
-
-@pytest.fixture(scope="module")
-def pair():
-    """Scene 0 as drawn (black circle) and the same scene with a red circle."""
-    sc = json.loads((assets_dir() / "samples" / "samples.json").read_text())[0]
-    objs = [SceneObject(o["shape"], o["color"], tuple(o["box"])) for o in sc["objects"]]
-    red = [SceneObject(o.shape, "red" if o.shape == "circle" else o.color, o.box) for o in objs]
-    return render_objects(red, sc["size"]), render_objects(objs, sc["size"])
+def pair(circle_scenes):
+    """Scene 0 with a red circle, and as drawn (black circle)."""
+    return circle_scenes[1], circle_scenes[0]
 
 
 def _logits(kit, item):

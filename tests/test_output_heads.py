@@ -2,33 +2,16 @@
 from __future__ import annotations
 
 import inspect
-import json
 
 import numpy as np
 import pytest
 import torch
 
-import lxmert_viz
-from lxmert_viz.assets import assets_dir
 from lxmert_viz.inputs.model_inputs import model_inputs
 from lxmert_viz.output_heads import MATCHED, label_names, masked_tokens, shapes_label_names
-from lxmert_viz.shapes.world import SceneObject, render_objects
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 ATOL = 1e-5
-
-
-@pytest.fixture(scope="module")
-def kit():
-    return lxmert_viz.load()
-
-
-@pytest.fixture(scope="module")
-def scenes():
-    sc = json.loads((assets_dir() / "samples" / "samples.json").read_text())[0]
-    objs = [SceneObject(o["shape"], o["color"], tuple(o["box"])) for o in sc["objects"]]
-    red = [SceneObject(o.shape, "red" if o.shape == "circle" else o.color, o.box) for o in objs]
-    return render_objects(objs, sc["size"]), render_objects(red, sc["size"])
 
 
 def test_masked_tokens(kit):
@@ -43,10 +26,10 @@ def test_masked_tokens(kit):
         masked_tokens(kit.tokenizer, "is the [MASK] circle " + "left of the red square " * 4)
 
 
-def test_fill_reads_the_masked_word_head(kit, scenes):
-    f = kit.fill(scenes[0], "is the [MASK] circle on the left?")
+def test_fill_reads_the_masked_word_head(kit, circle_scenes):
+    f = kit.fill(circle_scenes[0], "is the [MASK] circle on the left?")
     with torch.no_grad():
-        out = kit.model(**model_inputs(f.tokens, kit.extract(scenes[0])))
+        out = kit.model(**model_inputs(f.tokens, kit.extract(circle_scenes[0])))
     want = torch.softmax(out.prediction_logits[0, f.positions], -1).numpy()
     np.testing.assert_allclose(f.probs, want, atol=1e-6)
     assert [p for _, p in f.with_image[0]] == sorted((p for _, p in f.with_image[0]), reverse=True)
@@ -55,10 +38,10 @@ def test_fill_reads_the_masked_word_head(kit, scenes):
     assert 0.0 <= f.image_gain() <= 1.0
 
 
-def test_without_the_image_the_words_are_the_same_for_any_image(kit, scenes):
+def test_without_the_image_the_words_are_the_same_for_any_image(kit, circle_scenes):
     """The blind run is a function of the text alone (l2v zeroed); masking every region is not."""
     text = "is the [MASK] circle on the left?"
-    a, b = kit.fill(scenes[0], text), kit.fill(scenes[1], text)
+    a, b = kit.fill(circle_scenes[0], text), kit.fill(circle_scenes[1], text)
     assert a.with_image[0][0][0] != b.with_image[0][0][0]  # the image decides the colour
     np.testing.assert_allclose(a.blind_probs, b.blind_probs, atol=ATOL)
 
@@ -68,7 +51,7 @@ def test_without_the_image_the_words_are_the_same_for_any_image(kit, scenes):
         with torch.no_grad():
             return torch.softmax(kit.model(**kw).prediction_logits[0, a.positions], -1).numpy()
 
-    assert np.abs(all_regions_masked(scenes[0]) - all_regions_masked(scenes[1])).max() > 1e-3
+    assert np.abs(all_regions_masked(circle_scenes[0]) - all_regions_masked(circle_scenes[1])).max() > 1e-3
 
 
 def test_matched_is_index_1_as_transformers_documents():
@@ -79,27 +62,27 @@ def test_matched_is_index_1_as_transformers_documents():
     assert MATCHED == 1
 
 
-def test_match_scores_are_the_softmax_of_index_1(kit, scenes):
+def test_match_scores_are_the_softmax_of_index_1(kit, circle_scenes):
     sentences = ["a black circle", "there is a red rectangle on the right of the teal triangle", "a yellow square"]
-    m = kit.match(scenes[0], sentences)
+    m = kit.match(circle_scenes[0], sentences)
     assert m.logits.shape == (3, 2) and m.trained == kit.model.config.task_matched
     for i, s in enumerate(sentences):
-        kw = model_inputs(kit.tokenizer(s), kit.extract(scenes[0]))
+        kw = model_inputs(kit.tokenizer(s), kit.extract(circle_scenes[0]))
         with torch.no_grad():
             logits = kit.model(**kw).cross_relationship_score[0]
         np.testing.assert_allclose(m.logits[i], logits.numpy(), atol=ATOL)  # padding in the batch changes nothing
         assert m.scores[i] == pytest.approx(float(torch.softmax(logits, -1)[1]), abs=1e-6)
     assert [s for s, _ in m.ranked()] == [sentences[i] for i in np.argsort(-m.scores)]
-    assert kit.match(scenes[0], "a black circle").score == pytest.approx(m.scores[0], abs=ATOL)
+    assert kit.match(circle_scenes[0], "a black circle").score == pytest.approx(m.scores[0], abs=ATOL)
     with pytest.raises(ValueError, match="3 sentences were scored"):
         m.score
     with pytest.raises(TypeError, match="non-empty list of strings"):
-        kit.match(scenes[0], [])
+        kit.match(circle_scenes[0], [])
 
 
-def test_region_labels_read_the_object_head(kit, scenes):
-    labels = kit.region_labels(scenes[0], "what color is the circle?", top_k=2)
-    regions = kit.extract(scenes[0]).real()
+def test_region_labels_read_the_object_head(kit, circle_scenes):
+    labels = kit.region_labels(circle_scenes[0], "what color is the circle?", top_k=2)
+    regions = kit.extract(circle_scenes[0]).real()
     with torch.no_grad():
         out = kit.model(**model_inputs(kit.tokenizer("what color is the circle?"), regions))
     np.testing.assert_allclose(labels.object_probs, torch.softmax(out.obj_predictions["obj"][0], -1).numpy(), atol=1e-6)
@@ -129,14 +112,14 @@ def test_label_names_for_visual_genome_checkpoints(tmp_path):
     assert other.objects == tuple(f"obj{i}" for i in range(11)) and other.source == "generic names"
 
 
-def test_a_model_without_pretraining_heads_says_so(kit, scenes):
+def test_a_model_without_pretraining_heads_says_so(kit, circle_scenes):
     from lxmert_viz.kit import Kit
     from lxmert_viz.model.lxmert import Lxmert
 
     qa_only = Lxmert(kit.model.config, output_heads=("qa",))
     k = Kit(qa_only, kit.tokenizer, kit.answers, kit.extractor)
-    for call in (lambda: k.fill(scenes[0], "a [MASK]"), lambda: k.match(scenes[0], "a circle"),
-                 lambda: k.region_labels(scenes[0])):
+    for call in (lambda: k.fill(circle_scenes[0], "a [MASK]"), lambda: k.match(circle_scenes[0], "a circle"),
+                 lambda: k.region_labels(circle_scenes[0])):
         with pytest.raises(ValueError, match=r"no pretraining output head.*unc-nlp/lxmert-base-uncased"):
             call()
 

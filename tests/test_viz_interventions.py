@@ -1,7 +1,6 @@
 """Figures of the output heads and interventions, and the InterventionsWidget driven headlessly."""
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
@@ -9,9 +8,6 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("ipywidgets")
 
-import lxmert_viz  # noqa: E402
-from lxmert_viz.assets import assets_dir  # noqa: E402
-from lxmert_viz.shapes.world import SceneObject, render_objects  # noqa: E402
 from lxmert_viz.viz.interventions import ablation_bars, head_ranking_grid, patch_sweep_figure  # noqa: E402
 from lxmert_viz.viz.output_heads import fill_bars, fill_figure, match_bars, region_labels_overlay  # noqa: E402
 from lxmert_viz.viz.widgets_interventions import CSS, PARTS, InterventionsWidget  # noqa: E402
@@ -20,21 +16,8 @@ pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.filterwarnings(
 Q = "what color is the circle?"
 
 
-@pytest.fixture(scope="module")
-def kit():
-    return lxmert_viz.load()
-
-
-@pytest.fixture(scope="module")
-def pair():
-    sc = json.loads((assets_dir() / "samples" / "samples.json").read_text())[0]
-    objs = [SceneObject(o["shape"], o["color"], tuple(o["box"])) for o in sc["objects"]]
-    red = [SceneObject(o.shape, "red" if o.shape == "circle" else o.color, o.box) for o in objs]
-    return render_objects(objs, sc["size"]), render_objects(red, sc["size"])
-
-
-def test_fill_figures_draw_the_numbers(kit, pair):
-    f = kit.fill(pair[0], "is the [MASK] circle on the left?")
+def test_fill_figures_draw_the_numbers(kit, circle_scenes):
+    f = kit.fill(circle_scenes[0], "is the [MASK] circle on the left?")
     fig = fill_bars(f)
     widths = [round(p.get_width(), 6) for p in fig.axes[0].patches]
     rows = f.compare(0)
@@ -50,36 +33,36 @@ def test_fill_figures_draw_the_numbers(kit, pair):
     assert objects[int(np.argmax(at_centre))] == objects[int(np.argmax(f.l2v(0)[objects]))]
 
 
-def test_match_and_region_label_figures(kit, pair):
-    m = kit.match(pair[0], ["a black circle", "a yellow square"])
+def test_match_and_region_label_figures(kit, circle_scenes):
+    m = kit.match(circle_scenes[0], ["a black circle", "a yellow square"])
     fig = match_bars(m)
     assert [round(p.get_width(), 6) for p in fig.axes[0].patches] == [round(p, 6) for _, p in m.ranked()]
     assert ("never trained" in fig.axes[0].get_title()) == (not m.trained)
-    lab = kit.region_labels(pair[0])
+    lab = kit.region_labels(circle_scenes[0])
     ax = region_labels_overlay(lab).axes[0]
     texts = [t.get_text() for t in ax.texts]
     assert texts == [lab.label(i) for i in range(lab.regions.num_real)]
 
 
-def test_intervention_figures(kit, pair):
-    ab = kit.ask_ablated(pair[0], Q, ["l2v.2.all"])
+def test_intervention_figures(kit, circle_scenes):
+    ab = kit.ask_ablated(circle_scenes[0], Q, ["l2v.2.all"])
     ax = ablation_bars(ab).axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [r[0] for r in ab.compare()]
-    r = kit.rank_heads([(pair[0], Q)], families=["l2v", "lang"])
+    r = kit.rank_heads([(circle_scenes[0], Q)], families=["l2v", "lang"])
     fig = head_ranking_grid(r)
     np.testing.assert_allclose(fig.axes[0].images[0].get_array(), r.grid("l2v"))
-    sweep = kit.patch_sweep((pair[1], Q), (pair[0], Q))
+    sweep = kit.patch_sweep((circle_scenes[1], Q), (circle_scenes[0], Q))
     fig = patch_sweep_figure(sweep)
     np.testing.assert_allclose(fig.axes[0].images[0].get_array()[0], sweep.effect["lang"])
     assert [t.get_text() for t in fig.axes[1].texts] == sweep.answers["vis"]
-    same = kit.patch_sweep((pair[0], Q), (pair[0], Q))
+    same = kit.patch_sweep((circle_scenes[0], Q), (circle_scenes[0], Q))
     with pytest.raises(ValueError, match="effect is undefined; use metric='prob'"):
         patch_sweep_figure(same)
     assert len(patch_sweep_figure(same, "prob").axes) == 3
 
 
-def test_widget_drives_every_tab(kit, pair):
-    w = InterventionsWidget(kit, [("black", pair[0]), ("red", pair[1])])
+def test_widget_drives_every_tab(kit, circle_scenes):
+    w = InterventionsWidget(kit, [("black", circle_scenes[0]), ("red", circle_scenes[1])])
     c = w.controls
     assert w.error is None and set(c) == set(PARTS)
     assert all(CSS[name] in ctl._dom_classes for name, ctl in c.items())

@@ -10,7 +10,7 @@ import plotly.graph_objects as go  # noqa: E402
 
 from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d  # noqa: E402
 from lxmert_viz.viz import (box_alphas, box_weights, default_token, head_grid, head_grid_plotly,  # noqa: E402
-                            heatmap, heatmap_array, heatmap_plotly, heatmaps, overlay, overlay_plotly,
+                            heatmap, heatmap_array, heatmap_plotly, overlay, overlay_plotly,
                             overlay_spec, state_drift, state_drift_plotly, state_pca, state_pca_plotly)
 from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
 from lxmert_viz.viz.shading import CHOSEN, MAX_FILL  # noqa: E402

@@ -12,7 +12,7 @@ pytest.importorskip("anywidget")  # plotly >= 6 FigureWidget is an anywidget
 from lxmert_viz.analysis import drift as state_drift_values  # noqa: E402
 from lxmert_viz.viz import AttentionExplorer, QAWidget, StatesExplorer, box_alphas  # noqa: E402
 from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
-from viz_fixtures import FakeKit, make_result, padded_properties, ranks, record_front_end_messages, samples  # noqa: E402
+from viz_fixtures import FakeKit, padded_properties, ranks, record_front_end_messages, samples  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 

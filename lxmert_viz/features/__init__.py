@@ -9,7 +9,7 @@ Computation only (torch, numpy, PIL). Entry points:
 (5, 128)
 >>> cached = CachedExtractor(ex, tmp / "cache")             # same call, each image extracted once
 """
-from .batch import extract_folder
+from .batch import FolderReport, extract_folder
 from .cache import CachedExtractor, FeatureCache
 from .detector import FasterRCNN, build_random_state_dict, load_strict, random_checkpoint, read_state_dict
 from .extractor import FasterRCNNExtractor, to_regions
@@ -21,7 +21,8 @@ from .tsv import read_tsv, write_tsv
 from .vg_labels import VGLabels, download_vg_vocab, load_vg_labels
 
 __all__ = [
-    "CachedExtractor", "FRCNNConfig", "FasterRCNN", "FasterRCNNExtractor", "FeatureCache", "ImageBatch",
+    "CachedExtractor", "FRCNNConfig", "FasterRCNN", "FasterRCNNExtractor", "FeatureCache", "FolderReport",
+    "ImageBatch",
     "SelectionSettings", "VGLabels", "build_random_state_dict", "download_vg_vocab", "extract_folder",
     "load_image", "load_npz", "load_strict", "load_vg_labels", "preprocess", "random_checkpoint",
     "read_state_dict", "read_tsv", "save_npz", "to_regions", "write_tsv",

@@ -5,11 +5,17 @@ Shape letters: B images, N proposals of one image, D head size, K classes + 1, Q
 The module tree gives exactly the state-dict keys of ``unc-nlp/frcnn-vg-finetuned``
 (``backbone.*``, ``proposal_generator.*``, ``roi_heads.*``; 640 entries, 65.4M values), so the
 hub's ``pytorch_model.bin`` loads as it is. Loading never unpickles code: safetensors, or
-``torch.load(weights_only=True)``. Missing, unexpected or mis-shaped keys raise an error that
-names them.
+``torch.load(weights_only=True)``; a pickle that would run code is refused, and a truncated or
+corrupt file is an error, both naming the file. Missing, unexpected or mis-shaped keys raise an
+error that names them.
+
+The network runs on any device and float dtype (:meth:`FasterRCNN.place`); the RPN's box decoding
+and NMS and everything after the box head run on CPU in float32.
 """
 from __future__ import annotations
 
+import pickle
+import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +23,9 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .backbone import ResNetC4
+from ..model.checkpoint import CheckpointError
+from .backbone import ResNetC4, set_memory_format
+from .config_file import config_to_yaml
 from .frcnn_config import FRCNNConfig
 from .preprocess import ImageBatch
 from .roi_heads import HeadOutputs, Res5ROIHeads
@@ -47,6 +55,17 @@ class RawDetections:
     scale: tuple[float, float]
 
 
+def per_image(props: list[tuple[torch.Tensor, torch.Tensor]], head: HeadOutputs, batch: ImageBatch) -> list[RawDetections]:
+    """Split the box head's rows (all images' proposals, in order) into one ``RawDetections`` per image."""
+    out, start = [], 0
+    for i, (boxes, logits) in enumerate(props):
+        sl = slice(start, start + len(boxes))
+        start += len(boxes)
+        part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
+        out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
+    return out
+
+
 class FasterRCNN(nn.Module):
     """Backbone -> RPN -> RoI heads. Call :meth:`detect` on an :class:`ImageBatch`."""
 
@@ -56,21 +75,51 @@ class FasterRCNN(nn.Module):
         self.backbone = ResNetC4(cfg)
         self.proposal_generator = RPN(cfg)
         self.roi_heads = Res5ROIHeads(cfg)
+        self.use_default_formats()
         self.eval()
+
+    def use_default_formats(self) -> None:
+        """Memory format per layer kind, as measured (``bench_frcnn.py --formats``, RESULTS_frcnn.md):
+        channels-last everywhere except res5's dilated 3x3 convs, which oneDNN runs a little faster
+        in NCHW on 14x14 maps (the conversion on each side included)."""
+        set_memory_format(self, True)
+        set_memory_format(self.roi_heads.res5, False, (3,))
+
+    @property
+    def device(self) -> torch.device:
+        return self.backbone.stem.conv1.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.backbone.stem.conv1.weight.dtype
+
+    def place(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "FasterRCNN":
+        """Move the network to ``device`` in ``dtype`` (anchors stay float32); returns ``self``.
+
+        Args:
+            device: ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ...
+            dtype: ``torch.float32``, ``torch.float16`` or ``torch.bfloat16``.
+        """
+        if dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
+        try:
+            device = torch.device(device)
+        except RuntimeError as err:
+            raise ValueError(f"device {str(device)!r} is not one torch knows ({err})") from None
+        if device.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"device {str(device)!r} was asked for, but torch sees no CUDA GPU "
+                             f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
+        self.to(device=device, dtype=dtype)
+        self.proposal_generator.anchor_generator.float()
+        return self
 
     @torch.inference_mode()
     def detect(self, batch: ImageBatch) -> list[RawDetections]:
-        """Run the whole detector; one :class:`RawDetections` per image."""
-        feats = self.backbone(batch.tensor)  # (B, C4, H/16, W/16)
+        """Run the whole detector; one :class:`RawDetections` per image (CPU float32 tensors)."""
+        feats = self.backbone(batch.tensor.to(self.device, self.dtype))  # (B, C4, H/16, W/16)
         props = self.proposal_generator(feats, batch.sizes)
         head = self.roi_heads(feats, [p for p, _ in props])
-        out, start = [], 0
-        for i, (boxes, logits) in enumerate(props):
-            sl = slice(start, start + len(boxes))
-            start += len(boxes)
-            part = HeadOutputs(head.feats[sl], head.cls_logits[sl], head.box_deltas[sl], head.attr_logits[sl])
-            out.append(RawDetections(boxes, logits, part, batch.sizes[i], batch.original_sizes[i], batch.scales[i]))
-        return out
+        return per_image(props, head, batch)
 
     def check_anchors(self) -> bool:
         """Whether the loaded ``cell_anchors.0`` equals the anchors built from the config."""
@@ -85,6 +134,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     Args:
         path: a weights file, or a directory holding one of ``model.safetensors``,
             ``pytorch_model.bin``, ``model.pt``, ``model.pth``, ``model.pkl``.
+
+    Raises:
+        FileNotFoundError: no such file, or a directory without a weights file.
+        CheckpointError: a pickle that would run code (refused), or a truncated / corrupt file.
     """
     path = Path(path)
     if path.is_dir():
@@ -92,14 +145,37 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         if not found:
             raise FileNotFoundError(f"no weights file ({', '.join(WEIGHT_FILES)}) in {path}")
         path = found[0]
+    if not path.is_file():
+        raise FileNotFoundError(f"no weights file at {path}")
     if path.suffix == ".safetensors":
+        from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        return load_file(str(path))
-    sd = torch.load(str(path), map_location="cpu", weights_only=True)
+        try:
+            return load_file(str(path), device="cpu")
+        except SafetensorError as err:
+            raise CheckpointError(f"{path} is not a readable safetensors file: {err}") from None
+    try:
+        sd = torch.load(str(path), map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:
+        found = re.search(r"[^\n.]*(GLOBAL|global)[^\n]*", str(err))
+        if found is None:  # a damaged pickle, not a forbidden one
+            raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
+        # Keep torch's one line that names the offending global, not its advice to retry unsafely.
+        raise CheckpointError(
+            f"refused to load {path}: it is a pickle that holds more than tensors (it could run code "
+            f"when unpickled), and only weights_only loading is allowed ({found.group(0).strip()})"
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise CheckpointError(f"{path} is not a readable PyTorch weights file: {err}") from None
     if isinstance(sd, dict) and "model" in sd and isinstance(sd["model"], dict):
         sd = sd["model"]  # detectron2-style {"model": state_dict, ...}
-    return {k: torch.as_tensor(v) for k, v in sd.items()}
+    if not isinstance(sd, dict) or not all(isinstance(k, str) for k in sd):
+        raise CheckpointError(f"{path} does not hold a state dict (a mapping of names to tensors)")
+    try:
+        return {k: torch.as_tensor(v) for k, v in sd.items()}
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise CheckpointError(f"{path} holds a value that is not a tensor: {err}") from None
 
 
 def load_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
@@ -140,7 +216,8 @@ def build_random_state_dict(cfg: FRCNNConfig, seed: int = 0) -> dict[str, torch.
     BN scales near 1 (the last BN of each block small), small box deltas, the real anchors.
     """
     g = torch.Generator().manual_seed(seed)
-    sd = FasterRCNN(cfg).state_dict()
+    with torch.device("meta"):  # shapes and dtypes only: nothing allocated or initialised
+        sd = FasterRCNN(cfg).state_dict()
     out: dict[str, torch.Tensor] = {}
     for key, ref in sd.items():
         shape = tuple(ref.shape)
@@ -185,9 +262,7 @@ def random_checkpoint(directory: str | Path, cfg: FRCNNConfig | None = None, see
     Returns:
         Path: the directory.
     """
-    from .frcnn_config import FRCNNConfig as _C
-
-    cfg = cfg or _C()
+    cfg = cfg or FRCNNConfig()
     d = Path(directory)
     d.mkdir(parents=True, exist_ok=True)
     sd = build_random_state_dict(cfg, seed)
@@ -199,32 +274,3 @@ def random_checkpoint(directory: str | Path, cfg: FRCNNConfig | None = None, see
         torch.save(sd, d / "pytorch_model.bin")
     (d / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
     return d
-
-
-def config_to_yaml(cfg: FRCNNConfig) -> str:
-    """A detectron2-style ``config.yaml`` holding the fields :meth:`FRCNNConfig.from_yaml` reads."""
-    depth = {(3, 4, 6, 3): 50, (3, 4, 23, 3): 101, (3, 8, 36, 3): 152}.get(tuple(cfg.blocks))
-
-    def lst(vals, ind):
-        return "".join(f"\n{' ' * ind}- {v}" for v in vals)
-
-    lines = ["MODEL:", f"  PIXEL_MEAN:{lst(cfg.pixel_mean, 2)}", f"  PIXEL_STD:{lst(cfg.pixel_std, 2)}",
-             "  ANCHOR_GENERATOR:", f"    SIZES:\n    - - {cfg.anchor_sizes[0]}{lst(cfg.anchor_sizes[1:], 6)}",
-             f"    ASPECT_RATIOS:\n    - - {cfg.anchor_ratios[0]}{lst(cfg.anchor_ratios[1:], 6)}",
-             f"    OFFSET: {cfg.anchor_offset}",
-             "  RESNETS:", f"    DEPTH: {depth if depth else 'null'}",
-             f"    BLOCKS:{lst(cfg.blocks, 4)}",
-             f"    STEM_OUT_CHANNELS: {cfg.stem_out}", f"    RES2_OUT_CHANNELS: {cfg.res2_out}",
-             "    NUM_GROUPS: 1", f"    WIDTH_PER_GROUP: {cfg.bottleneck}",
-             f"    STRIDE_IN_1X1: {str(cfg.stride_in_1x1).lower()}", f"    RES5_DILATION: {cfg.res5_dilation}",
-             "  PROPOSAL_GENERATOR:", f"    HIDDEN_CHANNELS: {cfg.rpn_hidden}", f"    MIN_SIZE: {cfg.rpn_min_size}",
-             "  RPN:", f"    PRE_NMS_TOPK_TEST: {cfg.rpn_pre_nms_topk}",
-             f"    POST_NMS_TOPK_TEST: {cfg.rpn_post_nms_topk}", f"    NMS_THRESH: {cfg.rpn_nms_thresh}",
-             "  ROI_HEADS:", f"    NUM_CLASSES: {cfg.num_classes}", f"    SCORE_THRESH_TEST: {cfg.score_thresh}",
-             f"    NMS_THRESH_TEST: {cfg.nms_thresh}",
-             "  ROI_BOX_HEAD:", f"    NUM_ATTRS: {cfg.num_attrs}", f"    POOLER_RESOLUTION: {cfg.pooler_resolution}",
-             f"    BBOX_REG_WEIGHTS:{lst(cfg.bbox_weights, 4)}",
-             f"    CLS_AGNOSTIC_BBOX_REG: {str(cfg.cls_agnostic_bbox_reg).lower()}",
-             f"  MIN_DETECTIONS: {cfg.min_boxes}", f"  MAX_DETECTIONS: {cfg.max_boxes}",
-             "INPUT:", f"  MIN_SIZE_TEST: {cfg.min_size}", f"  MAX_SIZE_TEST: {cfg.max_size}", ""]
-    return "\n".join(lines)

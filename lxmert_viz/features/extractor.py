@@ -4,6 +4,13 @@ Shape letters: R regions (36 by default), D feature size (2048 for the VG checkp
 
 Wraps the detector, pre-processing, box selection and VG labels. Region rows carry, in
 ``Regions.extra``: ``obj_ids``, ``obj_conf``, ``attr_ids``, ``attr_conf`` (ids -1 on padding).
+
+Defaults, and why: ``recipe="bottom_up"`` with 36 regions and ``resize="reference"``. LXMERT was
+trained on features from bottom-up-attention's ``generate_tsv.py`` (per-class NMS 0.3, confidence
+0.2, proposal boxes, 36 regions per image) computed on images resized with ``cv2.resize``
+bilinear without antialiasing; the reference resize gives the detector the same kind of pixels.
+``recipe="hf_demo"`` reproduces the transformers demo's selection instead (regressed boxes, one
+class-agnostic NMS at the config's thresholds).
 """
 from __future__ import annotations
 
@@ -15,8 +22,8 @@ import torch
 from ..inputs.regions import Regions
 from .detector import FasterRCNN, build_random_state_dict, load_strict, read_state_dict
 from .frcnn_config import FRCNNConfig
-from .preprocess import preprocess
-from .selection import Selected, SelectionSettings, select
+from .preprocess import Prepared, collate, prepare
+from .selection import BOTTOM_UP_BOXES, Selected, SelectionSettings, select
 from .vg_labels import VGLabels, load_vg_labels
 
 
@@ -50,11 +57,27 @@ class FasterRCNNExtractor:
         self.model = model.eval()
         self.cfg = model.cfg
         self.labels = labels or VGLabels.fallback(self.cfg.num_classes, self.cfg.num_attrs)
-        self.identity = identity
+        self._identity = identity
+
+    @property
+    def identity(self) -> str:
+        """Names the weights (and the precision when not float32); part of the feature-cache key."""
+        dtype = self.model.dtype
+        return self._identity if dtype == torch.float32 else f"{self._identity}-{str(dtype).split('.')[-1]}"
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+    def to(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "FasterRCNNExtractor":
+        """Run the network on ``device`` in ``dtype`` (see :meth:`FasterRCNN.place`); returns ``self``."""
+        self.model.place(device, dtype)
+        return self
 
     @classmethod
     def from_pretrained(cls, path: str | Path, config: FRCNNConfig | None = None,
-                        vocab_dir: str | Path | None = None) -> "FasterRCNNExtractor":
+                        vocab_dir: str | Path | None = None, device: str | torch.device = "cpu",
+                        dtype: torch.dtype = torch.float32, **config_overrides) -> "FasterRCNNExtractor":
         """Load a local checkpoint directory (``config.yaml`` + ``pytorch_model.bin`` or safetensors).
 
         A hub id (``unc-nlp/frcnn-vg-finetuned``) is fetched with ``huggingface_hub`` only when the
@@ -65,13 +88,22 @@ class FasterRCNNExtractor:
             config: architecture (default: read ``config.yaml`` when present, else the VG defaults).
             vocab_dir: directory with ``objects_vocab.txt`` / ``attributes_vocab.txt``; the
                 checkpoint directory and the default cache dir are tried too.
+            device: where the network runs (``"cpu"``, ``"cuda"``, ...).
+            dtype: ``torch.float32`` (default), ``torch.float16`` or ``torch.bfloat16``.
+            **config_overrides: config fields to change, e.g. ``resize="antialias"``.
+
+        Example:
+            >>> ex = FasterRCNNExtractor.from_pretrained("unc-nlp/frcnn-vg-finetuned", device="cuda")  # doctest: +SKIP
         """
+        from dataclasses import replace
+
         p = Path(path)
         if not p.exists():
             p = _hub_download(str(path))
         d = p if p.is_dir() else p.parent
         if config is None:
             config = FRCNNConfig.from_yaml(d / "config.yaml") if (d / "config.yaml").is_file() else FRCNNConfig()
+        config = replace(config, **config_overrides)
         model = FasterRCNN(config)
         sd = read_state_dict(p)
         load_strict(model, sd)
@@ -80,26 +112,49 @@ class FasterRCNNExtractor:
             labels = load_vg_labels(cand, config.num_classes, config.num_attrs)
             if labels.source is not None:
                 break
-        return cls(model, labels, identity=_identity(p, sd))
+        return cls(model, labels, identity=_identity(p, sd)).to(device, dtype)
 
     @classmethod
-    def random(cls, cfg: FRCNNConfig | None = None, seed: int = 0) -> "FasterRCNNExtractor":
+    def random(cls, cfg: FRCNNConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
+               dtype: torch.dtype = torch.float32) -> "FasterRCNNExtractor":
         """An extractor with seeded random weights in the checkpoint's layout (tests, benchmarks)."""
         cfg = cfg or FRCNNConfig()
         model = FasterRCNN(cfg)
         load_strict(model, build_random_state_dict(cfg, seed))
-        return cls(model, identity=f"random-seed{seed}-{hashlib.sha1(repr(cfg).encode()).hexdigest()[:12]}")
+        ident = f"random-seed{seed}-{hashlib.sha1(repr(cfg).encode()).hexdigest()[:12]}"
+        return cls(model, identity=ident).to(device, dtype)
 
     def settings(self, num_regions: int | None = 36, recipe: str = "bottom_up", **kw) -> SelectionSettings:
-        """Selection settings for ``num_regions`` (``None``: the config's adaptive 10..100)."""
-        if num_regions is None:
-            lo, hi = self.cfg.min_boxes, self.cfg.max_boxes
+        """Selection settings for ``num_regions`` regions and a recipe.
+
+        ``bottom_up``: exactly ``num_regions`` (``None``: generate_tsv.py's adaptive 10..100).
+        ``hf_demo``: at most ``num_regions`` and at least ``min(MIN_DETECTIONS, num_regions)``
+        (``None``: the config's ``MIN_DETECTIONS`` .. ``MAX_DETECTIONS``), NMS thresholds from
+        the config's ``NMS_THRESH_TEST``.
+        """
+        cfg = self.cfg
+        if recipe == "hf_demo":
+            if num_regions is None:
+                lo, hi = cfg.demo_min_detections, cfg.demo_max_detections
+            else:
+                hi = int(num_regions)
+                lo = min(cfg.demo_min_detections, hi)
+            base = dict(recipe=recipe, min_boxes=lo, max_boxes=hi, demo_nms=cfg.demo_nms_thresh)
         else:
-            lo = hi = int(num_regions)
-        base = dict(recipe=recipe, min_boxes=lo, max_boxes=hi, score_thresh=self.cfg.score_thresh,
-                    nms_thresh=self.cfg.nms_thresh)
+            lo, hi = BOTTOM_UP_BOXES if num_regions is None else (int(num_regions),) * 2
+            base = dict(recipe=recipe, min_boxes=lo, max_boxes=hi)
         base.update(kw)
         return SelectionSettings(**base)
+
+    def prepare(self, image) -> Prepared:
+        """Open, resize and normalise one image (CPU work that can run while the detector runs)."""
+        return prepare(image, self.cfg)
+
+    @torch.inference_mode()
+    def extract_prepared(self, prepared: list[Prepared], settings: SelectionSettings) -> list[Regions]:
+        """Detect and describe regions of images already prepared by :meth:`prepare`, as one batch."""
+        return [to_regions(select(det, self.cfg, settings), self.labels)
+                for det in self.model.detect(collate(prepared, self.cfg))]
 
     @torch.inference_mode()
     def extract(self, images, num_regions: int | None = 36, recipe: str = "bottom_up",
@@ -108,8 +163,8 @@ class FasterRCNNExtractor:
 
         Args:
             images: one image or a list (paths, PIL images, arrays; any sizes and modes).
-            num_regions: regions per image (36 for LXMERT), ``None`` for 10..100 adaptive.
-            recipe: ``"bottom_up"`` (original) or ``"hf_demo"``; see ``selection``.
+            num_regions: regions per image (36 for LXMERT), ``None`` for the recipe's adaptive count.
+            recipe: ``"bottom_up"`` (original, default) or ``"hf_demo"``; see ``selection``.
             batch_size: images per forward pass.
             **selection: more :class:`SelectionSettings` fields (``score_thresh``, ...).
 
@@ -121,9 +176,7 @@ class FasterRCNNExtractor:
         s = self.settings(num_regions, recipe, **selection)
         out: list[Regions] = []
         for i in range(0, len(images), batch_size):
-            batch = preprocess(list(images[i:i + batch_size]), self.cfg)
-            for det in self.model.detect(batch):
-                out.append(to_regions(select(det, self.cfg, s), self.labels))
+            out.extend(self.extract_prepared([self.prepare(im) for im in images[i:i + batch_size]], s))
         return out
 
 

@@ -4,25 +4,36 @@ No tensors here. Defaults reproduce ``unc-nlp/frcnn-vg-finetuned`` (the detectro
 bottom-up-attention Caffe model, Anderson et al. 2018):
 
 * ResNet-101 C4: res2/res3/res4/res5 with 3/4/23/3 bottlenecks, stride in the 1x1 conv, frozen
-  BatchNorm (eps 1e-5, like ``nn.BatchNorm2d`` and detectron2's ``FrozenBatchNorm2d``), Caffe max
-  pool in the stem (3x3, stride 2, padding 0, ceil mode).
+  BatchNorm (eps 1e-5, like ``nn.BatchNorm2d`` in eval mode), Caffe max pool in the stem (3x3,
+  stride 2, padding 0, ceil mode).
 * RPN on res4 (stride 16): 12 anchors (sizes 64/128/256/512 x ratios 0.5/1/2), a 3x3 conv
   1024 -> 512, pre-NMS top 6000, NMS 0.7, post-NMS top 300 at test (the Caffe test setting).
-* RoI heads: RoIPool 14x14 at scale 1/16 on res4, res5 with stride 1 and dilation 2 (every block's
-  3x3 conv: dilation 2, padding 2, as the port does), mean pool to 2048, 1600 object classes +
-  background (LAST index), class-specific box deltas (1600 x 4, weights 10/10/5/5), attribute head
-  (embedding 1601 x 256, fc 2304 -> 512, scores 512 -> 401, "no attribute" at the LAST index).
-* Input: shortest side 800, longest at most 1333, BGR, minus the Caffe pixel mean, std 1.
+* RoI heads: RoIPool 14x14 at scale 1/16 on res4; res5 with ``res5_halve=False`` as the VG port
+  builds it (first block stride 1, every block's 3x3 conv dilation 2 and padding 2: a 14x14
+  output), mean pool to 2048, 1600 object classes + background (LAST index), class-specific box
+  deltas (1600 x 4, weights 10/10/5/5), attribute head (embedding 1601 x 256, fc 2304 -> 512,
+  scores 512 -> 401, "no attribute" at the LAST index).
+* Input: shortest side 800, longest at most 1333 (the demo's ``ResizeShortestEdge`` arithmetic),
+  bilinear without antialiasing on float pixels (``resize="reference"``, as the demo's
+  ``F.interpolate`` and the original Caffe/cv2 pipeline do), BGR, minus the Caffe pixel mean,
+  std 1, padded with 0.
+* Box selection of the transformers demo (recipe ``hf_demo``): the ``ROI_HEADS.NMS_THRESH_TEST``
+  list tried in order, ``MIN_DETECTIONS`` .. ``MAX_DETECTIONS`` boxes. The bottom-up-attention
+  recipe has its own fixed numbers (see ``selection.py``); no config key changes them.
 
+``FRCNNConfig.from_yaml`` reads a ``config.yaml`` by the demo's rules (see ``config_file.py``);
 ``FRCNNConfig.tiny()`` keeps the same layout and key names with small widths, for fast tests.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from . import yaml_lite
+from ..errors import ConfigError
+
+RESIZES = ("reference", "antialias")
+INPUT_FORMATS = ("BGR", "RGB")
 
 
 @dataclass(frozen=True)
@@ -39,8 +50,10 @@ class FRCNNConfig:
     stem_out: int = 64
     res2_out: int = 256
     bottleneck: int = 64  # res2 bottleneck width (num_groups * width_per_group)
+    num_groups: int = 1  # groups of every 3x3 conv
     stride_in_1x1: bool = True
-    res5_dilation: int = 2
+    caffe_maxpool: bool = True  # stem pool: 3x3/2 pad 0 ceil mode (Caffe) or pad 1 (torchvision)
+    res5_halve: bool = False  # False: res5 stride 1 + dilation 2 (the VG port); True: stride 2
     bn_eps: float = 1e-5
     # anchors / RPN
     anchor_sizes: tuple[float, ...] = (64.0, 128.0, 256.0, 512.0)
@@ -62,15 +75,37 @@ class FRCNNConfig:
     bbox_reg_with_background: bool = False  # deltas for num_classes (port) or num_classes + 1
     scale_clamp: float = math.log(1000.0 / 16)
     # input
-    pixel_mean: tuple[float, float, float] = (102.9801, 115.9465, 122.7717)  # BGR
+    pixel_mean: tuple[float, float, float] = (102.9801, 115.9465, 122.7717)  # in input_format order
     pixel_std: tuple[float, float, float] = (1.0, 1.0, 1.0)
-    min_size: int = 800
+    input_format: str = "BGR"  # channel order the network reads
+    min_size: int = 800  # 0: no resizing
     max_size: int = 1333
-    # box selection defaults
-    score_thresh: float = 0.2
-    nms_thresh: float = 0.3
-    min_boxes: int = 10
-    max_boxes: int = 100
+    pad_value: float = 0.0  # after normalisation
+    resize: str = "reference"  # "reference": bilinear, no antialias; "antialias": PIL bilinear on uint8
+    # box selection of the transformers demo (recipe "hf_demo")
+    demo_nms_thresh: tuple[float, ...] = (0.5,)  # ROI_HEADS.NMS_THRESH_TEST (detectron2's default)
+    demo_min_detections: int = 10  # MIN_DETECTIONS
+    demo_max_detections: int = 36  # MAX_DETECTIONS
+
+    def __post_init__(self):
+        if self.resize not in RESIZES:
+            raise ConfigError(f"resize must be one of {RESIZES}, got {self.resize!r}", field="resize")
+        if self.input_format not in INPUT_FORMATS:
+            raise ConfigError(f"input_format must be one of {INPUT_FORMATS}, got {self.input_format!r}",
+                              field="input_format")
+        if len(self.blocks) != 4:
+            raise ConfigError(f"blocks needs 4 stage depths (res2..res5), got {self.blocks}", field="blocks")
+        if len(self.pixel_mean) != 3 or len(self.pixel_std) != 3:
+            raise ConfigError(f"pixel_mean and pixel_std need 3 values, got {self.pixel_mean}, {self.pixel_std}",
+                              field="pixel_mean")
+        if not self.demo_nms_thresh:
+            raise ConfigError("demo_nms_thresh needs at least one threshold", field="demo_nms_thresh")
+        if not 0 < self.demo_min_detections <= self.demo_max_detections:
+            raise ConfigError("need 0 < demo_min_detections <= demo_max_detections, got "
+                              f"{self.demo_min_detections}, {self.demo_max_detections}", field="demo_min_detections")
+        if self.bottleneck % self.num_groups:
+            raise ConfigError(f"bottleneck {self.bottleneck} is not a multiple of num_groups {self.num_groups}",
+                              field="bottleneck")
 
     def res_out(self, stage: int) -> int:
         """Output channels of ``res{stage}`` (2..5)."""
@@ -112,85 +147,38 @@ class FRCNNConfig:
 
     @classmethod
     def from_yaml(cls, path: str | Path, **overrides) -> "FRCNNConfig":
-        """Read the fields this kit needs from a detectron2-style ``config.yaml``.
+        """Read a detectron2-style ``config.yaml`` by the transformers demo's rules.
 
-        Keys are looked up both at the top level and under ``MODEL`` (the hub file nests them;
-        transformers' demo flattens them). Unknown keys are ignored; missing ones keep defaults.
+        Every key the demo reads is honoured the way the demo honours it (``config_file.py``
+        lists them); a key this loader does not know, or a value it cannot honour, is one
+        warning that names it; a value that would build another network than the demo's is a
+        ``ConfigError`` (a ``ValueError``) naming the key.
 
         Args:
             path: the ``config.yaml`` file.
-            **overrides: fields to set after reading.
+            **overrides: fields to set after reading (e.g. ``resize="antialias"``).
 
         Returns:
             FRCNNConfig
         """
-        tree = yaml_lite.loads(Path(path).read_text(encoding="utf-8"))
-        return replace(cls.from_dict(tree), **overrides)
+        from .config_file import read_yaml
+
+        return replace(cls.from_dict(read_yaml(path), source=str(path)), **overrides)
 
     @classmethod
-    def from_dict(cls, tree: dict) -> "FRCNNConfig":
-        """Build from a parsed detectron2-style config tree (see :meth:`from_yaml`)."""
-        def get(dotted: str):
-            for root in (tree, tree.get("MODEL") or {}):
-                node = root
-                for part in dotted.split("."):
-                    if not isinstance(node, dict) or part not in node:
-                        node = None
-                        break
-                    node = node[part]
-                if node is not None:
-                    return node
-            return None
+    def from_dict(cls, tree: dict, source: str = "the config") -> "FRCNNConfig":
+        """Build from a parsed config tree (the content of a ``config.yaml``; see :meth:`from_yaml`).
 
-        kw: dict = {}
-        depth = get("RESNETS.DEPTH")
-        if depth is not None:
-            kw["blocks"] = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}[int(depth)]
-        if get("RESNETS.BLOCKS") is not None:  # this kit's own key, for reduced test configs
-            kw["blocks"] = tuple(int(v) for v in _flatten(get("RESNETS.BLOCKS")))
-        table = {
-            "stem_out": "RESNETS.STEM_OUT_CHANNELS", "res2_out": "RESNETS.RES2_OUT_CHANNELS",
-            "stride_in_1x1": "RESNETS.STRIDE_IN_1X1", "res5_dilation": "RESNETS.RES5_DILATION",
-            "anchor_offset": "ANCHOR_GENERATOR.OFFSET",
-            "rpn_hidden": "PROPOSAL_GENERATOR.HIDDEN_CHANNELS",
-            "rpn_min_size": "PROPOSAL_GENERATOR.MIN_SIZE",
-            "rpn_pre_nms_topk": "RPN.PRE_NMS_TOPK_TEST", "rpn_post_nms_topk": "RPN.POST_NMS_TOPK_TEST",
-            "rpn_nms_thresh": "RPN.NMS_THRESH", "rpn_bbox_weights": "RPN.BBOX_REG_WEIGHTS",
-            "pooler_resolution": "ROI_BOX_HEAD.POOLER_RESOLUTION",
-            "num_classes": "ROI_HEADS.NUM_CLASSES", "num_attrs": "ROI_BOX_HEAD.NUM_ATTRS",
-            "cls_agnostic_bbox_reg": "ROI_BOX_HEAD.CLS_AGNOSTIC_BBOX_REG",
-            "bbox_weights": "ROI_BOX_HEAD.BBOX_REG_WEIGHTS",
-            "pixel_mean": "PIXEL_MEAN", "pixel_std": "PIXEL_STD",
-            "min_size": "INPUT.MIN_SIZE_TEST", "max_size": "INPUT.MAX_SIZE_TEST",
-            "score_thresh": "ROI_HEADS.SCORE_THRESH_TEST", "nms_thresh": "ROI_HEADS.NMS_THRESH_TEST",
-            "min_boxes": "MIN_DETECTIONS", "max_boxes": "MAX_DETECTIONS",
-        }
-        types = {f.name: f.type for f in fields(cls)}
-        for name, key in table.items():
-            val = get(key)
-            if val is None:
-                continue
-            if isinstance(val, list) and "tuple" not in str(types[name]):
-                val = val[0]  # e.g. NMS_THRESH_TEST given as a list of fallbacks: keep the first
-            if "tuple" in str(types[name]):
-                val = tuple(float(v) for v in _flatten(val))
-            elif types[name] in ("int", int):
-                val = int(val)
-            elif types[name] in ("float", float):
-                val = float(val)
-            kw[name] = val
-        if get("RESNETS.WIDTH_PER_GROUP") is not None:
-            kw["bottleneck"] = int(get("RESNETS.WIDTH_PER_GROUP")) * int(get("RESNETS.NUM_GROUPS") or 1)
-        sizes = get("ANCHOR_GENERATOR.SIZES")
-        if sizes is not None:
-            kw["anchor_sizes"] = tuple(float(v) for v in _flatten(sizes))
-        ratios = get("ANCHOR_GENERATOR.ASPECT_RATIOS")
-        if ratios is not None:
-            kw["anchor_ratios"] = tuple(float(v) for v in _flatten(ratios))
-        return cls(**kw)
+        Args:
+            tree: the parsed file.
+            source: how errors and warnings name it.
+        """
+        from .config_file import config_kwargs
 
-
-def _flatten(val) -> list:
-    if isinstance(val, (list, tuple)):
-        return [x for v in val for x in _flatten(v)]
-    return [val]
+        kw = config_kwargs(tree, source)
+        if kw.get("rpn_hidden") == -1:  # the demo's "as many channels as res4"
+            kw["rpn_hidden"] = 4 * kw.get("res2_out", cls.res2_out)
+        try:
+            return cls(**kw)
+        except ValueError as err:
+            raise ConfigError(f"{source}: {err}") from None

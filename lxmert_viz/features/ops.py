@@ -8,7 +8,8 @@ These replace ``torchvision.ops`` (not a dependency). Semantics follow torchvisi
   ``inter / (area_a + area_b - inter)``, so a float32 Python reference gives identical decisions.
 * RoIPool is the legacy Caffe/Fast R-CNN max pool: box corners are scaled and rounded half away
   from zero, the RoI spans ``end - start + 1`` cells, bin edges are floor/ceil of float32 multiples
-  of the bin size, empty bins give 0.
+  of the bin size, empty bins give 0. It runs without a loop per RoI (a sparse table of maxima).
+* NMS and the box coder run on CPU float32 (the detector moves its RPN and head outputs there).
 """
 from __future__ import annotations
 
@@ -185,24 +186,15 @@ def _round_half_away(x: Tensor) -> Tensor:
     return torch.sign(x) * torch.floor(torch.abs(x) + 0.5)
 
 
-def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: float) -> Tensor:
-    """Legacy max RoIPool (Fast R-CNN / Caffe / ``torchvision.ops.roi_pool``).
-
-    Args:
-        features: (B, C, H, W) feature maps.
-        rois: (N, 5) rows ``batch_index, x1, y1, x2, y2`` in input-image pixels.
-        output_size: P, pooled height and width.
-        spatial_scale: feature cells per input pixel (1/16 for res4).
+def roi_bins(rois: Tensor, output_size: int, spatial_scale: float, height: int, width: int):
+    """Each RoI's bin edges in feature cells, exactly as the legacy RoIPool kernel computes them.
 
     Returns:
-        Tensor: (N, C, P, P) pooled features.
+        ``(hs, he, ws, we)``: (N, P) int64 start/end rows and columns (end exclusive), clamped to
+        the map; a bin with ``end <= start`` is empty.
     """
-    _, c, height, width = features.shape
     p = output_size
-    out = features.new_zeros((rois.shape[0], c, p, p))
-    if rois.shape[0] == 0:
-        return out
-    r = rois.to(torch.float32)
+    r = rois.detach().to("cpu", torch.float32)
     start_w = _round_half_away(r[:, 1] * spatial_scale)
     start_h = _round_half_away(r[:, 2] * spatial_scale)
     end_w = _round_half_away(r[:, 3] * spatial_scale)
@@ -216,21 +208,84 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
     he = (torch.ceil((steps[None] + 1) * bin_h[:, None]) + start_h[:, None]).clamp(0, height).long()
     ws = (torch.floor(steps[None] * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
     we = (torch.ceil((steps[None] + 1) * bin_w[:, None]) + start_w[:, None]).clamp(0, width).long()
-    batch = r[:, 0].long().tolist()
-    hs_l, he_l, ws_l, we_l = hs.tolist(), he.tolist(), ws.tolist(), we.tolist()
-    neg = torch.tensor(float("-inf"), dtype=features.dtype)
-    for i in range(rois.shape[0]):
-        fmap = features[batch[i]]
-        r0, r1 = min(hs_l[i]), max(he_l[i])  # rows any bin of this RoI touches
-        if r1 <= r0:
-            continue
-        empty_col = neg.expand(c, r1 - r0)
-        cols = torch.stack([  # (C, rows, P): max over each bin's column range
-            fmap[:, r0:r1, ws_l[i][pw]:we_l[i][pw]].amax(dim=2) if we_l[i][pw] > ws_l[i][pw] else empty_col
-            for pw in range(p)], dim=2)
-        empty_row = neg.expand(c, p)
-        pooled = torch.stack([  # (C, P, P): then max over each bin's row range
-            cols[:, hs_l[i][ph] - r0:he_l[i][ph] - r0].amax(dim=1) if he_l[i][ph] > hs_l[i][ph] else empty_row
-            for ph in range(p)], dim=1)
-        out[i] = torch.where(torch.isneginf(pooled), torch.zeros((), dtype=features.dtype), pooled)
-    return out
+    return hs, he, ws, we
+
+
+def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: float,
+             chunk: int = 64) -> Tensor:
+    """Legacy max RoIPool (Fast R-CNN / Caffe / ``torchvision.ops.roi_pool``), vectorised over RoIs.
+
+    Every bin is a rectangle of cells; its maximum is the maximum of (at most) four overlapping
+    power-of-two rectangles read from a 2-D sparse table of the map (level ``(k, l)`` holds the
+    maximum over ``2**k`` rows by ``2**l`` columns from each cell), so the result is exactly the
+    kernel's (a maximum has no rounding), with a few row gathers per bin instead of a loop per
+    RoI. The index arithmetic runs in numpy: thousands of tiny torch ops would each wait for the
+    thread pool.
+
+    Args:
+        features: (B, C, H, W) feature maps (any memory format, device and float dtype).
+        rois: (N, 5) rows ``batch_index, x1, y1, x2, y2`` in input-image pixels.
+        output_size: P, pooled height and width.
+        spatial_scale: feature cells per input pixel (1/16 for res4).
+        chunk: bins gathered at a time, in units of P * P (bounds the temporary memory).
+
+    Returns:
+        Tensor: (N, C, P, P) pooled features, channels-last in memory; empty bins are 0.
+    """
+    nb, c, height, width = features.shape
+    p = output_size
+    n = rois.shape[0]
+    if n == 0:
+        return features.new_zeros((0, c, p, p))
+    hs, he, ws, we = (t.numpy() for t in roi_bins(rois, p, spatial_scale, height, width))
+    batch = rois[:, 0].detach().to("cpu", torch.float32).long().numpy()
+    y0, y1 = np.broadcast_to(hs[:, :, None], (n, p, p)), np.broadcast_to(he[:, :, None], (n, p, p))
+    x0, x1 = np.broadcast_to(ws[:, None, :], (n, p, p)), np.broadcast_to(we[:, None, :], (n, p, p))
+    dh, dw = (y1 - y0).reshape(-1), (x1 - x0).reshape(-1)  # (N*P*P,) bin extents
+    empty = (dh <= 0) | (dw <= 0)
+    k = np.floor(np.log2(np.maximum(dh, 1))).astype(np.int64)  # exact for these small integers
+    l = np.floor(np.log2(np.maximum(dw, 1))).astype(np.int64)
+    kmax, lmax = int(k.max()), int(l.max())
+    # sparse table: (K, L, B, H, W, C); level (k, l) at (y, x) = max of rows y..y+2^k, cols x..x+2^l
+    f = features.detach().permute(0, 2, 3, 1)  # (B, H, W, C)
+    table = f.new_empty((kmax + 1, lmax + 1, nb, height, width, c))
+    table[0, 0] = f
+    for j in range(1, lmax + 1):
+        s = 2 ** (j - 1)
+        prev, cur = table[0, j - 1], table[0, j]
+        torch.maximum(prev[:, :, : width - s], prev[:, :, s:], out=cur[:, :, : width - s])
+        cur[:, :, width - s:] = prev[:, :, width - s:]  # never read; keeps the memory defined
+    for i in range(1, kmax + 1):
+        s = 2 ** (i - 1)
+        prev, cur = table[i - 1], table[i]
+        torch.maximum(prev[:, :, : height - s], prev[:, :, s:], out=cur[:, :, : height - s])
+        cur[:, :, height - s:] = prev[:, :, height - s:]
+    flat = table.view(-1, c)
+    base = ((k * (lmax + 1) + l) * nb + np.repeat(batch, p * p)) * height
+    ya, yb = y0.reshape(-1), y1.reshape(-1) - (1 << k)
+    xa, xb = x0.reshape(-1), x1.reshape(-1) - (1 << l)
+    # A bin whose extent is a power of two is covered by one window along that axis: bins are
+    # sorted by how many windows they need, gathered group by group, then put back in order.
+    idx = [(base + ya) * width + xa, (base + ya) * width + xb, (base + yb) * width + xa, (base + yb) * width + xb]
+    pattern = np.where(empty, 0, (xb != xa).astype(np.int64) + 2 * (yb != ya).astype(np.int64))
+    order = np.argsort(pattern, kind="stable")
+    idx = [np.where(empty, 0, i)[order] for i in idx]
+    pattern = pattern[order]
+    dev = features.device
+    res = features.new_empty((n * p * p, c))
+    step = chunk * p * p
+    bounds = np.searchsorted(pattern, np.arange(5))
+    for g in range(4):
+        for s in range(bounds[g], bounds[g + 1], step):
+            e = min(s + step, bounds[g + 1])
+            buf = res[s:e]
+            torch.index_select(flat, 0, torch.from_numpy(idx[0][s:e]).to(dev), out=buf)
+            for corner in (1, 2, 3):
+                if (corner == 3 and g == 3) or (corner < 3 and g & corner):
+                    torch.maximum(buf, flat.index_select(0, torch.from_numpy(idx[corner][s:e]).to(dev)), out=buf)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    out = res.index_select(0, torch.from_numpy(inverse).to(dev))
+    if empty.any():
+        out[torch.from_numpy(np.flatnonzero(empty)).to(dev)] = 0
+    return out.view(n, p, p, c).permute(0, 3, 1, 2)  # (N, C, P, P), channels-last memory

@@ -1,4 +1,4 @@
-"""RoI heads: RoIPool on res4, res5 (stride 1, dilation 2), mean pool, class/box/attribute outputs.
+"""RoI heads: RoIPool on res4, res5 (stride 1, dilation 2 unless ``res5_halve``), mean pool, outputs.
 
 Shape letters: N regions (all images), C channels, P pooled size, D head size (2048),
 K object classes + background, Q attributes + "no attribute".
@@ -69,14 +69,41 @@ class Res5ROIHeads(nn.Module):
         self.res5 = make_stage(5, cfg)
         self.box_predictor = BoxPredictor(cfg)
 
+    def rois(self, proposals: list[torch.Tensor]) -> torch.Tensor:
+        """(N, 5) ``batch_index, x1, y1, x2, y2`` rows of every image's proposals, CPU float32."""
+        if not proposals:
+            return torch.zeros(0, 5)
+        return torch.cat([torch.cat([torch.full((len(p), 1), float(i)), p.to("cpu", torch.float32)], dim=1)
+                          for i, p in enumerate(proposals)])
+
     def pool(self, feats: torch.Tensor, proposals: list[torch.Tensor]) -> torch.Tensor:
-        """(N, C, P, P) RoIPool of every image's proposals (scale 1/stride)."""
-        rois = torch.cat([torch.cat([torch.full((len(p), 1), float(i)), p], dim=1)
-                          for i, p in enumerate(proposals)]) if proposals else torch.zeros(0, 5)
-        return ops.roi_pool(feats, rois, self.cfg.pooler_resolution, 1.0 / self.cfg.anchor_stride)
+        """(N, C, P, P) RoIPool of every image's proposals (scale 1/stride), on the maps' device."""
+        return ops.roi_pool(feats, self.rois(proposals), self.cfg.pooler_resolution, 1.0 / self.cfg.anchor_stride)
+
+    def distinct(self, feats: torch.Tensor, rois: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RoIs whose pooling bins differ: (U,) indices of one RoI per bin layout, (N,) which one each uses.
+
+        RoIPool reads only the image index and the integer bin edges, so RoIs with the same edges
+        pool the same cells and give the same outputs bit for bit; they run once.
+        """
+        hs, he, ws, we = ops.roi_bins(rois, self.cfg.pooler_resolution, 1.0 / self.cfg.anchor_stride,
+                                      feats.shape[2], feats.shape[3])
+        key = torch.cat([rois[:, :1].long(), hs, he, ws, we], dim=1)
+        _, inverse = torch.unique(key, dim=0, return_inverse=True)
+        n = len(rois)
+        first = torch.full((int(inverse.max()) + 1,), n, dtype=torch.long).scatter_reduce_(
+            0, inverse, torch.arange(n), reduce="amin")
+        return first, inverse
 
     def forward(self, feats: torch.Tensor, proposals: list[torch.Tensor]) -> HeadOutputs:
-        x = self.res5(self.pool(feats, proposals))  # (N, D, P', P')
-        pooled = x.mean(dim=(2, 3))  # (N, D)
-        cls, deltas, attr = self.box_predictor(pooled)
-        return HeadOutputs(pooled, cls, deltas, attr)
+        """Box head outputs for all proposals, on CPU in float32 (the network may run elsewhere)."""
+        rois = self.rois(proposals)
+        if len(rois) == 0:
+            cfg = self.cfg
+            return HeadOutputs(torch.zeros(0, cfg.head_dim), torch.zeros(0, cfg.num_classes + 1),
+                               torch.zeros(0, cfg.num_bbox_classes * 4), torch.zeros(0, cfg.num_attrs + 1))
+        first, inverse = self.distinct(feats, rois)
+        pooled = ops.roi_pool(feats, rois[first], self.cfg.pooler_resolution, 1.0 / self.cfg.anchor_stride)
+        x = self.res5(pooled).mean(dim=(2, 3))  # (U, D)
+        cls, deltas, attr = self.box_predictor(x)
+        return HeadOutputs(*(t.to("cpu", torch.float32)[inverse] for t in (x, cls, deltas, attr)))

@@ -11,9 +11,9 @@ import math
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 from . import ops
+from .backbone import conv_act
 from .frcnn_config import FRCNNConfig
 
 
@@ -63,7 +63,8 @@ class RPNHead(nn.Module):
         self.anchor_deltas = nn.Conv2d(hid, 4 * a, 1)
 
     def forward(self, x: torch.Tensor):
-        t = F.relu(self.conv(x))
+        c = self.conv
+        t = conv_act(x, c.weight, c.bias, 1, 1, 1, 1, relu=True)  # conv + ReLU in one oneDNN call on CPU
         return self.objectness_logits(t), self.anchor_deltas(t)  # (B, A, H, W), (B, 4A, H, W)
 
 
@@ -86,10 +87,12 @@ class RPN(nn.Module):
 
         Returns:
             list of (N_b, 4) proposal boxes in resized-input pixels and (N_b,) objectness logits,
-            sorted by descending objectness.
+            sorted by descending objectness; CPU float32.
         """
         cfg = self.cfg
         logits, deltas = self.rpn_head(feats)
+        # decoding and NMS run on CPU in float32, whatever the device and dtype of the network
+        logits, deltas = logits.to("cpu", torch.float32), deltas.to("cpu", torch.float32)
         b, a, h, w = logits.shape
         anchors = self.anchor_generator.grid(h, w)  # (H*W*A, 4)
         logits = logits.permute(0, 2, 3, 1).reshape(b, -1)  # (B, H*W*A)

@@ -13,11 +13,18 @@ al. 2018), which made the features LXMERT was trained on:
   5. output the PROPOSAL boxes (not regressed) and their pooled features; object = argmax of the
      foreground probabilities, attribute = argmax of the attribute probabilities without
      "no attribute".
-``recipe="hf_demo"`` follows transformers' LXMERT demo (``ROIOutputs`` in ``modeling_frcnn.py``):
-each proposal takes its best foreground class and THAT class's REGRESSED box (clipped); one
-class-agnostic NMS over these boxes; the first ``max_boxes`` survivors; if fewer than
-``min_boxes`` survive the next (looser) IoU threshold is tried. It returns regressed boxes, no
-score threshold; the demo's order (by score) is kept.
+``recipe="hf_demo"`` follows transformers' LXMERT demo (``ROIOutputs`` / ``do_nms`` in
+``modeling_frcnn.py``): each proposal takes its best foreground class and THAT class's REGRESSED
+box (clipped); one class-agnostic NMS over these boxes at each threshold of the config's
+``ROI_HEADS.NMS_THRESH_TEST`` list in turn (``demo_nms``); the first threshold whose first
+``max_boxes`` survivors number at least ``min_boxes`` is taken (``MIN_DETECTIONS`` ..
+``MAX_DETECTIONS`` in the config). When no threshold gives enough boxes the demo has no answer
+(its loop leaves the result undefined); here the last threshold's survivors are kept and padded.
+No score threshold (the demo reads ``SCORE_THRESH_TEST`` and never applies it); the demo's order
+(by score) is kept; attributes are the softmax over the logits without "no attribute".
+
+The two recipes keep their own numbers: no ``config.yaml`` key changes the bottom-up recipe's
+0.3 / 0.2 / 10..100, and the bottom-up numbers never reach the demo recipe.
 
 When fewer boxes than asked exist, rows are padded with zeros (ids -1) and ``num_real`` counts the
 real ones, so ``Regions.mask`` is the visual attention mask.
@@ -36,15 +43,21 @@ from .frcnn_config import FRCNNConfig
 RECIPES = ("bottom_up", "hf_demo")
 
 
+BOTTOM_UP_NMS = 0.3  # generate_tsv.py: per-class NMS IoU
+BOTTOM_UP_CONF = 0.2  # generate_tsv.py: confidence threshold
+BOTTOM_UP_BOXES = (10, 100)  # generate_tsv.py: MIN_BOXES, MAX_BOXES (LXMERT used 36, 36)
+
+
 @dataclass(frozen=True)
 class SelectionSettings:
     """Knobs of box selection; part of the feature cache key.
 
     Attributes:
         recipe: ``"bottom_up"`` or ``"hf_demo"``.
-        min_boxes, max_boxes: how many regions (36, 36 for LXMERT).
-        score_thresh: bottom_up confidence threshold (0.2).
-        nms_thresh: per-class NMS IoU (0.3); hf_demo tries it then the looser ``fallback_nms``.
+        min_boxes, max_boxes: how many regions (36, 36 for LXMERT's bottom-up features).
+        score_thresh: bottom_up confidence threshold (0.2); not used by hf_demo.
+        nms_thresh: bottom_up per-class NMS IoU (0.3); not used by hf_demo.
+        demo_nms: hf_demo's NMS thresholds, tried in order (the config's ``NMS_THRESH_TEST``).
         nms_boxes: bottom_up NMS on ``"proposal"`` boxes (original) or ``"regressed"`` ones.
         background: where the object background column sits, ``"last"`` (port) or ``"first"``.
         no_attr: where "no attribute" sits in the attribute scores, ``"last"`` or ``"first"``.
@@ -53,9 +66,9 @@ class SelectionSettings:
     recipe: str = "bottom_up"
     min_boxes: int = 36
     max_boxes: int = 36
-    score_thresh: float = 0.2
-    nms_thresh: float = 0.3
-    fallback_nms: tuple[float, ...] = (0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+    score_thresh: float = BOTTOM_UP_CONF
+    nms_thresh: float = BOTTOM_UP_NMS
+    demo_nms: tuple[float, ...] = (0.5,)
     nms_boxes: str = "proposal"
     background: str = "last"
     no_attr: str = "last"
@@ -67,6 +80,10 @@ class SelectionSettings:
             raise ValueError(f"need 0 < min_boxes <= max_boxes, got {self.min_boxes}, {self.max_boxes}")
         if self.nms_boxes not in ("proposal", "regressed"):
             raise ValueError(f"nms_boxes must be 'proposal' or 'regressed', got {self.nms_boxes!r}")
+        thresholds = (self.nms_thresh, *self.demo_nms)
+        if not self.demo_nms or not all(0.0 <= t <= 1.0 for t in thresholds):
+            raise ValueError(f"NMS thresholds must lie in 0..1, got nms_thresh={self.nms_thresh}, "
+                             f"demo_nms={self.demo_nms}")
 
 
 @dataclass
@@ -129,7 +146,7 @@ def _hf_demo(det: RawDetections, cfg: FRCNNConfig, s: SelectionSettings):
     max_scores, max_cls = fg.max(dim=1)
     max_boxes = boxes[torch.arange(n), max_cls]  # (N, 4)
     keep = torch.zeros(0, dtype=torch.int64)
-    for thr in (s.nms_thresh, *s.fallback_nms):
+    for thr in s.demo_nms:
         keep = ops.nms(max_boxes, max_scores, thr)[: s.max_boxes]
         if len(keep) >= s.min_boxes:
             break

@@ -26,6 +26,7 @@ from typing import Sequence
 import torch
 
 from ..errors import CheckpointError, InputError, InputTypeError, MissingFileError
+from .files import read_utf8
 
 SCORINGS = ("softmax", "sigmoid")
 SCORE_LABELS = {"softmax": "probability", "sigmoid": "score"}
@@ -114,15 +115,7 @@ class Answers:
         path = Path(path)
         if not path.is_file():
             raise MissingFileError(f"no answer file at {path}")
-        data = path.read_bytes()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as err:
-            line = data[: err.start].count(b"\n") + 1
-            raise CheckpointError(f"{path} is not UTF-8 text: byte {err.start} (line {line}) is "
-                                  f"{data[err.start:err.start + 1]!r}") from None
-        if "\0" in text:
-            raise CheckpointError(f"{path} holds NUL bytes: it is a binary file, not an answer list")
+        text = read_utf8(path, "an answer list")
         if path.suffix != ".json":
             return cls([line.strip() for line in text.splitlines() if line.strip()], scoring, source=str(path))
         try:

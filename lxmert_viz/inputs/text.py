@@ -13,6 +13,7 @@ import unicodedata
 import torch
 
 from ..errors import CheckpointError, MissingFileError, QuestionError, QuestionTypeError
+from .files import read_utf8
 
 DEFAULT_MAX_LENGTH = 20
 MAX_QUESTION_CHARS = 1000
@@ -263,18 +264,9 @@ def read_vocab(path: Path) -> dict[str, int]:
         CheckpointError: an empty or binary file (NUL bytes), invalid UTF-8, or a token on two
             lines (the ids would be ambiguous); each names the file and the line.
     """
-    data = path.read_bytes()
-    if not data.strip():
+    text = read_utf8(path, "a vocab.txt")
+    if not text.strip():
         raise CheckpointError(f"{path} is empty; a vocab.txt holds one token a line")
-    nul = data.find(b"\0")
-    if nul >= 0:
-        raise CheckpointError(f"{path} holds a NUL byte at byte {nul}: it is a binary file, not a vocab.txt")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise CheckpointError(f"{path} is not UTF-8 text: byte {err.start} (line {line}) is "
-                              f"{data[err.start:err.start + 1]!r}") from None
     vocab: dict[str, int] = {}
     for i, line in enumerate(text.split("\n")):  # only \n ends a line, as in BERT's reader
         tok = line.removesuffix("\r")

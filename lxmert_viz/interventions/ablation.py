@@ -35,6 +35,17 @@ def all_heads(config, families: Iterable[str] = FAMILIES) -> list[Head]:
             for h in range(config.num_attention_heads)]
 
 
+def _index(value, n: int, name: str, context: str, spec, valid: str) -> int:
+    """``value`` as an index in 0..n-1 (negative counts from the end); errors name ``spec``."""
+    try:
+        k = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} of {spec!r} must be {valid}") from None
+    if not -n <= k < n:
+        raise IndexError(f"{context}; {name} {k} in {spec!r} is out of range")
+    return k % n
+
+
 def parse_heads(heads: Iterable, config) -> list[Head]:
     """Heads as sorted, de-duplicated ``(family, layer, head)`` with non-negative indices.
 
@@ -52,23 +63,12 @@ def parse_heads(heads: Iterable, config) -> list[Head]:
             raise ValueError(f"a head is (family, layer, head) or 'family.layer.head', got {spec!r}")
         fam, layer, head = parts
         n_layers = family_layers(config, fam)
-        try:
-            layer = int(layer)
-        except (TypeError, ValueError):
-            raise ValueError(f"layer of {spec!r} must be an integer") from None
-        if not -n_layers <= layer < n_layers:
-            raise IndexError(f"{fam} has {n_layers} layers; layer {layer} in {spec!r} is out of range")
-        layer %= n_layers
+        layer = _index(layer, n_layers, "layer", f"{fam} has {n_layers} layers", spec, "an integer")
         if head in ("all", "*"):
             out.update((fam, layer, h) for h in range(n_heads))
             continue
-        try:
-            head = int(head)
-        except (TypeError, ValueError):
-            raise ValueError(f"head of {spec!r} must be an integer or 'all'") from None
-        if not -n_heads <= head < n_heads:
-            raise IndexError(f"{fam} layer {layer} has {n_heads} heads; head {head} in {spec!r} is out of range")
-        out.add((fam, layer, head % n_heads))
+        out.add((fam, layer, _index(head, n_heads, "head", f"{fam} layer {layer} has {n_heads} heads", spec,
+                                    "an integer or 'all'")))
     order = {f: i for i, f in enumerate(FAMILIES)}
     return sorted(out, key=lambda t: (order[t[0]], t[1], t[2]))
 

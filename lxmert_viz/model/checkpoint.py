@@ -5,7 +5,6 @@ Loading never unpickles code: ``.bin``/``.pth`` go through ``torch.load(weights_
 """
 from __future__ import annotations
 
-import json
 import os
 import pickle
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 import torch
 
 from ..errors import CheckpointError, MissingFileError
+from ..inputs.files import read_json_file
 
 SAFE_WEIGHTS = "model.safetensors"
 SAFE_INDEX = "model.safetensors.index.json"
@@ -30,14 +30,7 @@ def listing(keys, at_most: int = LIST_AT_MOST) -> str:
 
 
 def read_json(path: Path):
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise CheckpointError(f"{path} is not UTF-8 text (byte {err.start}): not a JSON file") from None
-    except json.JSONDecodeError as err:
-        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
-    except RecursionError:
-        raise CheckpointError(f"{path} nests too deeply to be a checkpoint's JSON file") from None
+    return read_json_file(path, "a checkpoint's JSON file", CheckpointError)
 
 
 # -- where the files are -----------------------------------------------------------------------

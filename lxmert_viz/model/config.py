@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError, ConfigTypeError, MissingFileError
+from ..inputs.files import read_json_file
 
 # Every LayerNorm in LXMERT uses this eps; the hub configs carry `layer_norm_eps`, which the
 # reference implementation ignores, and so do we (it is kept in `extra` for the round trip).
@@ -176,17 +177,9 @@ class LxmertConfig:
     def from_json_file(cls, path: str | Path) -> "LxmertConfig":
         path = Path(path)
         try:
-            data = json.loads(path.read_bytes().decode("utf-8"))
+            data = read_json_file(path, "a config.json", ConfigError)
         except FileNotFoundError:
             raise MissingFileError(f"no config file at {path}") from None
-        except IsADirectoryError:
-            raise ConfigError(f"{path} is a folder, not a config.json") from None
-        except UnicodeDecodeError as err:
-            raise ConfigError(f"{path} is not UTF-8 text (byte {err.start}): not a config.json") from None
-        except json.JSONDecodeError as err:
-            raise ConfigError(f"{path} is not valid JSON: {err}") from None
-        except RecursionError:
-            raise ConfigError(f"{path} nests too deeply to be a config.json") from None
         try:
             return cls.from_dict(data)
         except ConfigError as err:

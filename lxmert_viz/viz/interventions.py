@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .output_heads import WITH, WITHOUT, _figure
+from .output_heads import _figure, paired_bars
 
 EFFECT_LABEL = "effect\n0: target's answer as it was\n1: moved to the source's"
 
@@ -21,14 +21,7 @@ def ablation_bars(ablation, k: int = 5, *, ax=None):
     """
     rows = ablation.compare(k)
     fig, ax = _figure(ax, (5, 0.4 * len(rows) + 1.3))
-    y = np.arange(len(rows))
-    ax.barh(y - 0.2, [r[1] for r in rows], height=0.4, color=WITH, label="full model")
-    ax.barh(y + 0.2, [r[2] for r in rows], height=0.4, color=WITHOUT, label=f"{len(ablation.heads)} heads removed")
-    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("answer probability", fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
+    paired_bars(ax, rows, "full model", f"{len(ablation.heads)} heads removed", "answer probability")
     ax.set_title(f"{ablation.clean.question!r} with {_heads_text(ablation.heads)} removed", fontsize=8)
     return fig
 

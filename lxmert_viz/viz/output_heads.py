@@ -15,6 +15,18 @@ from .shading import shade
 WITH, WITHOUT = "#d62728", "#7f7f7f"  # with the image / without it
 
 
+def paired_bars(ax, rows, first: str, second: str, xlabel: str) -> None:
+    """Two bars per row (``rows``: (label, first value, second value)), in 0..1, best first."""
+    y = np.arange(len(rows))
+    ax.barh(y - 0.2, [r[1] for r in rows], height=0.4, color=WITH, label=first)
+    ax.barh(y + 0.2, [r[2] for r in rows], height=0.4, color=WITHOUT, label=second)
+    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.legend(fontsize=7, loc="lower right")
+
+
 def _figure(ax, size):
     from matplotlib.figure import Figure
 
@@ -50,14 +62,7 @@ def fill_bars(fill, mask: int = 0, *, ax=None):
     """
     rows = fill.compare(mask)
     fig, ax = _figure(ax, (4.5, 0.35 * len(rows) + 1.2))
-    y = np.arange(len(rows))
-    ax.barh(y - 0.2, [r[1] for r in rows], height=0.4, color=WITH, label="with the image")
-    ax.barh(y + 0.2, [r[2] for r in rows], height=0.4, color=WITHOUT, label="without (no l2v)")
-    ax.set_yticks(y, [r[0] for r in rows], fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("probability of the token at [MASK]", fontsize=8)
-    ax.legend(fontsize=7, loc="lower right")
+    paired_bars(ax, rows, "with the image", "without (no l2v)", "probability of the token at [MASK]")
     ax.set_title(f"{fill.text!r}: [MASK] #{mask + 1}", fontsize=9)
     return fig
 

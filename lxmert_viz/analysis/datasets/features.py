@@ -16,7 +16,6 @@ import re
 from pathlib import Path
 
 from ..example import FeatureRef
-from .tsv_line import read_tsv_line  # noqa: F401  (re-exported)
 
 _NUMBER = re.compile(r"(\d+)$")
 

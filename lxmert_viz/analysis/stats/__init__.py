@@ -11,11 +11,11 @@
 """
 from . import answers, attention, pointing  # noqa: F401  (register the statistics)
 from .answers import normalize_answer, vqa_accuracy
-from .attention import is_punctuation, key_mass
+from .attention import is_punctuation_token, key_mass
 from .pointing import example_seed
 from .registry import DEFAULT_STATS, STATS, ModelShape, Stat, StatContext, register, resolve
 
 __all__ = [
-    "DEFAULT_STATS", "ModelShape", "STATS", "Stat", "StatContext", "example_seed", "is_punctuation", "key_mass",
+    "DEFAULT_STATS", "ModelShape", "STATS", "Stat", "StatContext", "example_seed", "is_punctuation_token", "key_mass",
     "normalize_answer", "register", "resolve", "vqa_accuracy",
 ]

@@ -16,10 +16,10 @@ Every value is over the result's real queries and keys (a `Result` has no paddin
 """
 from __future__ import annotations
 
-import unicodedata
 
 import numpy as np
 
+from ...inputs.words import is_punctuation
 from ...model.output import FAMILIES, KEY_STREAM
 from ..heads import head_stats
 from ...inputs.referents import whole_image_region
@@ -30,15 +30,15 @@ REGION_KEYS = tuple(f for f in FAMILIES if KEY_STREAM[f] == "vis")
 SPECIAL = ("[CLS]", "[SEP]", "[PAD]", "[UNK]", "[MASK]")
 
 
-def is_punctuation(piece: str) -> bool:
+def is_punctuation_token(piece: str) -> bool:
     """A token that is punctuation only (``?``, ``,``, ``'``), never a special token.
 
     Example:
-        >>> is_punctuation("?"), is_punctuation("##s"), is_punctuation("[SEP]")
+        >>> is_punctuation_token("?"), is_punctuation_token("##s"), is_punctuation_token("[SEP]")
         (True, False, False)
     """
     text = piece.removeprefix("##")
-    return bool(text) and piece not in SPECIAL and all(unicodedata.category(c).startswith("P") for c in text)
+    return bool(text) and piece not in SPECIAL and is_punctuation(text)
 
 
 def _flat(a: np.ndarray) -> list[float]:
@@ -73,7 +73,7 @@ def _sink(result, encoded, ctx) -> dict:
     pieces = result.tokens.pieces
     groups = {"mass_cls": [i for i, p in enumerate(pieces) if p == "[CLS]"],
               "mass_sep": [i for i, p in enumerate(pieces) if p == "[SEP]"],
-              "mass_punct": [i for i, p in enumerate(pieces) if is_punctuation(p)]}
+              "mass_punct": [i for i, p in enumerate(pieces) if is_punctuation_token(p)]}
     out = {}
     for f in TOKEN_KEYS:
         for name, keys in groups.items():
