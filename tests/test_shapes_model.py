@@ -103,8 +103,8 @@ def test_easyvqa_test_accuracy(held_out):
 
 @pytest.mark.parametrize("qtype", ["color", "shape", "exist", "count", "relation", "size"])
 def test_held_out_accuracy_per_type(held_out, qtype):
-    assert held_out["held_out"]["by_type"][qtype]["accuracy"] >= 0.96
-    assert held_out["held_out_plain"]["by_type"][qtype]["accuracy"] >= 0.95
+    assert held_out["held_out"]["by_type"][qtype]["accuracy"] >= 0.98  # the bar, on a seeded sample
+    assert held_out["held_out_plain"]["by_type"][qtype]["accuracy"] >= 0.98
 
 
 def test_robustness_set_accuracy(held_out):
@@ -165,7 +165,9 @@ def plain_held_out():
 
 def test_control_model_answers_and_its_heads_work_without_the_referent_objective(plain_held_out):
     r = plain_held_out
-    assert r["held_out"]["accuracy"] >= 0.95 and r["robustness"]["accuracy"] >= 0.9
+    for qtype in ("color", "shape", "exist", "count"):  # relation and size: see assets/shapes/TRAINING.md
+        assert r["held_out"]["by_type"][qtype]["accuracy"] >= 0.95, (qtype, r["held_out"]["by_type"][qtype])
+        assert r["robustness"]["by_type"][qtype]["accuracy"] >= 0.95, (qtype, r["robustness"]["by_type"][qtype])
     assert r["masked_words"]["with image"]["accuracy"] >= r["masked_words"]["objects masked"]["accuracy"] + 0.4
     assert r["matching"]["with image"]["accuracy"] >= r["matching"]["blind_by_text"] + 0.3
     p = r["pointing_game"]  # measured and reported as it is: no bar for the control
@@ -199,3 +201,20 @@ def test_shipped_model_loads_in_transformers_with_the_same_outputs(name):
         b = ours(input_ids=ids, visual_feats=feats, visual_pos=pos, output_attentions=False)
     for key in ("prediction_logits", "question_answering_score", "cross_relationship_score"):
         assert torch.allclose(getattr(a, key), getattr(b, key), atol=1e-5), key
+
+
+def test_count_weight_draws_counting_questions_by_that_weight(tmp_path):
+    from lxmert_viz.shapes.train import Sampler, build_data, build_tokenizer
+    from lxmert_viz.shapes.training_data import of_types
+
+    cfg = TrainConfig.tiny(batch=4000, count_weight=1.0)
+    tok = build_tokenizer(cfg, tmp_path)
+    data = build_data(tok, cfg)
+    is_count = of_types(data, ("count",))
+    share = float(is_count.float().mean())
+    shares = {}
+    for w in (1.0, 3.0):
+        rows = Sampler(data, dataclasses.replace(cfg, count_weight=w), torch.Generator().manual_seed(0)).questions(0)
+        shares[w] = float(is_count[rows].float().mean())
+    expected = 3 * share / (3 * share + 1 - share)  # weight w: w*p / (w*p + 1 - p)
+    assert abs(shares[1.0] - share) < 0.03 and abs(shares[3.0] - expected) < 0.03, (share, shares, expected)

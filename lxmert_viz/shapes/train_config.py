@@ -40,7 +40,7 @@ class TrainConfig:
     sides: bool = _f(True, 'add the auxiliary side questions ("is the red circle on the left?", sides.py)')
     side_kinds: tuple[str, ...] = _f(("left", "top", "big"), "which side questions (sides.SIDE_TEMPLATES)")
     two_object_weight: float = _f(1.0, "sampling weight of relation and size questions (1: as generated)")
-    count_weight: float = _f(1.0, "sampling weight of counting questions (1: as generated)")
+    count_weight: float = _f(2.0, "sampling weight of counting questions (1: as generated)")
     vocab_scenes: int = _f(2000, "generated scenes whose questions train the WordPiece vocabulary")
     # schedule
     steps: int = _f(5600, "optimiser steps, curriculum phases included")
