@@ -105,11 +105,12 @@ def test_batched_records_equal_single_questions(kit):
 def test_pointing_agrees_with_the_shapes_evaluation(kit):
     """Per-head and head-mean pointing over the referent questions = `pointing_game` on the same scenes."""
     from lxmert_viz.shapes.data import scenes_split
-    from lxmert_viz.shapes.evaluate import pointing_game, run as evaluate_run
+    from lxmert_viz.shapes.evaluate import answer
+    from lxmert_viz.shapes.pointing import pointing_game
 
     n_scenes = 40
-    table, qa, _ = scenes_split(kit.tokenizer, n_scenes, 2)
-    pred, points = evaluate_run(kit.model, table, qa, attentions=True)
+    table, qa, _ = scenes_split(kit.tokenizer, n_scenes, 2, style="plain")  # shapes_dataset draws the plain look
+    pred, points = answer(kit.model, table, qa, attentions=True)
     game = pointing_game(table, qa, points, kit.tokenizer)
     worker = BatchWorker(kit, ["pointing", "correct"])
     ds = list(enumerate(shapes_dataset(n_scenes)))
@@ -122,9 +123,9 @@ def test_pointing_agrees_with_the_shapes_evaluation(kit):
     n_layers = top.shape[1]
     assert top_mean[:, -1].mean() == pytest.approx(game["accuracy"], abs=1e-12)
     for k in range(n_layers):
-        assert top_mean[:, k].mean() == pytest.approx(game["by_aggregate"][f"layer {k}"], abs=1e-12)
-    for h in range(top.shape[2]):
-        assert top[:, -1, h].mean() == pytest.approx(game["by_aggregate"][f"last, head {h}"], abs=1e-12)
+        assert top_mean[:, k].mean() == pytest.approx(game["by_layer"][f"layer {k}"], abs=1e-12)
+        for h in range(top.shape[2]):
+            assert top[:, k, h].mean() == pytest.approx(game["by_layer_head"][f"layer {k}, head {h}"], abs=1e-12)
     assert sum(r["correct"] for r in recs) == int((pred == qa.answer).sum())  # same answers right
 
 

@@ -27,7 +27,7 @@ def test_masked_tokens(kit):
 
 
 def test_fill_reads_the_masked_word_head(kit, circle_scenes):
-    f = kit.fill(circle_scenes[0], "is the [MASK] circle on the left?")
+    f = kit.fill(circle_scenes[0], "the [MASK] circle is on the left")
     with torch.no_grad():
         out = kit.model(**model_inputs(f.tokens, kit.extract(circle_scenes[0])))
     want = torch.softmax(out.prediction_logits[0, f.positions], -1).numpy()
@@ -40,7 +40,7 @@ def test_fill_reads_the_masked_word_head(kit, circle_scenes):
 
 def test_without_the_image_the_words_are_the_same_for_any_image(kit, circle_scenes):
     """The blind run is a function of the text alone (l2v zeroed); masking every region is not."""
-    text = "is the [MASK] circle on the left?"
+    text = "the [MASK] circle is on the left"
     a, b = kit.fill(circle_scenes[0], text), kit.fill(circle_scenes[1], text)
     assert a.with_image[0][0][0] != b.with_image[0][0][0]  # the image decides the colour
     np.testing.assert_allclose(a.blind_probs, b.blind_probs, atol=ATOL)

@@ -17,7 +17,7 @@ Q = "what color is the circle?"
 
 
 def test_fill_figures_draw_the_numbers(kit, circle_scenes):
-    f = kit.fill(circle_scenes[0], "is the [MASK] circle on the left?")
+    f = kit.fill(circle_scenes[0], "the [MASK] circle is on the left")
     fig = fill_bars(f)
     widths = [round(p.get_width(), 6) for p in fig.axes[0].patches]
     rows = f.compare(0)

@@ -14,8 +14,10 @@ missing, unexpected or mis-shaped key is an error that names it (``strict=False`
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -280,9 +282,35 @@ def _wanted_heads(output_heads, present: tuple[str, ...], files: list[Path]) -> 
     return tuple(h for h in OUTPUT_HEADS if h in output_heads)
 
 
+_INIT_FUNCTIONS = ("normal_", "uniform_", "trunc_normal_", "kaiming_uniform_", "kaiming_normal_", "xavier_uniform_",
+                   "xavier_normal_", "ones_", "zeros_", "constant_")
+_INIT_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _shapes_only():
+    """Build modules on the meta device without running their initialisers.
+
+    Random initialisation of a meta tensor goes through torch's Python reference implementations,
+    whose first use imports torch._dynamo (about 1.3 s of start-up on torch 2.13, more than the
+    embedded model's whole load); the probe only needs shapes, so ``torch.nn.init``'s functions are
+    no-ops while it is built (under a lock: no other thread builds a probe meanwhile).
+    """
+    with _INIT_LOCK:
+        saved = {name: getattr(torch.nn.init, name) for name in _INIT_FUNCTIONS}
+        try:
+            for name in _INIT_FUNCTIONS:
+                setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
+            with torch.device("meta"):
+                yield
+        finally:
+            for name, fn in saved.items():
+                setattr(torch.nn.init, name, fn)
+
+
 def _build(config, output_heads, state, strict, report, dtype) -> Lxmert:
     """Check every key and shape against a shape-only model, then load (assigning the tensors)."""
-    with torch.device("meta"):
+    with _shapes_only():
         probe = Lxmert(config, output_heads=output_heads)
     expected = {k: v.shape for k, v in probe.state_dict().items()}
     if "pretraining" in output_heads and config.tie_word_embeddings:

@@ -41,9 +41,9 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
     unsplittable token (the word-piece pre-tokenizer splits at ``[``) still gets one mask id per mask.
 
     Example:
-        >>> toks, where = masked_tokens(kit.tokenizer, "is the [MASK] circle on the left?")
+        >>> toks, where = masked_tokens(kit.tokenizer, "the [MASK] circle is on the left")
         >>> toks.pieces[where[0]], where
-        ('[MASK]', [3])
+        ('[MASK]', [2])
     """
     if not isinstance(text, str):
         raise TypeError(f"text must be a string, got {type(text).__name__}")

@@ -40,7 +40,7 @@ def fill_overlay(fill, mask: int = 0, layer: int = -1, head: int | str = "mean",
     """The image with its boxes shaded by the ``mask``-th ``[MASK]`` token's ``l2v`` attention.
 
     Example:
-        >>> fig = fill_overlay(kit.fill(sample, "is the [MASK] circle on the left?"))
+        >>> fig = fill_overlay(kit.fill(sample, "the [MASK] circle is on the left"))
     """
     res = fill.result
     fig, ax = _figure(ax, (4, 4))
@@ -58,7 +58,7 @@ def fill_bars(fill, mask: int = 0, *, ax=None):
     """Probability of each listed token with the image (red) and without it (grey).
 
     Example:
-        >>> fig = fill_bars(kit.fill(sample, "is the [MASK] circle on the left?"))
+        >>> fig = fill_bars(kit.fill(sample, "the [MASK] circle is on the left"))
     """
     rows = fill.compare(mask)
     fig, ax = _figure(ax, (4.5, 0.35 * len(rows) + 1.2))
@@ -71,7 +71,7 @@ def fill_figure(fill, mask: int = 0, layer: int = -1, head: int | str = "mean"):
     """`fill_overlay` and `fill_bars` side by side.
 
     Example:
-        >>> fig = fill_figure(kit.fill(sample, "is the [MASK] circle on the left?"))
+        >>> fig = fill_figure(kit.fill(sample, "the [MASK] circle is on the left"))
         >>> len(fig.axes)
         2
     """

@@ -60,7 +60,7 @@ class InterventionsWidget:
 
     Example:
         >>> w = InterventionsWidget(kit, [("scene_00", sample)])
-        >>> w.fill("is the [MASK] circle on the left?").with_image[0][0][0], w.error
+        >>> w.fill("the [MASK] circle is on the left").with_image[0][0][0], w.error
         ('black', None)
     """
 
@@ -82,7 +82,7 @@ class InterventionsWidget:
         cfg = kit.model.config
         c = self.controls = {
             "image": w.Dropdown(options=names, value=names[0], description="image"),
-            "fill-text": w.Text(value="is the [MASK] circle on the left?", description="text",
+            "fill-text": w.Text(value="the [MASK] circle is on the left", description="text",
                                 layout=w.Layout(width="420px")),
             "fill-run": w.Button(description="fill"),
             "fill-table": w.HTML(),
