@@ -86,7 +86,17 @@ class CountingExtractor:
         return self.inner.extract(images, **kw)
 
 
-THREADS = torch.get_num_threads()
+THREADS = torch.get_num_threads()  # this process's default, as a child process gets it
+
+
+@pytest.fixture(autouse=True)
+def default_threads():
+    """Each test here at the default thread count (byte-equal results need equal thread counts; an
+    earlier test in the session may have set another), and whatever it was afterwards."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
@@ -173,15 +183,16 @@ def test_bad_images_are_recorded_and_the_run_goes_on(tmp_path, tiny, fmt, monkey
 
 def test_folder_results_equal_one_by_one_extraction(tmp_path, tiny):
     _write_images(tmp_path / "imgs", 3)
+    before = torch.get_num_threads()  # earlier tests may have changed it
     report = extract_folder(tmp_path / "imgs", tmp_path / "out", tiny, num_regions=4, progress=False, threads=1)
-    assert report.done == ["im0", "im1", "im2"] and torch.get_num_threads() == THREADS  # restored
+    assert report.done == ["im0", "im1", "im2"] and torch.get_num_threads() == before  # restored
     torch.set_num_threads(1)
     try:
         for i in range(3):  # prepared in the background thread or not: the same bytes
             want = tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0]
             assert_same(load_npz(tmp_path / "out" / f"im{i}.npz"), want)
     finally:
-        torch.set_num_threads(THREADS)
+        torch.set_num_threads(before)
     batched = extract_folder(tmp_path / "imgs", tmp_path / "out2", tiny, num_regions=4, progress=False,
                              batch_size=2)
     assert batched.done == ["im0", "im1", "im2"] and len(list((tmp_path / "out2").glob("*.npz"))) == 3
@@ -222,5 +233,10 @@ def test_a_run_killed_by_sigkill_resumes_with_nothing_lost_or_redone(tmp_path, t
         results = read_tsv(out, labels=tiny.labels, pad_to=4)
         assert len(out.read_text().splitlines()) == 6  # one line per image, no duplicate
     assert sorted(results) == [f"im{i}" for i in range(6)]
-    for i in range(6):  # the killed run's files are whole and right
-        assert_same(results[f"im{i}"], tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0])
+    before = torch.get_num_threads()
+    torch.set_num_threads(THREADS)  # the child's (and this run's) default: the same bytes need the same threads
+    try:
+        for i in range(6):  # the killed run's files are whole and right
+            assert_same(results[f"im{i}"], tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0])
+    finally:
+        torch.set_num_threads(before)

@@ -4,8 +4,8 @@ Shape letters: A aggregates (cross layers, last-layer heads), M models.
 
 The numbers are `lxmert_viz.shapes.evaluate`'s (``RESULTS.json`` → ``pointing_game``): for each
 held-out question that names one object, the argmax over real regions of the naming word's ``l2v``
-row. ``by_aggregate`` holds "layer k" (mean over heads of cross layer k) and "last, head h" (one
-head of the last cross layer). Each model is one colour; chance is a dashed line.
+row. The bars are ``by_layer``'s "layer k" (mean over heads of cross layer k), then the last cross
+layer's heads from ``by_layer_head``. Each model is one colour; chance is a dashed line.
 """
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def _label(agg: str) -> str:
     return agg.replace("last, ", "last layer,\n")
 
 
+def _aggregates(pg: dict) -> dict[str, float]:
+    """Each cross layer's mean over heads, then each head of the last cross layer."""
+    out = dict(pg["by_layer"])
+    last = f"layer {len(pg['by_layer']) - 1}, "
+    out.update({"last, " + k[len(last):]: v for k, v in pg["by_layer_head"].items() if k.startswith(last)})
+    return out
+
+
 def pointing_figure(results: Mapping[str, dict], *, ax=None):
     """Bars of the pointing rate per aggregate for one or more models.
 
@@ -38,7 +46,7 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
         >>> from lxmert_viz.assets import shapes_model_dir
         >>> res = json.loads((shapes_model_dir() / "RESULTS.json").read_text())
         >>> fig = pointing_figure({"shapes": res})
-        >>> len([p for p in fig.axes[0].patches if p.get_gid() == "shapes"]) == len(res["pointing_game"]["by_aggregate"])
+        >>> len([p for p in fig.axes[0].patches if p.get_gid() == "shapes"]) == 3 + 4  # 3 cross layers, 4 heads
         True
     """
     from matplotlib.figure import Figure
@@ -48,7 +56,7 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
     for name, res in results.items():
         if "pointing_game" not in res:
             raise KeyError(f"{name}: the results have no 'pointing_game' (keys: {sorted(res)})")
-    aggs = list(next(iter(results.values()))["pointing_game"]["by_aggregate"])
+    aggs = list(_aggregates(next(iter(results.values()))["pointing_game"]))
     if ax is None:
         fig = Figure(figsize=(max(7.0, 1.1 * len(aggs) + 2), 4.2), layout="constrained")
         ax = fig.add_subplot()
@@ -59,7 +67,7 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
     xs = np.arange(len(aggs))
     for k, (name, res) in enumerate(results.items()):
         pg = res["pointing_game"]
-        vals = [100 * float(pg["by_aggregate"].get(a, np.nan)) for a in aggs]
+        vals = [100 * float(_aggregates(pg).get(a, np.nan)) for a in aggs]
         bars = ax.bar(xs + (k - (m - 1) / 2) * width, vals, width, color=COLOURS[k % len(COLOURS)], label=name,
                       gid=name)
         for b, v in zip(bars, vals):
