@@ -24,13 +24,15 @@ import platform
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 import lxmert_viz
 from lxmert_viz import Lxmert, LxmertConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import interleaved  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS_interventions.md")
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,21 +53,6 @@ def baseline_class(ref: str):
     finally:
         path.unlink()
     return mod.Lxmert
-
-
-def interleaved(fns: dict, rounds: int, warmup: int = 2) -> dict[str, list[float]]:
-    """Seconds per call in each round, the functions run in alternating order each round."""
-    names = list(fns)
-    for _ in range(warmup):
-        for n in names:
-            fns[n]()
-    times = {n: [] for n in names}
-    for r in range(rounds):
-        for n in (names if r % 2 == 0 else names[::-1]):
-            t0 = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t0)
-    return times
 
 
 def pair(times: dict, a: str, b: str) -> tuple[float, float, float]:

@@ -22,12 +22,14 @@ import os
 import platform
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import torch
 
 from lxmert_viz import Lxmert, LxmertConfig
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from timing import interleaved  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- bench_model:start -->", "<!-- bench_model:end -->"
@@ -53,21 +55,6 @@ def inputs(batch: int, cfg: LxmertConfig, seed: int = 1) -> dict[str, torch.Tens
         "visual_feats": torch.rand(batch, REGIONS, cfg.visual_feat_dim, generator=g),
         "visual_pos": torch.rand(batch, REGIONS, 4, generator=g),
     }
-
-
-def interleaved(fns: dict[str, callable], rounds: int, warmup: int) -> dict[str, list[float]]:
-    """Seconds per call of each function, run in alternating order each round."""
-    names = list(fns)
-    for _ in range(warmup):
-        for n in names:
-            fns[n]()
-    times = {n: [] for n in names}
-    for r in range(rounds):
-        for n in (names if r % 2 == 0 else names[::-1]):
-            t0 = time.perf_counter()
-            fns[n]()
-            times[n].append(time.perf_counter() - t0)
-    return times
 
 
 def check_same(ref, ours, x) -> float:
