@@ -28,8 +28,8 @@ model = Lxmert(T.shapes_config(tok.vocab_size, initializer_range=cfg.init_std), 
 opt, sched = T.make_optimizer(model, cfg); gen = torch.Generator().manual_seed(0)
 s = T.Sampler(data, cfg, gen); oid = object_word_ids(tok)
 def step(i):
-    loss, log = T.train_step(model, data, cfg, s, i, tok, oid); opt.zero_grad(set_to_none=True); loss.backward()
-    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0); opt.step(); sched.step()
+    loss, _ = T.train_step(model, data, cfg, s, i, tok, oid)
+    T.update(model, opt, sched, loss)
 per = {}
 for name, start, n in (("side", 0, 100), ("pairs", 400, 100), ("main", 1200, 200)):
     for i in range(start, start + 3): step(i)

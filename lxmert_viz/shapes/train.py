@@ -179,6 +179,15 @@ def train_step(model, data: dict, cfg: TrainConfig, sampler: Sampler, step: int,
     return loss, log
 
 
+def update(model: Lxmert, opt, sched, loss: torch.Tensor) -> None:
+    """One optimiser update: gradients of ``loss``, their norm clipped at 1, the step, the schedule's step."""
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    sched.step()
+
+
 class History:
     """Running means of the step logs, one entry per ``log_every`` steps (answer accuracy per type)."""
 
@@ -234,11 +243,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     bar = tqdm(range(cfg.steps), desc="train", disable=not progress, mininterval=2.0)
     for step in bar:
         loss, log = train_step(model, data, cfg, sampler, step, tok, object_ids)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        sched.step()
+        update(model, opt, sched, loss)
         entry = history.add(step, log)
         if entry:
             bar.set_postfix(qa=f"{entry['qa_loss']:.3f}", acc=f"{entry['train_acc']:.3f}", itm=f"{entry['itm_acc']:.2f}")
