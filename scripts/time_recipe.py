@@ -18,24 +18,31 @@ from lxmert_viz.shapes import train as T
 from lxmert_viz.shapes.train_config import TrainConfig
 from lxmert_viz.model.lxmert import Lxmert
 from lxmert_viz.shapes.training_data import object_word_ids
-cfg = TrainConfig()
-torch.set_num_threads(cfg.threads); T.seed_all(cfg.seed)
-print("load", os.getloadavg())
-t0 = time.perf_counter()
-tok = T.build_tokenizer(cfg, Path(tempfile.mkdtemp())); data = T.build_data(tok, cfg)
-t_data = time.perf_counter() - t0
-model = Lxmert(T.shapes_config(tok.vocab_size, initializer_range=cfg.init_std), output_heads=("pretraining", "qa")).train()
-opt, sched = T.make_optimizer(model, cfg); gen = torch.Generator().manual_seed(0)
-s = T.Sampler(data, cfg, gen); oid = object_word_ids(tok)
-def step(i):
-    loss, _ = T.train_step(model, data, cfg, s, i, tok, oid)
-    T.update(model, opt, sched, loss)
-per = {}
-for name, start, n in (("side", 0, 100), ("pairs", 400, 100), ("main", 1200, 200)):
-    for i in range(start, start + 3): step(i)
-    t = time.perf_counter()
-    for i in range(start, start + n): step(i)
-    per[name] = (time.perf_counter() - t) / n
-est = t_data + cfg.side_steps * per["side"] + cfg.pair_steps * per["pairs"] + (cfg.steps - cfg.side_steps - cfg.pair_steps) * per["main"]
-print(json.dumps({"data_seconds": round(t_data, 1), "seconds_per_step": {k: round(v, 4) for k, v in per.items()},
-                  "estimated_total_seconds": round(est), "load_after": os.getloadavg()}))
+
+
+def main() -> None:
+    cfg = TrainConfig()
+    torch.set_num_threads(cfg.threads); T.seed_all(cfg.seed)
+    print("load", os.getloadavg())
+    t0 = time.perf_counter()
+    tok = T.build_tokenizer(cfg, Path(tempfile.mkdtemp())); data = T.build_data(tok, cfg)
+    t_data = time.perf_counter() - t0
+    model = Lxmert(T.shapes_config(tok.vocab_size, initializer_range=cfg.init_std), output_heads=("pretraining", "qa")).train()
+    opt, sched = T.make_optimizer(model, cfg); gen = torch.Generator().manual_seed(0)
+    s = T.Sampler(data, cfg, gen); oid = object_word_ids(tok)
+    def step(i):
+        loss, _ = T.train_step(model, data, cfg, s, i, tok, oid)
+        T.update(model, opt, sched, loss)
+    per = {}
+    for name, start, n in (("side", 0, 100), ("pairs", 400, 100), ("main", 1200, 200)):
+        for i in range(start, start + 3): step(i)
+        t = time.perf_counter()
+        for i in range(start, start + n): step(i)
+        per[name] = (time.perf_counter() - t) / n
+    est = t_data + cfg.side_steps * per["side"] + cfg.pair_steps * per["pairs"] + (cfg.steps - cfg.side_steps - cfg.pair_steps) * per["main"]
+    print(json.dumps({"data_seconds": round(t_data, 1), "seconds_per_step": {k: round(v, 4) for k, v in per.items()},
+                      "estimated_total_seconds": round(est), "load_after": os.getloadavg()}))
+
+
+if __name__ == "__main__":  # the data build's worker processes import this file
+    main()

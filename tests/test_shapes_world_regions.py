@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 import pytest
 from PIL import Image
 
@@ -100,6 +102,35 @@ def test_connected_components_8_connectivity():
     labels, n = connected_components(m)
     assert n == 3 and labels[0, 0] == labels[1, 1] == 1 and labels[3, 3] == 2 and labels[5, 0] == 3
     assert connected_components(np.zeros((4, 4), bool))[1] == 0
+
+
+def _flood_fill_labels(m: np.ndarray) -> np.ndarray:
+    """Reference labelling: breadth-first flood fill from each unlabelled pixel in raster order."""
+    labels = np.zeros(m.shape, np.int32)
+    n = 0
+    for y, x in zip(*np.nonzero(m)):
+        if labels[y, x]:
+            continue
+        n += 1
+        labels[y, x] = n
+        todo = [(y, x)]
+        while todo:
+            cy, cx = todo.pop()
+            for ny in range(max(cy - 1, 0), min(cy + 2, m.shape[0])):
+                for nx in range(max(cx - 1, 0), min(cx + 2, m.shape[1])):
+                    if m[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = n
+                        todo.append((ny, nx))
+    return labels
+
+
+@given(st.integers(1, 24), st.integers(1, 24), st.floats(0.05, 0.8), st.integers(0, 2**32 - 1))
+@settings(max_examples=300, deadline=None)
+def test_connected_components_equal_a_flood_fill(h, w, density, seed):
+    m = np.random.default_rng(seed).random((h, w)) < density
+    labels, n = connected_components(m)
+    ref = _flood_fill_labels(m)
+    assert n == ref.max() and np.array_equal(labels, ref)
 
 
 def _jpeg(img, quality):

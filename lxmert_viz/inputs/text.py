@@ -233,19 +233,22 @@ class Tokenizer:
         if not questions:
             raise QuestionError("no questions: give at least one")
         toks = []
+        done: dict[str, Tokens] = {}  # a data set repeats its questions; Tokens are immutable
         for i, q in enumerate(questions):
+            if isinstance(q, str) and q in done:
+                toks.append(done[q])
+                continue
             try:
                 toks.append(self(q, max_length))
             except QuestionError as err:
                 if len(questions) == 1:
                     raise
                 raise type(err)(f"question {i}: {err}") from None
+            if isinstance(q, str):
+                done[q] = toks[-1]
         t = max(len(x) for x in toks)
-        ids = torch.full((len(toks), t), self.pad_id, dtype=torch.long)
-        mask = torch.zeros((len(toks), t), dtype=torch.long)
-        for i, x in enumerate(toks):
-            ids[i, : len(x)] = torch.tensor(x.ids)
-            mask[i, : len(x)] = 1
+        ids = torch.tensor([[*x.ids, *[self.pad_id] * (t - len(x))] for x in toks], dtype=torch.long)
+        mask = torch.tensor([[1] * len(x) + [0] * (t - len(x)) for x in toks], dtype=torch.long)
         return toks, {"input_ids": ids, "attention_mask": mask}
 
     def save(self, directory: str | Path) -> None:

@@ -20,7 +20,8 @@ from ..inputs.referents import referent_region, referent_token
 from ..inputs.text import Tokenizer
 from .world import COLORS, SHAPES, generate_scene
 from .visual_input import MAX_OBJECTS, shapes_regions
-from .world.dataset import ANSWERS, make_dataset
+from .pool import ordered_map
+from .world.dataset import ANSWERS, SCENE_SEED_STRIDE, make_dataset
 from .world.statements import parse_statement, statement_pairs
 
 MAX_REGIONS = 1 + MAX_OBJECTS  # the scene row, then objects
@@ -45,26 +46,38 @@ class ImageTable:
     object_region: list[list[int]]
 
 
-def regions_table(images, objects=None) -> ImageTable:
-    """Extract regions of PIL images; ``objects`` (per image, ground-truth objects) adds labels."""
-    feats, pos, mask, obj, where = [], [], [], [], []
-    for i, img in enumerate(images):
-        reg = shapes_regions(img)
-        feats.append(reg.feats)
-        pos.append(reg.boxes_norm)
-        mask.append(reg.mask)
-        labels = np.full(MAX_REGIONS, -1, dtype=np.int64)
-        found = []
-        if objects is not None:
-            for o in objects[i]:
-                best = referent_region(reg, box=o.box)
-                found.append(best)
-                if best >= 0:
-                    labels[best] = object_label(o.color, o.shape)
-        obj.append(labels)
-        where.append(found)
+def region_row(image, objects=None) -> tuple:
+    """One image's row of an `ImageTable`: feats, boxes, mask, labels and each object's region."""
+    reg = shapes_regions(image)
+    labels = np.full(MAX_REGIONS, -1, dtype=np.int64)
+    found = []
+    for o in objects or ():
+        best = referent_region(reg, box=o.box)
+        found.append(best)
+        if best >= 0:
+            labels[best] = object_label(o.color, o.shape)
+    return reg.feats, reg.boxes_norm, reg.mask, labels, found
+
+
+def stack_rows(rows) -> ImageTable:
+    """The `ImageTable` of ``region_row`` results, in order."""
+    feats, pos, mask, obj, where = zip(*rows)
     return ImageTable(torch.tensor(np.stack(feats)), torch.tensor(np.stack(pos)), torch.tensor(np.stack(mask)),
-                      torch.tensor(np.stack(obj)), where)
+                      torch.tensor(np.stack(obj)), list(where))
+
+
+def _region_row_of(pair) -> tuple:
+    return region_row(*pair)
+
+
+def regions_table(images, objects=None, workers: int = 1) -> ImageTable:
+    """Extract regions of PIL images; ``objects`` (per image, ground-truth objects) adds labels.
+
+    ``workers`` processes share the images (``pool.ordered_map``; the table is the same).
+    """
+    images = list(images)
+    pairs = list(zip(images, objects if objects is not None else [None] * len(images)))
+    return stack_rows(ordered_map(_region_row_of, pairs, workers))
 
 
 @dataclass
@@ -113,13 +126,26 @@ def referent_regions(table: ImageTable, qa: QATable) -> tuple[torch.Tensor, torc
     return pos, region
 
 
-def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "varied"):
-    """A balanced generated split: (ImageTable, QATable, scenes), scenes ``"plain"`` or ``"varied"``."""
-    samples = make_dataset(n_scenes, seed, size=SCENE_SIZE, style=style)
-    seeds = sorted({s.scene_seed for s in samples})
-    pos_of = {s: i for i, s in enumerate(seeds)}
-    scenes = [generate_scene(s, size=SCENE_SIZE, style=style) for s in seeds]
-    table = regions_table([sc.image for sc in scenes], [sc.objects for sc in scenes])
+def _drawn_scene(args) -> tuple:
+    seed, style = args
+    scene = generate_scene(seed, size=SCENE_SIZE, style=style)
+    return scene, region_row(scene.image, scene.objects)
+
+
+def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "varied", workers: int = 1):
+    """A balanced generated split: (ImageTable, QATable, scenes), scenes ``"plain"`` or ``"varied"``.
+
+    The scenes are drawn and their regions extracted first (over ``workers`` processes), then the
+    questions are drawn about those layouts (``make_dataset``); the scenes no kept question asks
+    about are left out of the tables.
+    """
+    seeds = [seed * SCENE_SEED_STRIDE + i for i in range(n_scenes)]
+    drawn = ordered_map(_drawn_scene, [(s, style) for s in seeds], workers)
+    samples = make_dataset(n_scenes, seed, size=SCENE_SIZE, style=style, layouts=[sc.objects for sc, _ in drawn])
+    used = sorted({s.scene_seed - seeds[0] for s in samples})
+    pos_of = {seeds[k]: i for i, k in enumerate(used)}
+    scenes = [drawn[k][0] for k in used]
+    table = stack_rows([drawn[k][1] for k in used])
     qs = [s.question for s in samples]
     qa = encode_questions(tokenizer, [q.text for q in qs], [q.answer for q in qs],
                           [pos_of[s.scene_seed] for s in samples], [q.qtype for q in qs],
@@ -127,18 +153,19 @@ def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "v
     return table, qa, scenes
 
 
-def easyvqa_split(tokenizer: Tokenizer, split: str):
-    """easy-vqa's images and questions: (ImageTable, QATable)."""
+def _easyvqa_row(path) -> tuple:
     from PIL import Image
 
+    with Image.open(path) as im:
+        return region_row(im.convert("RGB"))
+
+
+def easyvqa_split(tokenizer: Tokenizer, split: str, workers: int = 1):
+    """easy-vqa's images and questions: (ImageTable, QATable); ``workers`` as in `regions_table`."""
     from .world import load_easyvqa
 
     items = load_easyvqa(split)
-    images = []
-    for it in items:
-        with Image.open(it.path) as im:
-            images.append(im.convert("RGB"))
-    table = regions_table(images)
+    table = stack_rows(ordered_map(_easyvqa_row, [it.path for it in items], workers))
     texts, answers, idx = [], [], []
     for i, it in enumerate(items):
         for q, a in it.qa:

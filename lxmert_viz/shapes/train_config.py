@@ -50,7 +50,7 @@ class TrainConfig:
     lr: float = _f(1e-3, "peak learning rate (warm-up 5%, cosine decay)")
     init_std: float = _f(0.02, "std of the initial weights")
     seed: int = _f(0, "seed of the weights and of every draw during training")
-    threads: int = _f(2, "torch threads")
+    threads: int = _f(2, "torch threads, and processes that draw and read the images of the data build")
     # objectives besides the answer
     obj_weight: float = _f(0.5, "weight of the region-label loss (the obj head on generated scenes)")
     word_weight: float = _f(0.5, "weight of the word-referent objective (0: off, the shapes-plain control)")

@@ -52,15 +52,16 @@ def build_data(tok: Tokenizer, cfg: TrainConfig) -> dict[str, torch.Tensor]:
         per question ``ids``/``attn`` (Q, T), ``answer``, ``image``, ``source`` (0 scenes, 1 easy-vqa),
         ``qtype`` (index into ``LOG_QTYPES``), ``word_pos``/``word_region`` (the naming word and its
         object's region, -1 when none); per sentence ``st_ids``/``st_attn`` (S, T), ``st_image``,
-        ``st_match`` (1 matched).
+        ``st_match`` (1 matched). The images are drawn and read over ``cfg.threads`` processes
+        (``pool.ordered_map``: the same tensors as one process gives).
     """
-    table, qa, scenes = scenes_split(tok, cfg.n_scenes, TRAIN_SEED, style=cfg.style)
+    table, qa, scenes = scenes_split(tok, cfg.n_scenes, TRAIN_SEED, style=cfg.style, workers=cfg.threads)
     if cfg.sides:
         qa = _with_side_questions(tok, qa, scenes, cfg.side_kinds)
     st = statements_split(tok, scenes, TRAIN_SEED)
     parts = [(table, qa)]
     if cfg.easyvqa:
-        parts.append(easyvqa_split(tok, "train"))
+        parts.append(easyvqa_split(tok, "train", workers=cfg.threads))
     t = max(p[1].ids.shape[1] for p in parts)
     cat = torch.cat
     offsets = np.cumsum([0] + [tb.feats.shape[0] for tb, _ in parts])[:-1]

@@ -99,16 +99,12 @@ def connected_components(mask: np.ndarray) -> tuple[np.ndarray, int]:
     padded = np.zeros((h, w + 2), dtype=np.int8)
     padded[:, 1:-1] = mask
     edges = np.diff(padded, axis=1)  # (H, W+1): +1 at run start, -1 at run end (exclusive)
-    runs: list[tuple[int, int, int]] = []  # (row, start, end exclusive)
-    row_runs: list[list[int]] = []
-    for y in range(h):
-        starts = np.flatnonzero(edges[y] == 1)
-        ends = np.flatnonzero(edges[y] == -1)
-        ids = []
-        for s, e in zip(starts.tolist(), ends.tolist()):
-            ids.append(len(runs))
-            runs.append((y, s, e))
-        row_runs.append(ids)
+    rows, starts = np.nonzero(edges == 1)  # raster order; each row's starts and ends alternate
+    ends = np.nonzero(edges == -1)[1]
+    runs: list[tuple[int, int, int]] = list(zip(rows.tolist(), starts.tolist(), ends.tolist()))  # (row, start, end excl.)
+    row_runs: list[list[int]] = [[] for _ in range(h)]
+    for i, y in enumerate(rows.tolist()):
+        row_runs[y].append(i)
     parent = list(range(len(runs)))
     for y in range(1, h):
         prev = row_runs[y - 1]

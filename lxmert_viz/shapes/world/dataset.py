@@ -83,6 +83,7 @@ def make_dataset(
     min_objects: int = 1,
     max_objects: int = 6,
     style: str = "plain",
+    layouts: Sequence | None = None,
 ) -> list[Sample]:
     """Questions about ``n_scenes`` generated scenes, balanced so the question alone tells little.
 
@@ -97,6 +98,9 @@ def make_dataset(
         min_objects: fewest objects per scene.
         max_objects: most objects per scene.
         style: ``"plain"`` or ``"varied"`` scenes (``layout_scene``; varied boxes may be smaller).
+        layouts: the objects of each scene when they are already at hand (``generate_scene(seed of
+            scene i, size, min_objects, max_objects, style=style).objects`` for scene i), so as not
+            to lay the scenes out twice.
 
     Returns:
         Samples ordered by scene, then by question order within the scene.
@@ -106,11 +110,16 @@ def make_dataset(
         >>> all(s.question.answer in ANSWERS for s in data)
         True
     """
+    if layouts is not None and len(layouts) != n_scenes:
+        raise ValueError(f"layouts holds {len(layouts)} scenes' objects, but n_scenes is {n_scenes}")
     rng = np.random.default_rng(seed)
     pool: list[Sample] = []
     for i in range(n_scenes):
         scene_seed = seed * SCENE_SEED_STRIDE + i
-        objects, _ = layout_scene(scene_seed, size, min_objects, max_objects, style=style)
+        if layouts is not None:
+            objects = tuple(layouts[i])
+        else:
+            objects, _ = layout_scene(scene_seed, size, min_objects, max_objects, style=style)
         pool += [Sample(scene_seed, q) for q in make_questions(objects, rng)]
     return [pool[k] for k in balance_questions([s.question for s in pool], rng)]
 
