@@ -34,8 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- bench_analysis:start -->", "<!-- bench_analysis:end -->"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import write_section  # noqa: E402
+
 NOTES = """
 Reading these figures: a load average well above 2 on 2 cores means each process got a fraction
 of a core, so the milliseconds are several times those of an idle machine (`bench_model.py`
@@ -251,19 +252,14 @@ def main(argv=None) -> int:
                              f"({time.perf_counter() - t0:.0f} s; load average at the end {load[0]:.1f}/{load[1]:.1f}/"
                              f"{load[2]:.1f} on {os.cpu_count()} CPUs)", ""]
                 print("\n".join(sections[-len(body) - 4:]), flush=True)
-    text = "\n".join([START, "## Data-set runs (`benchmarks/bench_analysis.py`)", "",
+    text = "\n".join(["## Data-set runs (`benchmarks/bench_analysis.py`)", "",
                       "Command: `" + " ".join(["python benchmarks/bench_analysis.py", *sys.argv[1:]]) + "`", "",
                       f"torch {torch.__version__}, 1 torch thread per process (worker), statistics "
                       f"{', '.join(STATS)}; {args.rounds} interleaved rounds, medians. Measured on this shared "
                       "2-core machine: compare the ratios within a table, not milliseconds across runs.", "",
-                      *sections, NOTES.strip(), END])
+                      *sections, NOTES.strip()])
     if not args.no_write:
-        old = RESULTS.read_text()
-        if START in old:
-            new = old[: old.index(START)] + text + old[old.index(END) + len(END):]
-        else:
-            new = old.rstrip("\n") + "\n\n" + text + "\n"
-        RESULTS.write_text(new)
+        write_section("bench_analysis", text)
     return 0
 
 

@@ -32,8 +32,8 @@ from io import BytesIO
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- bench_data_build:start -->", "<!-- bench_data_build:end -->"
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results_file import write_section  # noqa: E402
 
 BUILD = r"""
 import dataclasses, hashlib, json, sys, tempfile, time
@@ -104,7 +104,7 @@ def main(argv=None) -> int:
                 print(name, round(runs[name][-1]["seconds"], 1), flush=True)
     base_s = statistics.median(x["seconds"] for x in runs["baseline"])
     first = runs["baseline"][0]
-    lines = [START, "## Training data build (`benchmarks/bench_data_build.py`)", "",
+    lines = ["## Training data build (`benchmarks/bench_data_build.py`)", "",
              f"Command: `python benchmarks/bench_data_build.py --scenes {a.scenes} --rounds {a.rounds}`", "",
              f"`shapes.training_data.build_data` of `TrainConfig()` with {a.scenes} generated scenes "
              f"({first['images']} images with easy-vqa's train split, {first['questions']} questions), each build "
@@ -118,16 +118,11 @@ def main(argv=None) -> int:
         lines.append(f"| {name} | {s:.1f} | {s / base_s:.2f}x | {', '.join(digests)} |")
     same = len({x["digest"] for rs in runs.values() for x in rs}) == 1
     lines += ["", "Every build gave the same tensors (one digest)." if same else
-              "**The builds differ** (more than one digest): the change altered the training data.", END]
+              "**The builds differ** (more than one digest): the change altered the training data."]
     text = "\n".join(lines)
     print(text)
     if not a.no_write:
-        old = RESULTS.read_text()
-        if START in old:
-            old = old[:old.index(START)] + text + old[old.index(END) + len(END):]
-        else:
-            old = old.rstrip("\n") + "\n\n" + text + "\n"
-        RESULTS.write_text(old)
+        write_section("bench_data_build", text)
     return 0 if same else 1
 
 

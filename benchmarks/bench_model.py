@@ -29,10 +29,8 @@ import torch
 from lxmert_viz import Lxmert, LxmertConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results_file import RESULTS, write_section  # noqa: E402
 from timing import interleaved  # noqa: E402
-
-RESULTS = Path(__file__).with_name("RESULTS.md")
-START, END = "<!-- bench_model:start -->", "<!-- bench_model:end -->"
 TOKENS, REGIONS, ANSWERS = 20, 36, 3129
 
 
@@ -134,14 +132,7 @@ contend and times spread widely; the 1-thread rows are the steadier ones.
 
 
 def write_results(text: str) -> None:
-    section = f"{START}\n## Model forward (`benchmarks/bench_model.py`)\n\n{text}\n\n{NOTES}\n{END}"
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if START in old and END in old:
-        head, rest = old.split(START, 1)
-        new = head + section + rest.split(END, 1)[1]
-    else:
-        new = old.rstrip("\n") + "\n\n" + section + "\n"
-    RESULTS.write_text(new, encoding="utf-8")
+    write_section("bench_model", f"## Model forward (`benchmarks/bench_model.py`)\n\n{text}\n\n{NOTES}")
 
 
 def profile(batch: int) -> None:
