@@ -16,8 +16,6 @@ import torch
 
 from lxmert_viz.shapes import train as T
 from lxmert_viz.shapes.train_config import TrainConfig
-from lxmert_viz.model.lxmert import Lxmert
-from lxmert_viz.shapes.training_data import object_word_ids
 
 
 def main() -> None:
@@ -27,9 +25,7 @@ def main() -> None:
     t0 = time.perf_counter()
     tok = T.build_tokenizer(cfg, Path(tempfile.mkdtemp())); data = T.build_data(tok, cfg)
     t_data = time.perf_counter() - t0
-    model = Lxmert(T.shapes_config(tok.vocab_size, initializer_range=cfg.init_std), output_heads=("pretraining", "qa")).train()
-    opt, sched = T.make_optimizer(model, cfg); gen = torch.Generator().manual_seed(0)
-    s = T.Sampler(data, cfg, gen); oid = object_word_ids(tok)
+    model, opt, sched, s, oid = T.start(cfg, tok, data)
     def step(i):
         loss, _ = T.train_step(model, data, cfg, s, i, tok, oid)
         T.update(model, opt, sched, loss)

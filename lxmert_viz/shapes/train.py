@@ -217,6 +217,19 @@ class History:
         return entry
 
 
+def start(cfg: TrainConfig, tok: Tokenizer, data: dict) -> tuple:
+    """A fresh model in training mode and what its steps need: ``(model, opt, sched, sampler, object_ids)``.
+
+    Call after ``seed_all(cfg.seed)`` and the data build: the weights are the next draws of torch's
+    global generator, the sampler has its own, seeded with ``cfg.seed``.
+    """
+    model = Lxmert(shapes_config(tok.vocab_size, initializer_range=cfg.init_std), output_heads=("pretraining", "qa"))
+    model.train()
+    opt, sched = make_optimizer(model, cfg)
+    sampler = Sampler(data, cfg, torch.Generator().manual_seed(cfg.seed))
+    return model, opt, sched, sampler, object_word_ids(tok)
+
+
 def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     """Train a model by ``cfg`` and save it in ``out``; returns the history and timings.
 
@@ -235,11 +248,8 @@ def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     tok = build_tokenizer(cfg, out)
     data = build_data(tok, cfg)
     t_data = time.perf_counter() - t0
-    model = Lxmert(shapes_config(tok.vocab_size, initializer_range=cfg.init_std), output_heads=("pretraining", "qa"))
-    model.train()
-    opt, sched = make_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    sampler, history, object_ids = Sampler(data, cfg, gen), History(cfg.log_every), object_word_ids(tok)
+    model, opt, sched, sampler, object_ids = start(cfg, tok, data)
+    history = History(cfg.log_every)
     bar = tqdm(range(cfg.steps), desc="train", disable=not progress, mininterval=2.0)
     for step in bar:
         loss, log = train_step(model, data, cfg, sampler, step, tok, object_ids)
