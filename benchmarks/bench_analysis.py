@@ -25,7 +25,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +35,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_file import write_section  # noqa: E402
+from timing import alternating, fresh_process  # noqa: E402
 
 NOTES = """
 Reading these figures: a load average well above 2 on 2 cores means each process got a fraction
@@ -95,14 +95,6 @@ def timed_run(ds, kit, batch, work: Path, **kw) -> float:
     return info.examples / info.seconds
 
 
-def interleaved(fns: dict, rounds: int) -> dict[str, list[float]]:
-    names, got = list(fns), {n: [] for n in fns}
-    for r in range(rounds):
-        for n in names if r % 2 == 0 else names[::-1]:
-            got[n].append(fns[n]())
-    return got
-
-
 def split_batch(kit, ds, batch: int) -> tuple[float, float]:
     """Seconds per example of the forward pass and of cutting results + statistics, batch ``batch``."""
     from lxmert_viz.analysis import BatchWorker
@@ -132,7 +124,7 @@ def part_throughput(args, work: Path) -> list[str]:
     kit = base_kit()
     ds = feature_dataset(work / "base", args.base_examples)
     timed_run(ds.take(32), kit, 32, work)  # warm-up
-    t = interleaved({1: lambda: timed_run(ds, kit, 1, work), 32: lambda: timed_run(ds, kit, 32, work)}, args.rounds)
+    t = alternating({1: lambda: timed_run(ds, kit, 1, work), 32: lambda: timed_run(ds, kit, 32, work)}, args.rounds)
     b1, b32 = statistics.median(t[1]), statistics.median(t[32])
     lines.append(f"| base size (9/5/5, 768), random weights, precomputed features (36 x 2048), "
                  f"{args.base_examples} questions, 5 per image | {b1:.2f} | {b32:.2f} | {b32 / b1:.2f}x |")
@@ -141,7 +133,7 @@ def part_throughput(args, work: Path) -> list[str]:
     shapes = lxmert_viz.load()
     sds = shapes_dataset(args.shapes_scenes)
     timed_run(sds.take(64), shapes, 32, work)
-    t = interleaved({1: lambda: timed_run(sds, shapes, 1, work), 32: lambda: timed_run(sds, shapes, 32, work)},
+    t = alternating({1: lambda: timed_run(sds, shapes, 1, work), 32: lambda: timed_run(sds, shapes, 32, work)},
                     args.rounds)
     s1, s32 = statistics.median(t[1]), statistics.median(t[32])
     lines.append(f"| embedded shapes model, images (scene drawn + regions extracted in the run), "
@@ -170,12 +162,8 @@ print(json.dumps({"examples": info.examples, "seconds": time.perf_counter() - t0
 
 
 def part_memory(args, work: Path) -> list[str]:
-    rows = {}
-    for r in range(args.memory_rounds):
-        for n in (1000, 10000) if r % 2 == 0 else (10000, 1000):
-            p = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT, str(n)], capture_output=True, text=True,
-                               check=True, cwd=work)
-            rows.setdefault(n, []).append(json.loads(p.stdout.strip().splitlines()[-1]))
+    rows = alternating({n: (lambda n=n: fresh_process(MEMORY_SCRIPT, [n], cwd=work)) for n in (1000, 10000)},
+                       args.memory_rounds)
     med = {n: statistics.median(x["peak_rss_mb"] for x in v) for n, v in rows.items()}
     lines = ["| examples | peak RSS (MiB, median of fresh processes) | seconds | examples/s |", "|---|---|---|---|"]
     for n, v in rows.items():
@@ -208,7 +196,7 @@ def part_ray(args, work: Path) -> list[str]:
             model = kw.pop("model", None)
             fns[name] = (lambda model=model, kw=kw: (secs(timed_run(ds, model, 32, work, **kw), len(ds)),
                                                       secs(timed_run(small, model, 32, work, **kw), 32)))
-        t = interleaved(fns, args.rounds)
+        t = alternating(fns, args.rounds)
     finally:
         ray.shutdown()
     lines = [f"| backend ({len(ds)} held-out shapes questions, embedded model, images, batch 32) | examples/s, whole "

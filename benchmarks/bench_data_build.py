@@ -8,7 +8,7 @@ pixel extractor, easy-vqa's train images read, questions and sentences tokenized
 - ``this, 1 process``: this checkout with ``threads=1`` (one process, one torch thread);
 - ``this, 2 processes``: this checkout as the recipe runs it (``threads=2``).
 
-Each build runs in a fresh Python process (the variants are different packages), in alternating
+Each build runs in a fresh Python process (the variants are different packages; `timing.fresh_process`), in alternating
 order each round; the table gives medians and their ratio to the baseline, and a digest of every
 tensor so that the builds can be seen to be equal. The recipe's 10,000 scenes are cut to
 ``--scenes`` (easy-vqa's 4,000 train images stay) to keep the run short.
@@ -20,7 +20,6 @@ Usage:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
@@ -34,6 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from results_file import write_section  # noqa: E402
+from timing import alternating, fresh_process  # noqa: E402
 
 BUILD = r"""
 import dataclasses, hashlib, json, sys, tempfile, time
@@ -70,13 +70,9 @@ def export_package(ref: str, into: Path) -> Path:
     return into
 
 
-def build(package_root: Path, script: Path, scenes: int, threads: int) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(package_root)}
-    done = subprocess.run([sys.executable, str(script), str(scenes), str(threads)], cwd=package_root, env=env,
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"the build of {package_root} failed:\n{done.stderr[-2000:]}")
-    res = json.loads(done.stdout.strip().splitlines()[-1])
+def build(package_root: Path, scenes: int, threads: int) -> dict:
+    """``BUILD`` in a fresh process that imports the ``lxmert_viz`` under ``package_root``."""
+    res = fresh_process(BUILD, [scenes, threads], cwd=package_root, env={**os.environ, "PYTHONPATH": str(package_root)})
     if not res["package"].startswith(str(package_root)):
         raise SystemExit(f"the build imported {res['package']}, not the package under {package_root}")
     return res
@@ -90,18 +86,17 @@ def main(argv=None) -> int:
     p.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     a = p.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        script = tmp / "build.py"
-        script.write_text(BUILD)
-        base = export_package(a.baseline_ref, tmp / "baseline")
+        base = export_package(a.baseline_ref, Path(tmp) / "baseline")
         variants = {"baseline": (base, 2), "this, 1 process": (ROOT, 1), "this, 2 processes": (ROOT, 2)}
-        runs: dict[str, list[dict]] = {n: [] for n in variants}
+
+        def run(name):
+            root, threads = variants[name]
+            res = build(root, a.scenes, threads)
+            print(name, round(res["seconds"], 1), flush=True)
+            return res
+
         load0 = os.getloadavg()
-        for r in range(a.rounds):
-            for name in (list(variants) if r % 2 == 0 else list(variants)[::-1]):
-                root, threads = variants[name]
-                runs[name].append(build(root, script, a.scenes, threads))
-                print(name, round(runs[name][-1]["seconds"], 1), flush=True)
+        runs: dict[str, list[dict]] = alternating({n: (lambda n=n: run(n)) for n in variants}, a.rounds)
     base_s = statistics.median(x["seconds"] for x in runs["baseline"])
     first = runs["baseline"][0]
     lines = ["## Training data build (`benchmarks/bench_data_build.py`)", "",
