@@ -3,8 +3,9 @@
 Shape letters: R regions, F feature size.
 
 One file per image. Arrays: ``boxes`` (R, 4) float32, ``feats`` (R, F) float32, ``image_size``
-(2,) int64 ``(W, H)``, ``num_real`` () int64, optional ``scores`` (R,) float32 and ``labels``
-(R,) unicode, and every ``extra`` array as ``extra.<name>``. Written to a temporary file and
+(2,) int64 ``(W, H)``, ``num_real`` () int64, optional ``scores`` (R,) float32, ``labels``
+(R,) unicode or ``labels_absent`` () unicode (why there are none), and every ``extra`` array as
+``extra.<name>`` (one row per region: a single value is refused, naming its key). Written to a temporary file and
 renamed, so a crash never leaves a half-written file under the final name.
 
 Reading never unpickles (``allow_pickle=False``) and raises `~lxmert_viz.errors.FeatureFileError`
@@ -41,6 +42,8 @@ def regions_to_arrays(regions: Regions) -> dict[str, np.ndarray]:
         arrays["scores"] = regions.scores
     if regions.labels is not None:
         arrays["labels"] = np.asarray(regions.labels, dtype=np.str_).reshape(len(regions))
+    if regions.labels_absent is not None:
+        arrays["labels_absent"] = np.asarray(regions.labels_absent, dtype=np.str_)
     for key, val in regions.extra.items():
         arrays[EXTRA_PREFIX + key] = np.asarray(val)
     return arrays
@@ -73,15 +76,29 @@ def arrays_to_regions(arrays, source: str = "arrays") -> Regions:
         if lab.dtype.kind != "U" or lab.ndim != 1:
             raise FeatureFileError(f"{source}: 'labels' must be a 1-d unicode array, got {lab.dtype} {lab.shape}")
         labels = tuple(str(x) for x in lab)
-    extra = {k[len(EXTRA_PREFIX):]: np.asarray(arrays[k]) for k in arrays if k.startswith(EXTRA_PREFIX)}
-    unknown = sorted(k for k in arrays if k not in (*REQUIRED, "scores", "labels") and not k.startswith(EXTRA_PREFIX))
+    absent = None
+    if "labels_absent" in arrays:
+        note = np.asarray(arrays["labels_absent"])
+        if note.dtype.kind != "U" or note.ndim != 0:
+            raise FeatureFileError(f"{source}: 'labels_absent' must be one unicode string, got {note.dtype} {note.shape}")
+        absent = str(note)
+    extra = {}
+    for k in arrays:
+        if k.startswith(EXTRA_PREFIX):
+            val = np.asarray(arrays[k])
+            if val.ndim == 0:
+                raise FeatureFileError(f"{source}: {k!r} is a single value (a 0-d {val.dtype} array); an extra array "
+                                       f"holds one row per region")
+            extra[k[len(EXTRA_PREFIX):]] = val
+    known = (*REQUIRED, "scores", "labels", "labels_absent")
+    unknown = sorted(k for k in arrays if k not in known and not k.startswith(EXTRA_PREFIX))
     if unknown:
         raise FeatureFileError(f"{source} holds keys a regions file does not have: {', '.join(unknown)}")
     w, h = (int(v) for v in size)
     try:
         return Regions(np.asarray(arrays["boxes"]), np.asarray(arrays["feats"]), (w, h), labels=labels,
                        scores=np.asarray(arrays["scores"]) if "scores" in arrays else None,
-                       num_real=num_real, extra=extra)
+                       num_real=num_real, extra=extra, labels_absent=absent)
     except InputError as err:
         raise FeatureFileError(f"{source}: {err}") from None
 

@@ -29,6 +29,9 @@ class Regions:
         scores: optional (R,) confidence per region.
         num_real: how many of the R rows are real; rows after it are padding (masked out).
         extra: extractor-specific arrays (object/attribute ids, ...), each with R rows.
+        labels_absent: why there are no ``labels`` when a source cannot have them (e.g.
+            ``"bottom-up-attention's 6-field TSV stores no object labels"``); region names then
+            say ``(no label)``.
 
     Example:
         >>> r = Regions(np.zeros((2, 4), "f4"), np.zeros((2, 8), "f4"), (64, 64))
@@ -43,6 +46,7 @@ class Regions:
     scores: np.ndarray | None = None
     num_real: int | None = None
     extra: dict = field(default_factory=dict)
+    labels_absent: str | None = None
 
     def __post_init__(self):
         boxes = _real_array("Regions.boxes", self.boxes)
@@ -70,9 +74,14 @@ class Regions:
         if not isinstance(self.extra, dict):
             raise InputError(f"Regions.extra must be a dict of arrays, got {type(self.extra).__name__}")
         for key, val in self.extra.items():
-            if not hasattr(val, "__len__") or len(val) != n:
-                raise InputError(f"Regions.extra[{key!r}] has {len(val) if hasattr(val, '__len__') else 'no'} "
-                                 f"rows for {n} regions")
+            rows = _rows(val)
+            if rows != n:
+                got = "a single value (0-d), not one per region" if rows is None else f"{rows} rows"
+                raise InputError(f"Regions.extra[{key!r}] has {got}; extra arrays need one row per region "
+                                 f"({n} regions)")
+        if self.labels_absent is not None and (not isinstance(self.labels_absent, str) or self.labels is not None):
+            raise InputError(f"Regions.labels_absent must be a string saying why there are no labels, and only "
+                             f"without labels; got {self.labels_absent!r} with labels={self.labels is not None}")
         object.__setattr__(self, "boxes", boxes)
         object.__setattr__(self, "feats", feats)
         object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
@@ -97,9 +106,12 @@ class Regions:
         return m
 
     def names(self) -> list[str]:
-        """Display label per region: its label when known, else ``r0, r1, ...``."""
+        """Display label per region: its label when known, else ``r0, r1, ...`` (``r0 (no label)``
+        when the source has none: see ``labels_absent``)."""
         if self.labels is not None:
             return [f"{i}:{lab}" for i, lab in enumerate(self.labels)]
+        if self.labels_absent is not None:
+            return [f"r{i} (no label)" for i in range(len(self))]
         return [f"r{i}" for i in range(len(self))]
 
     def whole_image(self, share: float = WHOLE_IMAGE) -> np.ndarray:
@@ -126,7 +138,15 @@ class Regions:
         return Regions(self.boxes[:r], self.feats[:r], self.image_size,
                        None if self.labels is None else self.labels[:r],
                        None if self.scores is None else self.scores[:r], r,
-                       {k: v[:r] for k, v in self.extra.items()})
+                       {k: v[:r] for k, v in self.extra.items()}, self.labels_absent)
+
+
+def _rows(value) -> int | None:
+    """How many rows an extra array has; None for a single value (a 0-d array or tensor, a scalar)."""
+    try:
+        return len(value)
+    except TypeError:  # numpy and torch 0-d arrays have __len__ but no length
+        return None
 
 
 def _is_int(v) -> bool:

@@ -1,5 +1,6 @@
-"""Region features on disk, found by image id: a folder of ``<image_id>.npz`` files or an LXMERT
-feature TSV (`lxmert_viz.features.tsv`), read one image at a time.
+"""Region features on disk, found by image id: a folder of ``<image_id>.npz`` files or a feature
+TSV in either layout (LXMERT's 10 fields or bottom-up-attention's 6: `lxmert_viz.features.tsv`),
+read one image at a time.
 
 Shape letters: R regions, F feature size.
 
@@ -15,16 +16,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ...features.tsv import LAYOUTS
 from ..example import FeatureRef
 
 _NUMBER = re.compile(r"(\d+)$")
+_HEADERS = [[name.encode("ascii") for name in layout.fields] for layout in LAYOUTS.values()]
 
 
 class FeatureStore:
     """Image id -> `FeatureRef`, for a folder of ``.npz`` files or one ``.tsv`` file.
 
     Args:
-        path: the folder or the file.
+        path: the folder or the ``.tsv`` file (either layout; bottom-up-attention's integer ids
+            such as ``262148`` are matched by number like the others).
         pad_to: pad TSV regions to this many rows (TSV lines carry no padding).
 
     Example:
@@ -47,8 +51,9 @@ class FeatureStore:
             offset = 0
             with open(self.path, "rb") as f:
                 for line in f:
-                    image_id = line.split(b"\t", 1)[0].decode("ascii")
-                    self._refs[image_id] = FeatureRef(str(self.path), image_id, offset, pad_to)
+                    if not (offset == 0 and line.rstrip(b"\r\n").split(b"\t") in _HEADERS):  # a header: skipped
+                        image_id = line.split(b"\t", 1)[0].decode("ascii")
+                        self._refs[image_id] = FeatureRef(str(self.path), image_id, offset, pad_to)
                     offset += len(line)
         else:
             raise FileNotFoundError(f"{self.path} is neither a folder of .npz feature files nor a .tsv file")
