@@ -1,5 +1,9 @@
 """Finding and reading checkpoint files: local folders, hub ids, weight files and their shards.
 
+A directory's weights are looked up in this order: ``model.safetensors`` (or its shard index),
+``pytorch_model.bin`` (or its index), ``tf_model.h5`` (TensorFlow, read by `tf_checkpoint`), else
+its one weights file of any of `WEIGHT_SUFFIXES`.
+
 Loading never unpickles code: ``.bin``/``.pth`` go through ``torch.load(weights_only=True)``, and
 ``.safetensors`` through `safetensors`. Every file that cannot be read is an error naming it.
 """
@@ -19,7 +23,9 @@ SAFE_WEIGHTS = "model.safetensors"
 SAFE_INDEX = "model.safetensors.index.json"
 BIN_WEIGHTS = "pytorch_model.bin"
 BIN_INDEX = "pytorch_model.bin.index.json"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt")
+TF_WEIGHTS = "tf_model.h5"
+TF_INDEX = "tf_model.h5.index.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pth", ".pt", ".h5")
 LIST_AT_MOST = 10
 
 
@@ -64,14 +70,15 @@ def resolve(path_or_hub_id: str | os.PathLike, revision: str | None = None, cach
     except ImportError:
         raise OSError(f"{text!r} is not a local directory; loading hub ids needs the huggingface_hub "
                       f"package (pip install 'lxmert_viz[hub]')") from None
-    # Config, tokenizer and answer files, and the weights: safetensors when the repo has them.
+    # Config, tokenizer and answer files, and the weights: safetensors when the repo has them,
+    # else PyTorch's .bin, else TensorFlow's tf_model.h5.
     small = ["*.json", "*.txt"]
     try:
-        local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
-                                       allow_patterns=small + ["*.safetensors"]))
-        if find_weights(local, required=False) is None:
+        for weights in (["*.safetensors"], ["*.bin"], [TF_WEIGHTS]):
             local = Path(snapshot_download(text, revision=revision, cache_dir=cache_dir,
-                                           allow_patterns=small + ["*.bin"]))
+                                           allow_patterns=small + weights))
+            if find_weights(local, required=False) is not None:
+                break
     except Exception as err:  # the hub raises many kinds; the user needs one plain message
         raise OSError(f"could not fetch {text!r} from the Hugging Face Hub (offline, or no such "
                       f"repo?): {type(err).__name__}: {err}") from None
@@ -79,7 +86,8 @@ def resolve(path_or_hub_id: str | os.PathLike, revision: str | None = None, cach
 
 
 def find_weights(directory: Path, required: bool = True) -> list[Path] | None:
-    """The weight files of a checkpoint directory, safetensors first; shards from an index."""
+    """The weight files of a checkpoint directory: safetensors, then pytorch_model.bin, then
+    tf_model.h5; shards from an index."""
     for index in (SAFE_INDEX, BIN_INDEX):
         if (directory / index).is_file():
             data = read_json(directory / index)
@@ -92,9 +100,12 @@ def find_weights(directory: Path, required: bool = True) -> list[Path] | None:
                 raise MissingFileError(f"{directory / index} names shard files that are missing: {listing(lost)}")
             if index == SAFE_INDEX or not (directory / SAFE_WEIGHTS).is_file():
                 return files
-    for name in (SAFE_WEIGHTS, BIN_WEIGHTS):
+    for name in (SAFE_WEIGHTS, BIN_WEIGHTS, TF_WEIGHTS):
         if (directory / name).is_file():
             return [directory / name]
+    if (directory / TF_INDEX).is_file():
+        raise CheckpointError(f"{directory} holds a sharded TensorFlow checkpoint ({TF_INDEX}); only a whole "
+                              f"{TF_WEIGHTS} is read: load it with transformers 4.x and save it again unsharded")
     others = sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in WEIGHT_SUFFIXES)
     if len(others) == 1:
         return others
@@ -102,9 +113,9 @@ def find_weights(directory: Path, required: bool = True) -> list[Path] | None:
         return None
     if others:
         raise CheckpointError(f"{directory} holds several weight files ({listing(p.name for p in others)}) "
-                              f"and no {SAFE_WEIGHTS} / {BIN_WEIGHTS}; pass the one to load")
+                              f"and no {SAFE_WEIGHTS} / {BIN_WEIGHTS} / {TF_WEIGHTS}; pass the one to load")
     raise MissingFileError(f"no weights in {directory}: looked for {SAFE_WEIGHTS}, {SAFE_INDEX}, "
-                            f"{BIN_WEIGHTS}, {BIN_INDEX}")
+                            f"{BIN_WEIGHTS}, {BIN_INDEX}, {TF_WEIGHTS}")
 
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
@@ -118,6 +129,9 @@ def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         raise MissingFileError(f"no weights file at {path}")
     if path.stat().st_size == 0:
         raise CheckpointError(f"{path} is empty (0 bytes): an interrupted download?")
+    if path.suffix == ".h5":
+        raise CheckpointError(f"{path} is a TensorFlow (Keras HDF5) file: read it with "
+                              f"lxmert_viz.model.tf_checkpoint.read_tf_weights (from_pretrained does)")
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 

@@ -4,6 +4,9 @@ What loads (see `convert_state_dict` for the key mapping):
 - a directory saved by `transformers` (`LxmertModel`, `LxmertForQuestionAnswering`,
   `LxmertForPreTraining`): ``config.json`` plus ``model.safetensors``, ``pytorch_model.bin`` or a
   sharded ``*.index.json``; safetensors is preferred;
+- a directory saved by transformers 4.x's TensorFlow classes (`TFLxmertModel`,
+  `TFLxmertForPreTraining`): ``config.json`` plus ``tf_model.h5``, read with `h5py` alone (no
+  TensorFlow; see `lxmert_viz.model.tf_checkpoint`), used when there is no PyTorch file;
 - a hub id (``unc-nlp/lxmert-vqa-uncased``) through `huggingface_hub`, when it is installed and online;
 - the original LXMERT release (github.com/airsplay/lxmert): ``bert.`` instead of ``lxmert.``,
   ``module.`` from DataParallel, ``lxrt_encoder.model.`` and ``logit_fc.`` in the VQA/GQA
@@ -30,6 +33,7 @@ from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_we
                          read_state_dict, resolve)
 from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
+from .tf_checkpoint import read_tf_weights, tf_name_guess
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,8 @@ class LoadingReport:
         source: the path or hub id given; directory: where the files were read.
         weights: the weight files read.
         output_heads: the output heads built; dropped: keys of output heads not asked for (not loaded).
-        renamed: notes on key conversions (prefixes stripped or added).
+        renamed: notes on key conversions (prefixes stripped or added, TensorFlow names).
+        sources: for a TensorFlow checkpoint, parameter name -> the TF weight it came from.
         missing, unexpected, mismatched: only non-empty with ``strict=False``.
         notes: anything else worth knowing (e.g. an untied decoder that was tied).
         answer_scoring: how the answer head's logits become scores, and why (config, or the
@@ -68,6 +73,7 @@ class LoadingReport:
     mismatched: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     answer_scoring: str | None = None
+    sources: dict[str, str] = field(default_factory=dict)
 
 
 def _read_config(path: Path) -> LxmertConfig:
@@ -189,10 +195,11 @@ def from_pretrained(
         config = _read_config(directory / "config.json")
     elif not isinstance(config, LxmertConfig):
         config = _read_config(Path(config))
-    state, renamed = convert_state_dict(read_state_dict(files))
-    check_values(state, ", ".join(str(f) for f in files))
     report = LoadingReport(source=str(path_or_hub_id), directory=str(directory),
-                           weights=[str(f) for f in files], output_heads=(), renamed=renamed)
+                           weights=[str(f) for f in files], output_heads=())
+    state = _read_weights(files, report)
+    check_values(state, ", ".join(str(f) for f in files))
+    renamed = report.renamed
     report.output_heads = wanted = _keep_heads(state, output_heads, files, report)
     if config.answer_scoring is None and "qa" in wanted:
         scoring, why = default_answer_scoring((str(path_or_hub_id), str(directory)), wanted,
@@ -209,6 +216,23 @@ def from_pretrained(
     model.loading_report = report
     log.info("loaded %s: output heads %s from %s", report.source, wanted, ", ".join(report.weights))
     return model
+
+
+def _read_weights(files: list[Path], report: LoadingReport) -> dict:
+    """The files' state dict in this model's names; TensorFlow's ``.h5`` through `read_tf_weights`."""
+    if not any(f.suffix == ".h5" for f in files):
+        state, report.renamed = convert_state_dict(read_state_dict(files))
+        return state
+    if len(files) != 1:
+        raise CheckpointError(f"a TensorFlow checkpoint is one tf_model.h5 file, got {listing(map(str, files))}")
+    tf = read_tf_weights(files[0])
+    report.renamed, report.sources = tf.notes, tf.sources
+    return tf.state
+
+
+def _named(key: str, report: LoadingReport) -> str:
+    """A parameter name, with the TF weight it came from when the checkpoint is TensorFlow's."""
+    return f"{key} (from the {report.sources[key]})" if key in report.sources else key
 
 
 def _locate(local: Path) -> tuple[Path, list[Path]]:
@@ -323,13 +347,18 @@ def _build(config, output_heads, state, strict, report, dtype) -> Lxmert:
                               f"float checkpoint (a quantised or converted one?)")
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
-    mismatched = sorted(f"{k}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k])}"
+    mismatched = sorted(f"{_named(k, report)}: checkpoint {tuple(state[k].shape)} vs model {tuple(expected[k])}"
                         for k in set(expected) & set(state) if state[k].shape != expected[k])
+    shown_missing, shown_unexpected = missing, unexpected
+    if report.sources:  # TensorFlow: say which TF weight is missing or unused
+        shown_missing = [f"{k} (TF name .../{tf_name_guess(k, probe.get_submodule(k.rpartition('.')[0]))})"
+                         for k in missing]
+        shown_unexpected = [_named(k, report) for k in unexpected]
     problems = []
     if missing:
-        problems.append(f"{len(missing)} missing keys: {listing(missing)}")
+        problems.append(f"{len(missing)} missing keys: {listing(shown_missing)}")
     if unexpected:
-        problems.append(f"{len(unexpected)} unexpected keys: {listing(unexpected)}")
+        problems.append(f"{len(unexpected)} unexpected keys: {listing(shown_unexpected)}")
     if mismatched:
         problems.append(f"{len(mismatched)} mis-shaped keys: {listing(mismatched)}")
     if problems and strict:
