@@ -4,7 +4,7 @@
     easyvqa_dataset(split="test")                 easy-vqa (pip install easy-vqa==1.0)
     questions_dataset(questions, images=, features=)   a questions file over images or feature files
     image_folder_dataset(folder)                  images + questions.json(l) in one folder
-    vqa_dataset(questions, features, annotations=)     VQA v2 / GQA / LXMERT files over TSV or .npz
+    vqa_dataset(questions, features, annotations=)     VQA v2 / GQA / LXMERT (also pre-training) files over TSV or .npz
     open_dataset(spec, ...)                       any of these from one string (the command line's DATASET)
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .base import Dataset, as_dataset
 from .features import FeatureStore
-from .files import image_folder_dataset, questions_dataset
+from .files import image_folder_dataset, questions_dataset, read_json_rows
 from .shapes import HELD_OUT_SEED, easyvqa_dataset, shapes_dataset
 from .vqa import vqa_dataset
 
@@ -28,7 +28,8 @@ def open_dataset(spec: str, annotations: str | None = None, features: str | None
     Args:
         spec: ``shapes`` / ``shapes:N`` (N held-out scenes, default 500), ``easy-vqa`` /
             ``easy-vqa:train``, a folder of images with ``questions.json(l)``, or a questions file:
-            VQA v2 / GQA / LXMERT format with ``features`` (and ``annotations``), or a plain
+            VQA v2 / GQA / LXMERT / LXMERT pre-training format with ``features`` (and
+            ``annotations``), or a plain
             list (see `questions_dataset`) with ``features`` or ``images``.
         annotations, features, images: files and folders, as named.
 
@@ -52,10 +53,9 @@ def open_dataset(spec: str, annotations: str | None = None, features: str | None
         return image_folder_dataset(path)
     if path.is_file():
         if features is not None:
-            from .files import read_json_rows
-
             data = read_json_rows(path)
-            if isinstance(data, list) and data and isinstance(data[0], dict) and "sent" not in data[0]:
+            plain = isinstance(data, list) and data and isinstance(data[0], dict)
+            if plain and "sent" not in data[0] and "sentf" not in data[0]:  # not LXMERT's (pre-training) files
                 return questions_dataset(path, features=features)
             return vqa_dataset(path, features, annotations)
         return questions_dataset(path, images=images)

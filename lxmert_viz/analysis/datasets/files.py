@@ -11,7 +11,7 @@ The questions file is a JSON list or JSON lines, one object per question:
 | ``qtype`` | a question type for the summaries (optional) |
 | ``referent`` | ``{"word": ..., "region": k}`` or ``{"char": ..., "box": [x1, y1, x2, y2]}`` (optional) |
 
-This is also the format of `lxmert_viz.explain.examples.examples_from_files` (``image_id``,
+This is also the format of `lxmert_viz.analysis.items.examples_from_files` (``image_id``,
 ``question``, ``answer``), which reads it through `questions_dataset`.
 """
 from __future__ import annotations
@@ -101,6 +101,10 @@ def questions_dataset(questions: str | Path, images: str | Path | None = None,
         raise ValueError(f"{path}: expected a list of question objects (or JSON lines); for the VQA / GQA "
                          "files use lxmert_viz.analysis.datasets.vqa_dataset")
     for k, row in enumerate(rows):
+        if isinstance(row, dict) and "question" not in row and ("sentf" in row or "sent" in row):
+            which = "pre-training format ({img_id, sentf, labelf})" if "sentf" in row else "format ({img_id, sent, label})"
+            raise ValueError(f"{path}: question {k} is in LXMERT's {which}, which is read over region features: "
+                             f"use vqa_dataset(questions, features) (command line: --features)")
         if not isinstance(row, dict) or "question" not in row:
             raise ValueError(f"{path}: question {k} has no 'question' key: {str(row)[:80]}")
         if "image" not in row and "image_id" not in row:
