@@ -71,6 +71,22 @@ def test_every_tensorflow_output_matches(class_name, input_set):
     assert "tensorflow" not in sys.modules
 
 
+def test_answer_head_alone_from_the_pretraining_file():
+    with pytest.warns(UserWarning, match=r"output heads \['pretraining'\] not asked for"):
+        model = lxmert_viz.from_pretrained(FIXTURES / "TFLxmertForPreTraining", output_heads="qa")
+    assert model.output_heads == ("qa",) and any(k.startswith("cls.") for k in model.loading_report.dropped)
+    with torch.no_grad():
+        got = model(**inputs("padded")).question_answering_score
+    want = np.load(FIXTURES / "TFLxmertForPreTraining" / "outputs_padded.npz")["question_answering_score"]
+    torch.testing.assert_close(got, torch.from_numpy(want), atol=ATOL, rtol=0)
+
+
+def test_without_h5py_the_error_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "h5py", None)  # import h5py now raises ImportError
+    with pytest.raises(ImportError, match=r"lxmert_viz\[tf\]"):
+        lxmert_viz.from_pretrained(FIXTURES / "TFLxmertModel")
+
+
 def test_pretraining_file_repeats_embeddings_and_ties_the_decoder():
     with h5py.File(FIXTURES / "TFLxmertForPreTraining" / "tf_model.h5", "r") as f:
         cls_names = [n.decode() if isinstance(n, bytes) else n for n in f["cls"].attrs["weight_names"]]
