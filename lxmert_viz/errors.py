@@ -9,6 +9,8 @@ every refusal of this kit at once:
 |------------------------|----------------------|-----------------------------------------------------|
 | `InputError`           | ValueError           | any bad value (base of the domain errors below)      |
 | `InputTypeError`       | TypeError            | an object of the wrong kind                          |
+| `InputIndexError`      | IndexError           | a position, layer or head out of range               |
+| `UnknownNameError`     | KeyError             | a family, hook point or statistic that does not exist |
 | `MissingFileError`     | FileNotFoundError    | a file or folder that is not there                   |
 | `ImageError`           | ValueError           | an image that cannot be read or used                 |
 | `ImageTypeError`       | ImageError, TypeError | something that is not an image (bool, complex, ...) |
@@ -44,6 +46,17 @@ class InputError(LxmertVizError, ValueError):
 
 class InputTypeError(LxmertVizError, TypeError):
     """An object of the wrong kind."""
+
+
+class UnknownNameError(LxmertVizError, KeyError):
+    """A name that does not exist: an attention family, a hook point, a statistic (the message lists valid ones)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class InputIndexError(LxmertVizError, IndexError):
+    """A position, layer or head index out of range (the message names the valid range)."""
 
 
 class MissingFileError(LxmertVizError, FileNotFoundError):
@@ -116,6 +129,6 @@ class FeatureFileError(InputError):
 
 __all__ = [
     "CheckpointError", "ConfigError", "ConfigTypeError", "FeatureFileError", "ImageError", "ImageTypeError",
-    "InputError", "InputTypeError", "LxmertVizError", "MissingFileError", "ModelInputError",
-    "ModelInputTypeError", "QuestionError", "QuestionTypeError", "UnknownWordsError", "UnknownWordsWarning",
+    "InputError", "InputIndexError", "InputTypeError", "LxmertVizError", "MissingFileError", "ModelInputError",
+    "ModelInputTypeError", "QuestionError", "QuestionTypeError", "UnknownNameError", "UnknownWordsError", "UnknownWordsWarning",
 ]

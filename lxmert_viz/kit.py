@@ -20,14 +20,23 @@ from typing import Callable
 
 import torch
 
+from .assets import shapes_model_dir
 from .errors import InputError, InputTypeError, QuestionError, QuestionTypeError, UnknownWordsError
 from .inputs.answers import Answers, check_scoring, check_top_k
 from .inputs.image import image_key, open_image
-from .inputs.regions import Regions, region_tensors
+from .features import CachedExtractor, FasterRCNNExtractor
+from .inputs.item import Item
+from .inputs.regions import Regions
 from .inputs.text import Tokenizer
 from .inputs.words import UNKNOWN_POLICIES, check_known_words
+from .interventions import ask_ablated, patch, patch_sweep, rank_heads
+from .model.families import FAMILIES
 from .model.lxmert import Lxmert
+from .model.pretrained import from_pretrained, load_answers, load_tokenizer
+from .output_heads import fill, match, region_labels
 from .result import Result
+from .run import image_side, run
+from .shapes.visual_input import shapes_regions
 
 ImageLike = "PIL.Image.Image | str | Path | np.ndarray"
 
@@ -98,9 +107,8 @@ class Kit:
         regions = self.extractor(img)
         if not isinstance(regions, Regions):
             raise InputTypeError(f"the kit's extractor returned {type(regions).__name__}, not Regions")
-        feats, pos, mask = region_tensors(regions, self.model.dtype, self.model.device)
         with torch.inference_mode():
-            vision = self.model.encode_image(feats, pos, mask)
+            vision = image_side(self.model, [regions])
         self._cache[key] = (regions, vision)
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -145,7 +153,7 @@ class Kit:
         check_top_k(top_k)
         if unknown not in UNKNOWN_POLICIES:
             raise InputError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")
-        toks, batch = self.tokenizer.batch(questions)  # questions first: a bad one costs no image work
+        toks, _ = self.tokenizer.batch(questions)  # questions first: a bad one costs no image work
         for i, (q, tk) in enumerate(zip(questions, toks)):
             try:
                 check_known_words(tk, q, unknown)
@@ -156,63 +164,42 @@ class Kit:
         t0 = time.perf_counter()
         img = open_image(image)
         _, regions, vision = self._image_side(img)
-        dev = self.model.device
-        with torch.inference_mode():
-            out = self.model(input_ids=batch["input_ids"].to(dev), attention_mask=batch["attention_mask"].to(dev),
-                             vision=vision)
-        results = []
-        for i, (q, tk) in enumerate(zip(questions, toks)):
-            answers = self.answers.top_k(out.question_answering_score[i], top_k)
-            results.append(Result.from_output(out, i, q, tk, regions, image=img, answers=answers,
-                                              meta={"kit": self.name, "seconds": time.perf_counter() - t0},
-                                              scoring=self.answers.scoring))
+        items = [Item(tk, regions, question=q, image=img) for q, tk in zip(questions, toks)]
+        results = run(self.model, items, self.answers, top_k, vision=vision, meta={"kit": self.name}).results()
+        for r in results:
+            r.meta["seconds"] = time.perf_counter() - t0
         return results
 
     # -- the pretraining output heads (lxmert_viz.output_heads) ------------------------------------
     def fill(self, image, text: str, top_k: int = 5, unknown: str = "error"):
         """Top tokens for each ``[MASK]`` in ``text``, with the image and without it; see
         `lxmert_viz.output_heads.fill` (returns a `Fill`)."""
-        from .output_heads import fill
-
         return fill(self, image, text, top_k, unknown)
 
     def match(self, image, sentences, unknown: str = "error"):
         """Probability that each sentence matches the image; see `lxmert_viz.output_heads.match`."""
-        from .output_heads import match
-
         return match(self, image, sentences, unknown)
 
     def region_labels(self, image, text: str = "what is in the image?", top_k: int = 3, vg_vocab=None):
         """Object (and attribute) labels of every region; see `lxmert_viz.output_heads.region_labels`."""
-        from .output_heads import region_labels
-
         return region_labels(self, image, text, top_k, vg_vocab)
 
     # -- interventions (lxmert_viz.interventions, built on lxmert_viz.model.hooks) ----------------
     def ask_ablated(self, image, question: str, heads, top_k: int = 5, unknown: str = "error"):
         """Ask with attention heads removed; see `lxmert_viz.interventions.ask_ablated`."""
-        from .interventions import ask_ablated
-
         return ask_ablated(self, image, question, heads, top_k, unknown)
 
     def rank_heads(self, items, families=None, batch_size: int = 128, limit: int | None = None):
         """Rank heads by how much removing each changes the answer; see
         `lxmert_viz.interventions.rank_heads`."""
-        from .interventions import rank_heads
-        from .model.output import FAMILIES
-
         return rank_heads(self, items, FAMILIES if families is None else families, batch_size, limit)
 
     def patch(self, source, target, site: str, positions=None, heads=None, top_k: int = 5):
         """Run ``target`` with one activation from ``source``; see `lxmert_viz.interventions.patch`."""
-        from .interventions import patch
-
         return patch(self, source, target, site, positions, heads, top_k)
 
     def patch_sweep(self, source, target, streams=("lang", "vis"), positions=None, per_position: bool = False):
         """Patch every hidden state of each stream; see `lxmert_viz.interventions.patch_sweep`."""
-        from .interventions import patch_sweep
-
         return patch_sweep(self, source, target, streams, positions, per_position)
 
 
@@ -224,10 +211,6 @@ def load_shapes(directory: str | Path | None = None, device: str = "cpu", model:
         model: ``"shapes"`` (trained with the word-referent objective) or ``"shapes-plain"`` (the
             control, trained without it).
     """
-    from .assets import shapes_model_dir
-    from .model.pretrained import from_pretrained
-    from .shapes.visual_input import shapes_regions
-
     d = Path(directory) if directory is not None else shapes_model_dir(model)
     net = from_pretrained(d, device=device)
     tokenizer = Tokenizer.from_pretrained(d)
@@ -264,9 +247,6 @@ def load_real(name: str | Path, frcnn: str | Path | object = DEFAULT_FRCNN, answ
     Returns:
         `Kit` named after the checkpoint.
     """
-    from .features import CachedExtractor, FasterRCNNExtractor
-    from .model.pretrained import from_pretrained, load_answers, load_tokenizer
-
     model = from_pretrained(name, device=device)
     if "qa" not in model.output_heads:
         raise InputError(f"{name} has no answer head; use lxmert_viz.from_pretrained for the bare model")

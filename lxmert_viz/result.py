@@ -16,8 +16,10 @@ import numpy as np
 import torch
 
 from .inputs.answers import SCORE_LABELS, check_scoring
-from .model.output import FAMILIES, KEY_STREAM, QUERY_STREAM, LxmertOutput, query_stream
 from .inputs.model_inputs import model_inputs
+from .model.families import FAMILIES, KEY_STREAM, QUERY_STREAM, family, query_stream, stage_names
+from .model.hooks import Intervention
+from .model.output import LxmertOutput
 from .inputs.regions import Regions
 from .inputs.text import Tokens
 
@@ -42,13 +44,15 @@ class Result:
             probabilities or per-answer sigmoid scores, as ``scoring`` says (``score_label``
             names them).
         logits: (A,) answer logits or None.
-        meta: free-form extras (timings, settings; ``dropped_regions`` / ``dropped_tokens`` list
-            positions that were masked out of the run, see `lxmert_viz.explain.masking`).
+        meta: free-form notes (the kit's name, timings); run state has typed fields below.
         attention_grads: family -> (L, H, Q, K) d(logit of ``explained_answer``)/dA, or None; only
             gradient explanations need them (`lxmert_viz.explain.gradients.with_gradients`).
         explained_answer: the answer index those gradients are of.
         scoring: ``"softmax"`` or ``"sigmoid"``: how the answer head's logits became the numbers
             in ``answers`` (`lxmert_viz.inputs.answers`).
+        dropped_tokens, dropped_regions: positions masked out of the run (they stay in the maps,
+            with ~0 attention as keys; see `lxmert_viz.explain.masking`).
+        intervention: what was done to the pass (heads removed, values replaced), or None.
     """
 
     question: str
@@ -67,9 +71,14 @@ class Result:
     attention_grads: dict[str, torch.Tensor] | None = None
     explained_answer: int | None = None
     scoring: str = "softmax"
+    dropped_tokens: tuple[int, ...] = ()
+    dropped_regions: tuple[int, ...] = ()
+    intervention: Intervention | None = None
 
     def __post_init__(self):
         check_scoring(self.scoring)
+        self.dropped_tokens = tuple(sorted(int(i) for i in self.dropped_tokens))
+        self.dropped_regions = tuple(sorted(int(i) for i in self.dropped_regions))
         t, r = len(self.tokens), self.regions.num_real
         if self.lang_hidden.shape[:2] != (1 + self.l_layers + self.x_layers, t):
             raise ValueError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
@@ -78,13 +87,12 @@ class Result:
             raise ValueError(f"vis_hidden {tuple(self.vis_hidden.shape)} does not fit "
                              f"{1 + self.r_layers + self.x_layers} states x {r} regions")
         sizes = {"lang": t, "vis": r}
-        layers = {"lang": self.l_layers, "vis": self.r_layers}
         for what, maps in (("attentions", self.attentions), ("attention_grads", self.attention_grads or {})):
             for fam, a in maps.items():
                 if fam not in FAMILIES:
                     raise ValueError(f"unknown attention family {fam!r} in {what}")
                 want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
-                want_l = layers.get(fam, self.x_layers)
+                want_l = family(fam).layers(self)  # a Result has the config's layer counts
                 if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
                     raise ValueError(f"{what}[{fam!r}] is {tuple(a.shape)}; "
                                      f"expected ({want_l}, heads, {want_q}, {want_k})")
@@ -93,8 +101,10 @@ class Result:
     @classmethod
     def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
                     image=None, answers=None, meta=None, grads: dict | None = None,
-                    explained_answer: int | None = None, scoring: str = "softmax") -> "Result":
-        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding.
+                    explained_answer: int | None = None, scoring: str = "softmax", dropped_tokens=(),
+                    dropped_regions=(), intervention: Intervention | None = None) -> "Result":
+        """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding (called by
+        `lxmert_viz.run` only).
 
         ``grads``: family -> per layer (B, H, Q, K) gradients of the maps, cut the same way.
         """
@@ -113,18 +123,18 @@ class Result:
         if out.question_answering_score is not None:
             logits = out.question_answering_score[index].detach().float().cpu()
         return cls(question, tokens, regions.real(), image, lang, vis, out.l_layers, out.r_layers, out.x_layers,
-                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer, scoring)
+                   maps, list(answers or []), logits, dict(meta or {}), cut_grads, explained_answer, scoring,
+                   tuple(dropped_tokens), tuple(dropped_regions), intervention)
 
     def model_inputs(self, dtype: torch.dtype = torch.float32, device=None) -> dict:
         """Batch-of-one model keyword arguments that re-run this question on these regions, with the
-        positions in ``meta["dropped_tokens"]`` / ``["dropped_regions"]`` masked out again."""
-        return model_inputs(self.tokens, self.regions, dtype, device, self.meta.get("dropped_tokens", ()),
-                            self.meta.get("dropped_regions", ()))
+        ``dropped_tokens`` / ``dropped_regions`` masked out again."""
+        return model_inputs(self.tokens, self.regions, dtype, device, self.dropped_tokens, self.dropped_regions)
 
     def kept(self, stream: str) -> np.ndarray:
         """Positions of ``stream``'s items (``"lang"`` tokens, ``"vis"`` regions) that were not dropped."""
         n = len(self.tokens) if stream == "lang" else self.regions.num_real
-        gone = set(self.meta.get("dropped_tokens" if stream == "lang" else "dropped_regions", ()))
+        gone = set(self.dropped_tokens if stream == "lang" else self.dropped_regions)
         return np.array([i for i in range(n) if i not in gone], dtype=int)
 
     # -- selectors -------------------------------------------------------------------------------
@@ -213,5 +223,4 @@ class Result:
 
     def stage_names(self, side: str) -> list[str]:
         """A name per state: ``emb``, ``lang1..`` / ``vis1..``, ``cross1..``."""
-        n = self.single_index(side)
-        return ["emb"] + [f"{side}{i + 1}" for i in range(n)] + [f"cross{i + 1}" for i in range(self.x_layers)]
+        return stage_names(side, self.single_index(side), self.x_layers)

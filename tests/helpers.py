@@ -48,5 +48,5 @@ def result_for(model, ids, feats, pos, dropped_tokens=(), dropped_regions=(), ne
     tokens = Tokens(tuple(ids), tuple(f"t{i}" for i in range(len(ids))), (None,) * len(ids), ())
     feats = torch.as_tensor(feats)
     regions = Regions(np.asarray(torch.as_tensor(pos).reshape(-1, 4)), np.asarray(feats.reshape(-1, feats.shape[-1])), (1, 1))
-    meta = {"dropped_tokens": list(dropped_tokens), "dropped_regions": list(dropped_regions)}
-    return run_result(model, tokens, regions, need_grads=need_grads, answer=answer, meta=meta)
+    return run_result(model, tokens, regions, need_grads=need_grads, answer=answer, drop_tokens=dropped_tokens,
+                      drop_regions=dropped_regions)

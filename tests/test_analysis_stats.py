@@ -9,12 +9,14 @@ import torch
 from lxmert_viz import Regions
 from lxmert_viz.analysis import BatchWorker, load_map
 from lxmert_viz.analysis.datasets import shapes_dataset
-from lxmert_viz.analysis.encode import EncodedExample
+from lxmert_viz.inputs.item import Item
 from lxmert_viz.analysis.example import Example
 from lxmert_viz.analysis.heads import head_stats
 from lxmert_viz.analysis.stats import STATS, StatContext, is_punctuation_token, normalize_answer, resolve, vqa_accuracy
 from lxmert_viz.inputs.referents import box_iou, referent_region, whole_image_region
 from lxmert_viz.analysis.stats.answers import correctness
+
+pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +52,7 @@ def test_correctness_rules():
 
 def test_attention_stats_by_hand(result):
     """entropy/max are `head_stats`; sink masses are sums over the named key positions."""
-    enc = EncodedExample(result.tokens, result.regions, -1)
+    enc = Item(result.tokens, result.regions, -1)
     ctx = StatContext(kit=None)
     cols = {}
     for name in ("entropy", "max", "sink"):

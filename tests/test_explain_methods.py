@@ -12,8 +12,10 @@ import torch
 from helpers import result_for
 from lxmert_viz import Lxmert, LxmertConfig, Regions, Tokens
 from lxmert_viz.explain import METHODS, Explanation, explain, explain_all, run_result
-from lxmert_viz.explain.examples import Example
-from lxmert_viz.explain.perturbation import perturbation_benchmark
+from lxmert_viz.analysis.perturbation import perturbation_benchmark
+from lxmert_viz.inputs.item import Item
+
+pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels
 
 R = 10  # regions in the hand-built examples: one region per 10 % step
 
@@ -91,7 +93,7 @@ def test_random_does_not_beat_relevancy_on_the_one_region_network():
         vm[0, k] = 0
         if int(model(**inp, visual_attention_mask=vm).question_answering_score.argmax()) != top:
             res = result_for(model, inp["input_ids"], inp["visual_feats"], inp["visual_pos"])
-            examples.append(Example(res.tokens, res.regions, top))
+            examples.append(Item(res.tokens, res.regions, top))
     assert len(examples) >= 8
     rep = perturbation_benchmark(model, examples, methods=("relevancy", "random"), modalities=("regions",))
     rel_pos = rep.accuracy[("relevancy", "regions", "positive")]
@@ -226,7 +228,7 @@ def test_explanation_helpers_and_checks(seed):
 
 
 def test_explain_imports_no_rendering_package():
-    code = ("import sys, lxmert_viz.explain, lxmert_viz.explain.perturbation; "
+    code = ("import sys, lxmert_viz.explain, lxmert_viz.analysis.perturbation; "
             "bad = [m for m in ('matplotlib', 'plotly', 'ipywidgets') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)

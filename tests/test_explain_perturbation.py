@@ -10,10 +10,11 @@ import torch
 
 from lxmert_viz import Answers, Lxmert, LxmertConfig, Regions, Tokenizer, Tokens
 from lxmert_viz.explain import explain_all, run_result
-from lxmert_viz.explain.examples import Example, examples_from_files, shapes_examples
-from lxmert_viz.explain.perturbation import (
+from lxmert_viz.analysis.items import examples_from_files, shapes_examples
+from lxmert_viz.analysis.perturbation import (
     _variants, auc, main, perturbation_benchmark, removal_counts, removal_order, write_markdown,
 )
+from lxmert_viz.inputs.item import Item
 
 
 def test_auc_is_the_trapezoid():
@@ -47,7 +48,7 @@ def _tiny_examples(n=4, t=6, r=6, seed=0):
         feats, pos = torch.randn(r, 16, generator=g), torch.rand(r, 4, generator=g)
         regions = Regions(pos.numpy(), feats.numpy(), (1, 1), num_real=r - 1)
         tokens = Tokens(tuple(ids.tolist()), tuple(f"t{i}" for i in range(t)), (None,) * t, ())
-        out.append(Example(tokens, regions, k % 7))
+        out.append(Item(tokens, regions, k % 7))
     return out
 
 

@@ -8,9 +8,11 @@ import torch
 from helpers import result_for
 from lxmert_viz import Lxmert, LxmertConfig, Regions, Tokens
 from lxmert_viz.explain import ALL_METHODS, METHODS, explain
-from lxmert_viz.explain.examples import Example
-from lxmert_viz.explain.perturbation import _scores, perturbation_benchmark
-from lxmert_viz.explain.protocols import PAPER_FRACTIONS, fractions, removal_counts, score
+from lxmert_viz.analysis.perturbation import _scores, perturbation_benchmark
+from lxmert_viz.analysis.protocols import PAPER_FRACTIONS, fractions, removal_counts, score
+from lxmert_viz.inputs.item import Item
+
+pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 7, 10, 20, 36, 100])
@@ -35,17 +37,21 @@ def test_soft_accuracy_reduces_to_exact_with_one_gold_answer():
 
 
 def test_deleting_words_is_running_the_shortened_question(seed):
-    model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).eval()
+    # float64 on both sides: the two runs differ in padding, so float32 kernels may order sums
+    # differently (6.9e-6 apart on an AMD EPYC); in float64 they agree to ~1e-15
+    model = Lxmert(LxmertConfig.tiny(initializer_range=0.5)).eval().double()
     ids = [2, 11, 12, 13, 14, 3]
     feats, pos = torch.randn(4, 16), torch.rand(4, 4)
-    ex = Example(Tokens(tuple(ids), tuple(f"t{i}" for i in range(6)), (None,) * 6, ()),
+    ex = Item(Tokens(tuple(ids), tuple(f"t{i}" for i in range(6)), (None,) * 6, ()),
                  Regions(pos.numpy(), feats.numpy(), (1, 1)), 0)
     keep = torch.tensor([1, 0, 1, 0, 1, 1])
     got = _scores(model, ex, [(torch.ones(4), keep)], chunk=8, delete_tokens=True)
     short = torch.tensor([[i for i, k in zip(ids, keep) if k]])
     with torch.no_grad():
-        want = model(input_ids=short, visual_feats=feats[None], visual_pos=pos[None]).question_answering_score
-    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-6)
+        want = model(input_ids=short, visual_feats=feats[None].double(),
+                     visual_pos=pos[None].double()).question_answering_score
+    assert got.dtype == torch.float64
+    torch.testing.assert_close(got, want, rtol=0, atol=1e-10)
 
 
 def test_paper_protocol_runs_every_method(seed):
@@ -54,7 +60,7 @@ def test_paper_protocol_runs_every_method(seed):
     exs = []
     for k in range(3):
         ids = [2] + torch.randint(5, 99, (5,), generator=g).tolist() + [3]
-        exs.append(Example(Tokens(tuple(ids), tuple(f"t{i}" for i in range(7)), (None,) * 7, ()),
+        exs.append(Item(Tokens(tuple(ids), tuple(f"t{i}" for i in range(7)), (None,) * 7, ()),
                            Regions(torch.rand(6, 4, generator=g).numpy(), torch.randn(6, 16, generator=g).numpy(),
                                    (1, 1)), k, gold_scores={k: 1.0, (k + 1) % 7: 0.3}))
     rep = perturbation_benchmark(model, exs, ALL_METHODS, protocol="paper", progress=False)

@@ -11,13 +11,19 @@ A data set (see `lxmert_viz.analysis.datasets`, `lxmert_viz.analysis.stats`, `sc
     summarize(run_dir) -> Summary         tables by (family, layer, head) and by question type
     read_records(run_dir, columns)        the records as one Arrow table
     result_for_record(kit, record)        the example behind a record, run again (every map)
+
+Prepared items and the perturbation benchmark (a data-set run of its own; ``lxmert-viz perturbation``):
+    shapes_examples(kit, n), examples_from_files(features, questions, tokenizer, answers) -> Items
+    perturbation_benchmark(model, items, ..., protocol="kit"|"paper") -> PerturbationReport
 """
 from .heads import head_stats
 from .states import DRIFT_METRICS, drift, pca_2d, state_points
 from .batch import BatchWorker, MapsRequest
 from .datasets import Dataset, open_dataset
-from .encode import EncodedExample, Encoder
+from .encode import Encoder
 from .example import Example, FeatureRef, Referent, SceneImage
+from .items import examples_from_files, shapes_examples
+from .perturbation import PerturbationReport, perturbation_benchmark
 from .replay import record_image, result_for_record
 from .run_info import RunInfo
 from .runner import read_records, run
@@ -26,8 +32,8 @@ from .stats import DEFAULT_STATS, STATS, Stat
 from .summary import Summary, summarize
 
 __all__ = [
-    "BatchWorker", "DEFAULT_STATS", "DRIFT_METRICS", "Dataset", "EncodedExample", "Encoder", "Example",
-    "FeatureRef", "MapsRequest", "Referent", "RunInfo", "STATS", "SceneImage", "Stat", "Summary", "drift",
-    "head_stats", "load_map", "open_dataset", "pca_2d", "read_records", "record_image", "result_for_record",
-    "run", "state_points", "summarize",
+    "BatchWorker", "DEFAULT_STATS", "DRIFT_METRICS", "Dataset", "Encoder", "Example", "FeatureRef",
+    "MapsRequest", "PerturbationReport", "Referent", "RunInfo", "STATS", "SceneImage", "Stat", "Summary", "drift",
+    "examples_from_files", "head_stats", "load_map", "open_dataset", "pca_2d", "perturbation_benchmark",
+    "read_records", "record_image", "result_for_record", "run", "shapes_examples", "state_points", "summarize",
 ]

@@ -1,57 +1,19 @@
-"""From a data-set `Example` to what a model takes: tokens, regions, the gold answer's index and
-the referent as (token, region) indices. Regions are cached per image, so the questions of one
-image read or extract it once.
+"""From a data-set `Example` to a prepared `Item` (`lxmert_viz.inputs.item`): tokens, regions, the
+gold answer's index and the referent as (token, region) indices. Regions are cached per image, so
+the questions of one image read or extract it once.
 
 Shape letters: T tokens, R regions.
-
-`EncodedExample` is also the perturbation benchmark's example (`lxmert_viz.explain.examples.Example`
-is this class): ``EncodedExample(tokens, regions, gold)`` builds one by hand.
 """
 from __future__ import annotations
 
 from collections import OrderedDict
-from dataclasses import dataclass
 
+from ..errors import InputError
 from ..inputs.image import image_key, open_image
-from ..inputs.regions import Regions
-from ..inputs.text import Tokens
-from .example import Example, FeatureRef, SceneImage
+from ..inputs.item import Item
 from ..inputs.referents import referent_region, referent_token
-
-
-@dataclass
-class EncodedExample:
-    """One question ready for the model.
-
-    Attributes:
-        tokens: the question's `Tokens`.
-        regions: the image's `Regions` (padding rows are never used).
-        gold: the gold answer's index in the model's answers, or -1 (none, or not in the vocabulary).
-        meta: free-form (question text, image id, qtype, ...).
-        example: the data-set `Example` it came from, or None when built by hand.
-        referent_token, referent_region: the naming token and the named region, or -1.
-        gold_scores: ``{answer index: VQA score}`` for soft accuracy (the data set's answer scores, or
-            ``min(1, humans / 3)`` from its annotators' answers); None when it gives neither.
-    """
-
-    tokens: Tokens
-    regions: Regions
-    gold: int
-    meta: dict | None = None
-    example: Example | None = None
-    referent_token: int = -1
-    referent_region: int = -1
-    gold_scores: dict | None = None
-
-    @property
-    def question(self) -> str:
-        if self.example is not None:
-            return self.example.question
-        return str((self.meta or {}).get("question", ""))
-
-    @property
-    def has_referent(self) -> bool:
-        return self.referent_token >= 0 and self.referent_region >= 0
+from ..inputs.regions import Regions
+from .example import Example, FeatureRef, SceneImage
 
 
 def _image_cache_key(image) -> str:
@@ -106,7 +68,7 @@ class Encoder:
             regions = src.load()
         else:
             if self.extractor is None:
-                raise ValueError(f"example {example.id!r} is an image but this encoder has no region extractor")
+                raise InputError(f"example {example.id!r} is an image but this encoder has no region extractor")
             image = example.image.load() if isinstance(example.image, SceneImage) else open_image(example.image)
             regions = self.extractor(image)
         self._cache[key] = regions
@@ -122,7 +84,7 @@ class Encoder:
         except KeyError:
             return -1
 
-    def __call__(self, example: Example) -> EncodedExample:
+    def __call__(self, example: Example) -> Item:
         tokens = self.tokenizer(example.question)
         regions = self.regions(example)
         tt = rr = -1
@@ -132,8 +94,8 @@ class Encoder:
             rr = referent_region(regions, ref.region, ref.box)
             if tt < 0 or rr < 0:
                 tt = rr = -1
-        meta = {"question": example.question, **example.meta}
-        return EncodedExample(tokens, regions, self.gold(example), meta, example, tt, rr, self.gold_scores(example))
+        return Item(tokens, regions, self.gold(example), self.gold_scores(example), example.question,
+                    referent_token=tt, referent_region=rr, example=example, meta=dict(example.meta))
 
     def gold_scores(self, example: Example) -> dict | None:
         """``{answer index: score}``: the data set's answer scores, else min(1, humans / 3)."""

@@ -1,27 +1,26 @@
-"""Examples for the perturbation benchmark: one question about one image, with its gold answer.
+"""Prepared `Item`s from data sets, for the perturbation benchmark, the head ranking and notebooks.
 
 Shape letters: T tokens, R regions, F feature size.
 
 The data sets are those of `lxmert_viz.analysis.datasets` and the encoding (tokens, regions cached
-per image, gold index) is `lxmert_viz.analysis.encode`; this module only keeps the benchmark's
-names. `Example` is `lxmert_viz.analysis.encode.EncodedExample` (``Example(tokens, regions, gold)``
-builds one by hand); `examples_from_files` reads region features (a folder of ``<image_id>.npz``
-or a ``.tsv`` file, as `lxmert_viz.features` writes them) plus a questions file;
-`shapes_examples` generates the shapes world's held-out scenes offline.
+per image, gold index) is `lxmert_viz.analysis.encode`. `examples_from_files` reads region
+features (a folder of ``<image_id>.npz`` or a ``.tsv`` file, as `lxmert_viz.features` writes them)
+plus a questions file; `shapes_examples` generates the shapes world's held-out scenes offline.
+``Item(tokens, regions, gold)`` (`lxmert_viz.inputs.item`) builds one by hand.
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..analysis.datasets import questions_dataset, shapes_dataset
-from ..analysis.encode import EncodedExample, Encoder
-
-Example = EncodedExample
+from ..errors import InputError, MissingFileError
+from ..inputs.item import Item
+from .datasets import questions_dataset, shapes_dataset
+from .encode import Encoder
 
 
 def examples_from_files(features: str | Path, questions: str | Path, tokenizer, answers,
-                        skip_unknown: bool = True) -> Iterator[Example]:
+                        skip_unknown: bool = True) -> Iterator[Item]:
     """Examples from feature files and a questions file.
 
     Args:
@@ -34,25 +33,25 @@ def examples_from_files(features: str | Path, questions: str | Path, tokenizer, 
             ``skip_unknown`` is False).
 
     Yields:
-        `Example`s in the questions file's order.
+        `Item`s in the questions file's order.
     """
     path = Path(features)
     if not (path.is_dir() or (path.is_file() and path.suffix == ".tsv")):
-        raise FileNotFoundError(f"{features} is neither a folder of .npz files nor a .tsv file")
+        raise MissingFileError(f"{features} is neither a folder of .npz files nor a .tsv file")
     encode = Encoder(tokenizer, answers)
     for k, ex in enumerate(questions_dataset(questions, features=features)):
         if ex.answer is None:
-            raise ValueError(f"{questions}: question {k} lacks ['answer']")
+            raise InputError(f"{questions}: question {k} lacks ['answer']")
         enc = encode(ex)
         if enc.gold < 0:
             if skip_unknown:
                 continue
             answers.index(ex.answer)  # raises the KeyError that names the answer
-        enc.meta = {"image_id": str(ex.meta.get("image_id")), "question": ex.question}
+        enc.meta = {"image_id": str(ex.meta.get("image_id"))}
         yield enc
 
 
-def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) -> Iterator[Example]:
+def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) -> Iterator[Item]:
     """The shapes world's generated questions, through the kit's own tokenizer and region extractor.
 
     Args:
@@ -64,7 +63,7 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         size: scene side in pixels.
 
     Yields:
-        `Example`s whose gold answer is in the kit's answers; ``meta`` names the question's
+        `Item`s whose gold answer is in the kit's answers; ``meta`` names the question's
         ``target`` object, its ``target_word`` and the ``target_region`` that the extractor found
         for it (None when the question names no single object).
     """
@@ -73,7 +72,7 @@ def shapes_examples(kit, n_scenes: int = 100, seed: int = 2, size: int = 128) ->
         enc = encode(ex)
         if enc.gold < 0:
             continue
-        enc.meta = {"scene_seed": ex.meta["scene_seed"], "question": ex.question, "qtype": ex.qtype,
+        enc.meta = {"scene_seed": ex.meta["scene_seed"], "qtype": ex.qtype,
                     "target": None if ex.meta["target"] < 0 else ex.meta["target"],
                     "target_word": None if ex.referent is None else ex.referent.word,
                     "target_region": None if enc.referent_region < 0 else enc.referent_region}

@@ -17,28 +17,36 @@ With 100 % of the regions masked, every l2v row is masked entirely and its softm
 all (masked) positions, as in `transformers`: the model then sees the mean of the region values.
 That last point is the same for every method, so it does not change their order.
 
+Every pass goes through the one door (`lxmert_viz.run.run`): the masked copies of an example are
+rows of one batch (``chunk`` rows at a time), each with its dropped positions.
+
 Command line (writes a markdown table; a progress bar on stderr):
-    python -m lxmert_viz.explain.perturbation --shapes 200 --out benchmarks/RESULTS_perturbation.md
-    python -m lxmert_viz.explain.perturbation --shapes 200 --protocol paper
-    python -m lxmert_viz.explain.perturbation --checkpoint DIR --features FEATS --questions Q.jsonl
+    lxmert-viz perturbation --shapes 200 --out benchmarks/RESULTS_perturbation.md
+    lxmert-viz perturbation --shapes 200 --protocol paper
+    lxmert-viz perturbation --checkpoint DIR --features FEATS --questions Q.jsonl
+(``python -m lxmert_viz.analysis.perturbation`` is the same command.)
 """
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from ..inputs.model_inputs import model_inputs
+from ..errors import InputError
+from ..explain.explanation import ALL_METHODS, METHODS
+from ..explain.methods import explain_all
+from ..inputs.item import Item
+from ..inputs.text import Tokens
+from ..kit import load
+from ..run import Row, run
 from . import protocols
-from .examples import Example
-from .explanation import ALL_METHODS, METHODS
-from .gradients import run_result
-from .methods import explain_all
+from .items import examples_from_files, shapes_examples
 
 MODALITIES = ("regions", "tokens")
 DIRECTIONS = ("positive", "negative")
@@ -133,46 +141,35 @@ def _variants(n_tokens: int, n_regions: int, explanations: dict, modalities, cou
     return masks, keys
 
 
-def _predict(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> list[int]:
+def _predict(model, ex: Item, masks: list, chunk: int, delete_tokens: bool = False) -> list[int]:
     """The top answer of every masked copy (see `_scores`)."""
     return _scores(model, ex, masks, chunk, delete_tokens).argmax(-1).tolist()
 
 
-def _scores(model, ex: Example, masks: list, chunk: int, delete_tokens: bool = False) -> torch.Tensor:
-    """(copies, answers) answer logits of every masked copy, ``chunk`` copies per no-grad forward.
+def _scores(model, ex: Item, masks: list, chunk: int, delete_tokens: bool = False) -> torch.Tensor:
+    """(copies, answers) answer logits of every masked copy, ``chunk`` copies per batch.
 
     ``delete_tokens``: a removed word is deleted (the kept tokens close up, padding after them)
     instead of masked in place, as the authors' perturbation code does.
     """
-    base = model_inputs(ex.tokens, ex.regions.real(), model.dtype, model.device)
-    ids = base["input_ids"][0]
-    pad = 0  # the id under a masked padding position never reaches a kept state
-    preds = []
-    with torch.no_grad():
-        for lo in range(0, len(masks), chunk):
-            part = masks[lo:lo + chunk]
-            b = len(part)
-            if delete_tokens:
-                rows, att = [], []
-                for _, tm in part:
-                    kept = ids[tm.to(ids.device).bool()]
-                    row = torch.full_like(ids, pad)
-                    row[: len(kept)] = kept
-                    rows.append(row)
-                    a = torch.zeros_like(tm)
-                    a[: len(kept)] = 1
-                    att.append(a)
-                input_ids, attention = torch.stack(rows), torch.stack(att).to(model.device)
-            else:
-                input_ids = base["input_ids"].expand(b, -1)
-                attention = torch.stack([tm for _, tm in part]).to(model.device)
-            out = model(input_ids=input_ids, attention_mask=attention,
-                        visual_feats=base["visual_feats"].expand(b, -1, -1),
-                        visual_pos=base["visual_pos"].expand(b, -1, -1),
-                        visual_attention_mask=torch.stack([vm for vm, _ in part]).to(model.device, model.dtype),
-                        output_attentions=False)
-            preds.append(out.question_answering_score)
-    return torch.cat(preds)
+    item = Item(ex.tokens, ex.regions.real(), question=ex.question)
+    rows = []
+    for vm, tm in masks:
+        regions = tuple(int(i) for i in torch.nonzero(vm == 0).flatten())
+        gone = tuple(int(i) for i in torch.nonzero(tm == 0).flatten())
+        if delete_tokens and gone:
+            rows.append(Row(replace(item, tokens=_deleted(ex.tokens, gone)), drop_regions=regions))
+        else:
+            rows.append(Row(item, drop_tokens=gone, drop_regions=regions))
+    return torch.cat([run(model, rows[lo:lo + chunk], maps=False).output.question_answering_score
+                      for lo in range(0, len(rows), chunk)])
+
+
+def _deleted(tokens: Tokens, gone: tuple[int, ...]) -> Tokens:
+    """``tokens`` with the positions in ``gone`` deleted (the model sees the shorter question)."""
+    keep = [i for i in range(len(tokens)) if i not in set(gone)]
+    return Tokens(tuple(tokens.ids[i] for i in keep), tuple(tokens.pieces[i] for i in keep),
+                  tuple(tokens.word_index[i] for i in keep), tokens.words, unknown=tokens.unknown)
 
 
 def _progress(examples, limit, enabled: bool, desc: str):
@@ -185,7 +182,7 @@ def _progress(examples, limit, enabled: bool, desc: str):
     return tqdm(examples, total=total, desc=desc, unit="question", leave=True)
 
 
-def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence[str] = METHODS,
+def perturbation_benchmark(model, examples: Iterable[Item], methods: Sequence[str] = METHODS,
                            modalities: Sequence[str] = MODALITIES, steps: int = 10, seed: int = 0,
                            chunk: int = 256, limit: int | None = None, protocol: str = "kit",
                            progress: bool = True) -> PerturbationReport:
@@ -193,21 +190,20 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
 
     Args:
         model: an `Lxmert` with the QA head.
-        examples: `Example`s (any iterable; consumed once).
+        examples: `Item`s (any iterable; consumed once).
         methods: explanation methods to compare (any of `explain.ALL_METHODS`).
         modalities: ``"regions"`` and/or ``"tokens"``.
         steps: ``kit`` protocol: the fractions are ``0, 1/steps, …, 1`` (``paper`` has its own).
         seed: for the random baseline (example ``k`` uses ``seed + k``) and tie-breaking.
         chunk: most masked copies run in one no-grad forward.
         limit: stop after this many examples.
-        protocol: ``"kit"`` or ``"paper"`` (see `lxmert_viz.explain.protocols`).
+        protocol: ``"kit"`` or ``"paper"`` (see `lxmert_viz.analysis.protocols`).
         progress: show a progress bar (tqdm: a notebook bar in Jupyter, plain text in a terminal).
 
     Returns:
         A `PerturbationReport`.
 
     Example:
-        >>> from lxmert_viz.explain.examples import shapes_examples
         >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=3, progress=False)
         >>> rep.num_examples, rep.fractions.tolist()
         (3, [0.0, 0.5, 1.0])
@@ -218,10 +214,10 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
     """
     for m in modalities:
         if m not in MODALITIES:
-            raise ValueError(f"modality must be one of {MODALITIES}, got {m!r}")
+            raise InputError(f"modality must be one of {MODALITIES}, got {m!r}")
     for m in methods:
         if m not in ALL_METHODS:
-            raise ValueError(f"unknown method {m!r}; choose from {ALL_METHODS}")
+            raise InputError(f"unknown method {m!r}; choose from {ALL_METHODS}")
     fractions = protocols.fractions(protocol, steps)
     steps = len(fractions) - 1
     keys_all = [(m, mod, d) for m in methods for mod in modalities for d in DIRECTIONS]
@@ -229,28 +225,23 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
     agree = {k: np.zeros(steps + 1) for k in keys_all}
     rng = np.random.default_rng(seed)
     n, base_ok, t0 = 0, 0, time.perf_counter()
-    was_training = model.training
-    model.eval()
-    try:
-        for k, ex in enumerate(_progress(examples, limit, progress, f"perturbation ({protocol})")):
-            if limit is not None and k >= limit:
-                break
-            res = run_result(model, ex.tokens, ex.regions, need_grads="relevancy" in methods)
-            explanations = explain_all(res, methods, seed=seed + k)
-            original = next(iter(explanations.values())).answer
-            masks, keys = _variants(len(ex.tokens), res.regions.num_real, explanations, modalities,
-                                    lambda m: removal_counts(m, fractions, protocol), rng)
-            gold_scores = getattr(ex, "gold_scores", None)
-            preds = _predict(model, ex, masks, chunk, protocols.deletes_tokens(protocol))
-            for (meth, mod, d, s), p in zip(keys, preds):
-                correct[(meth, mod, d)][s] += protocols.score(p, ex.gold, gold_scores, protocol)
-                agree[(meth, mod, d)][s] += p == original
-            base_ok += protocols.score(original, ex.gold, gold_scores, protocol)
-            n += 1
-    finally:
-        model.train(was_training)
+    for k, ex in enumerate(_progress(examples, limit, progress, f"perturbation ({protocol})")):
+        if limit is not None and k >= limit:
+            break
+        item = Item(ex.tokens, ex.regions.real(), question=ex.question)
+        res = run(model, [item], grads="relevancy" in methods).result(0)
+        explanations = explain_all(res, methods, seed=seed + k)
+        original = next(iter(explanations.values())).answer
+        masks, keys = _variants(len(ex.tokens), res.regions.num_real, explanations, modalities,
+                                lambda m: removal_counts(m, fractions, protocol), rng)
+        preds = _predict(model, ex, masks, chunk, protocols.deletes_tokens(protocol))
+        for (meth, mod, d, s), p in zip(keys, preds):
+            correct[(meth, mod, d)][s] += protocols.score(p, ex.gold, ex.gold_scores, protocol)
+            agree[(meth, mod, d)][s] += p == original
+        base_ok += protocols.score(original, ex.gold, ex.gold_scores, protocol)
+        n += 1
     if n == 0:
-        raise ValueError("no examples to benchmark")
+        raise InputError("no examples to benchmark")
     acc = {k: v / n for k, v in correct.items()}
     agr = {k: v / n for k, v in agree.items()}
     meta = {"seconds": time.perf_counter() - t0, "steps": steps, "seed": seed, "protocol": protocol}
@@ -260,7 +251,7 @@ def perturbation_benchmark(model, examples: Iterable[Example], methods: Sequence
 def write_markdown(report: PerturbationReport, path, command: str, title: str, notes: str = "") -> None:
     """Write the AUC tables, the curves and the command that made them."""
     parts = [f"# {title}", "", "Command:", "", "```", command, "```", "",
-             f"Protocol: {report.meta.get('protocol', 'kit')} (see `lxmert_viz/explain/protocols.py`). "
+             f"Protocol: {report.meta.get('protocol', 'kit')} (see `lxmert_viz/analysis/protocols.py`). "
              f"{report.num_examples} examples, unperturbed accuracy {report.base_accuracy:.3f}, "
              f"{report.meta.get('seconds', 0):.0f} s. Positive perturbation: most relevant removed first "
              "(lower AUC is a better explanation); negative: least relevant first (higher is better).", "",
@@ -274,8 +265,9 @@ def write_markdown(report: PerturbationReport, path, command: str, title: str, n
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def main(argv: Sequence[str] | None = None) -> PerturbationReport:
-    p = argparse.ArgumentParser(prog="python -m lxmert_viz.explain.perturbation",
+def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation") -> PerturbationReport:
+    """The command line (``lxmert-viz perturbation``); ``argv`` None reads ``sys.argv``."""
+    p = argparse.ArgumentParser(prog=prog,
                                 description=__doc__.split("\n")[0])
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--shapes", type=int, metavar="N_SCENES", help="embedded kit on N generated held-out scenes")
@@ -294,9 +286,6 @@ def main(argv: Sequence[str] | None = None) -> PerturbationReport:
     p.add_argument("--out", default=None, help="write the markdown report here")
     args = p.parse_args(argv)
     torch.manual_seed(args.seed)
-    from .. import load
-    from .examples import examples_from_files, shapes_examples
-
     if args.shapes is not None:
         kit = load()
         examples = shapes_examples(kit, args.shapes, args.data_seed)
@@ -312,10 +301,8 @@ def main(argv: Sequence[str] | None = None) -> PerturbationReport:
                                     progress=not args.no_progress)
     print(report.table())
     if args.out:
-        import sys
-
         given = sys.argv[1:] if argv is None else list(argv)
-        write_markdown(report, args.out, "python -m lxmert_viz.explain.perturbation " + " ".join(given), title)
+        write_markdown(report, args.out, f"{prog} " + " ".join(given), title)
     return report
 
 

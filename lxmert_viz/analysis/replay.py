@@ -2,6 +2,13 @@
 few examples a summary points at (the best and worst of a head)."""
 from __future__ import annotations
 
+import numpy as np
+
+from ..errors import InputError
+from ..inputs.image import open_image
+from ..inputs.item import Item
+from ..model.families import KEY_STREAM, QUERY_STREAM
+from ..run import run
 from .example import FeatureRef, SceneImage, open_image_source
 
 
@@ -13,8 +20,6 @@ def record_image(record: dict):
     img = open_image_source(src)
     if isinstance(img, SceneImage):
         return img.load()
-    from ..inputs.image import open_image
-
     return open_image(img)
 
 
@@ -33,13 +38,10 @@ def result_for_record(kit, record: dict, top_k: int = 5):
     if image is not None:
         return kit.ask(image, record["question"], top_k=top_k)
     if not record.get("features"):
-        raise ValueError(f"record {record.get('id')!r} names neither an image nor a feature file")
-    from ..explain.gradients import run_result
-
-    regions = FeatureRef.parse(record["features"]).load()
-    res = run_result(kit.model, kit.tokenizer(record["question"]), regions, question=record["question"])
-    res.answers = kit.answers.top_k(res.logits, top_k)
-    return res
+        raise InputError(f"record {record.get('id')!r} names neither an image nor a feature file")
+    regions = FeatureRef.parse(record["features"]).load().real()
+    item = Item(kit.tokenizer(record["question"]), regions, question=record["question"])
+    return run(kit.model, [item], kit.answers, top_k).result(0)
 
 
 def cell_weights(result, record: dict, family: str, layer: int, head: int | str) -> dict:
@@ -52,10 +54,6 @@ def cell_weights(result, record: dict, family: str, layer: int, head: int | str)
         ``{"regions": (R,) weights or None, "tokens": (T,) weights or None, "query": label}``:
         region weights when the family's keys are regions, token weights when they are tokens.
     """
-    import numpy as np
-
-    from ..model.output import KEY_STREAM, QUERY_STREAM
-
     a = result.attn(family, layer, head)  # (Q, K)
     tt = int(record.get("referent_token", -1))
     if QUERY_STREAM[family] == "lang" and 0 <= tt < a.shape[0]:

@@ -1,5 +1,6 @@
-"""Explanations of LXMERT's answers: raw attention, rollout, gradient relevancy, a random baseline,
-live masking and the perturbation benchmark. Computation only (torch/numpy).
+"""Explanations of LXMERT's answers: raw attention, rollout, gradient relevancy, a random baseline
+and live masking. Computation only (torch/numpy). The perturbation benchmark, a data-set run, is in
+`lxmert_viz.analysis.perturbation`.
 
     explain(result, method="relevancy", model=None, answer=None) -> Explanation
     explain_all(result, methods=METHODS, model=None, answer=None) -> {method: Explanation}
@@ -7,8 +8,6 @@ live masking and the perturbation benchmark. Computation only (torch/numpy).
     run_result(model, tokens, regions, need_grads=False) -> Result
     relevance_rows(explanation, result, token=None) -> (regions (R,), tokens (T,))
     ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
-    perturbation_benchmark(model, examples, ..., protocol="kit"|"paper") -> PerturbationReport
-                                                              (explain.perturbation, explain.protocols)
 """
 from .explanation import ALL_METHODS, EXTRA_METHODS, METHODS, Explanation, relevance_rows
 from .gradients import run_result, with_gradients

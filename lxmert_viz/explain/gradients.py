@@ -4,75 +4,40 @@ Shape letters: B batch, H heads, L layers, Q queries, K keys.
 
 The maps in `LxmertOutput.attentions` are the softmax outputs themselves, still in the autograd
 graph, so one ``torch.autograd.grad(answer logit, all maps)`` gives every dA at once: one forward
-and one backward pass, no hooks. The result is an ordinary `Result` whose ``attention_grads``
-are filled in; only gradient relevancy needs them.
+and one backward pass, no hooks (`lxmert_viz.run.run` with ``grads=True``). The result is an
+ordinary `Result` whose ``attention_grads`` are filled in; only gradient relevancy needs them.
 """
 from __future__ import annotations
 
-import torch
+from collections.abc import Iterable
+from dataclasses import replace
 
-from ..inputs.model_inputs import model_inputs
+from ..inputs.item import Item
 from ..result import Result
-
-
-def _graph_ready(model, kwargs: dict) -> dict:
-    """Make sure every map is in the graph even when the caller froze the parameters."""
-    if any(p.requires_grad for p in model.parameters()):
-        return kwargs
-    kwargs = dict(kwargs)
-    if "input_ids" in kwargs:
-        kwargs["inputs_embeds"] = model.lxmert.embeddings.word_embeddings(kwargs.pop("input_ids"))
-    kwargs["inputs_embeds"] = kwargs["inputs_embeds"].detach().requires_grad_(True)
-    kwargs["visual_feats"] = kwargs["visual_feats"].detach().requires_grad_(True)
-    return kwargs
+from ..run import Row, run
 
 
 def run_result(model, tokens, regions, need_grads: bool = False, answer: int | None = None, question: str = "",
-               image=None, answers=None, meta: dict | None = None, scoring: str = "softmax") -> Result:
+               image=None, answers=None, meta: dict | None = None, scoring: str = "softmax",
+               drop_tokens: Iterable[int] = (), drop_regions: Iterable[int] = ()) -> Result:
     """Run ``model`` on one question's `Tokens` and an image's `Regions` into a `Result`.
 
     Args:
         model: an `Lxmert` (with the QA head when ``need_grads``); run in eval mode, its mode restored.
-        tokens, regions: the inputs; positions in ``meta["dropped_tokens"]`` / ``["dropped_regions"]``
-            are masked out.
+        tokens, regions: the inputs.
         need_grads: also compute d(logit of ``answer``)/dA for every map (one backward pass).
         answer: the answer whose logit is differentiated; None: the model's top answer.
-        question, image, answers, meta, scoring: carried into the `Result` as given.
+        question, image, answers, meta, scoring: carried into the `Result` as given (``answers``: the
+            list of ``(answer, score)`` to show).
+        drop_tokens, drop_regions: positions masked out (`Result.dropped_tokens` / ``dropped_regions``).
 
     Returns:
         The `Result`; with ``need_grads``, ``attention_grads`` and ``explained_answer`` are set.
     """
-    if need_grads and "qa" not in getattr(model, "output_heads", ()):
-        raise ValueError("gradients of an answer need a model with the QA head (output_heads=('qa',))")
-    meta = dict(meta or {})
-    kwargs = model_inputs(tokens, regions.real(), model.dtype, model.device, meta.get("dropped_tokens", ()),
-                          meta.get("dropped_regions", ()))
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.set_grad_enabled(need_grads):
-            if need_grads:
-                kwargs = _graph_ready(model, kwargs)
-            out = model(**kwargs, output_attentions=True)
-            grads, ans = None, None
-            if need_grads:
-                logits = out.question_answering_score[0]  # (A,)
-                ans = int(logits.detach().argmax()) if answer is None else int(answer)
-                if not 0 <= ans < logits.shape[0]:
-                    raise ValueError(f"answer index {ans} is out of range 0..{logits.shape[0] - 1}")
-                fams = list(out.attentions)
-                flat = [a for f in fams for a in out.attentions.layers(f)]
-                got = torch.autograd.grad(logits[ans], flat, allow_unused=True)
-                # A map with no path to the answer (the last layer's vision side) has dA = 0.
-                got = [torch.zeros_like(a) if g is None else g for a, g in zip(flat, got)]
-                grads, k = {}, 0
-                for f in fams:
-                    n = len(out.attentions.layers(f))
-                    grads[f], k = tuple(got[k:k + n]), k + n
-    finally:
-        model.train(was_training)
-    return Result.from_output(out, 0, question, tokens, regions, image=image, answers=answers, meta=meta,
-                              grads=grads, explained_answer=ans, scoring=scoring)
+    row = Row(Item(tokens, regions.real(), question=question, image=image), tuple(sorted(set(drop_tokens))),
+              tuple(sorted(set(drop_regions))), answer=answer)
+    res = run(model, [row], grads=need_grads, meta=meta).result(0)
+    return replace(res, regions=regions.real(), answers=list(answers or []), scoring=scoring)
 
 
 def with_gradients(model, result: Result, answer: int | None = None) -> Result:
@@ -84,4 +49,4 @@ def with_gradients(model, result: Result, answer: int | None = None) -> Result:
         True
     """
     return run_result(model, result.tokens, result.regions, True, answer, result.question, result.image,
-                      result.answers, result.meta, result.scoring)
+                      result.answers, result.meta, result.scoring, result.dropped_tokens, result.dropped_regions)

@@ -11,8 +11,8 @@ meaning for the renderers.
 How a dropped position shows up in the `Result`: it stays (regions are cropped to
 ``regions.num_real`` only, tokens to ``len(tokens)``), with ~0 attention as a key in every map,
 while its own query row is still computed (it attends as usual but nobody reads it). The dropped
-positions are listed in ``result.meta["dropped_regions"]`` / ``["dropped_tokens"]`` so a renderer
-can grey them out.
+positions are the typed fields ``result.dropped_regions`` / ``dropped_tokens`` so a renderer can
+grey them out.
 """
 from __future__ import annotations
 
@@ -21,8 +21,11 @@ from dataclasses import dataclass
 
 import torch
 
+from ..errors import InputError, InputIndexError, InputTypeError
+from ..inputs.item import Item
 from ..model.output import LxmertOutput
 from ..result import Result
+from ..run import Row, run
 
 INPUT_KEYS = ("input_ids", "attention_mask", "visual_feats", "visual_pos", "visual_attention_mask",
               "token_type_ids", "inputs_embeds")
@@ -31,7 +34,7 @@ INPUT_KEYS = ("input_ids", "attention_mask", "visual_feats", "visual_pos", "visu
 def model_kwargs(inputs: Mapping) -> dict:
     """The model keyword arguments out of ``inputs`` (unknown keys such as ``gold`` are dropped)."""
     if not isinstance(inputs, Mapping):
-        raise TypeError(f"inputs must be a mapping of model keyword arguments, got {type(inputs).__name__}")
+        raise InputTypeError(f"inputs must be a mapping of model keyword arguments, got {type(inputs).__name__}")
     return {k: inputs[k] for k in INPUT_KEYS if k in inputs and inputs[k] is not None}
 
 
@@ -58,11 +61,11 @@ def _positions(items: Iterable, n: int, what: str, tokens=None) -> list[int]:
     for it in items:
         if isinstance(it, str):
             if tokens is None:
-                raise TypeError(f"{what} {it!r} given by name: pass tokens= to look words up")
+                raise InputTypeError(f"{what} {it!r} given by name: pass tokens= to look words up")
             it = tokens.find(it)
         i = int(it)
         if not -n <= i < n:
-            raise IndexError(f"{what} {i} is out of range for {n} {what}s")
+            raise InputIndexError(f"{what} {i} is out of range for {n} {what}s")
         out.add(i % n)
     return sorted(out)
 
@@ -113,14 +116,11 @@ def ask_masked(model, inputs: Mapping, drop_regions: Iterable[int] = (), drop_to
         ([1], torch.Size([1, 20]))
     """
     kw, regs, toks = masked_inputs(inputs, drop_regions, drop_tokens, tokens)
-    with torch.no_grad():
-        out = model(**kw)
-    result = None
-    if tokens is not None and regions is not None:
-        top = []
-        if answers is not None and out.question_answering_score is not None:
-            top = answers.top_k(out.question_answering_score[0], k=top_k)
-        meta = {"dropped_regions": regs, "dropped_tokens": toks}
-        result = Result.from_output(out, 0, question, tokens, regions, image=image, answers=top, meta=meta,
-                                    scoring=answers.scoring if answers is not None else "softmax")
-    return MaskedRun(out, kw, regs, toks, result)
+    if tokens is None or regions is None:  # plain keyword arguments: no Result to build
+        with torch.no_grad():
+            return MaskedRun(model(**kw), kw, regs, toks, None)
+    if kw["visual_feats"].shape[0] != 1:
+        raise InputError("ask_masked with tokens= and regions= runs one example: give batch-of-one inputs")
+    item = Item(tokens, regions, question=question, image=image)
+    batch = run(model, [Row(item, tuple(toks), tuple(regs))], answers, top_k)
+    return MaskedRun(batch.output, kw, regs, toks, batch.result(0))

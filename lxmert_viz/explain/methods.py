@@ -5,7 +5,7 @@ Shape letters: L layers, H heads, T kept tokens, R kept regions.
 Raw attention, rollout and the random baseline read the maps the `Result` already holds; gradient
 relevancy also needs each map's gradient, which `with_gradients` computes (one forward and one
 backward pass) when the result does not carry them yet. Positions that were masked out of the run
-(``result.meta["dropped_tokens"]`` / ``["dropped_regions"]``) are left out of every explanation.
+(``result.dropped_tokens`` / ``dropped_regions``) are left out of every explanation.
 """
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def box_iou(a, b) -> float:
 def referent_token(tokenizer, question: str, tokens: Tokens, char: int | None = None, word: str | None = None) -> int:
     """Index of the naming token, or -1 when the word is not among the tokens the model saw."""
     if char is not None:
-        offsets = tokenizer._tok.encode(question).offsets
+        offsets = tokenizer.offsets(question)
         for k, (s, e) in enumerate(offsets):
             if s <= char < e and k < len(tokens) - 1:
                 return k

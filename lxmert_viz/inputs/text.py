@@ -132,6 +132,27 @@ class Tokenizer:
     def vocab_size(self) -> int:
         return self._tok.get_vocab_size()
 
+    def vocab(self) -> dict[str, int]:
+        """Every word piece and its id.
+
+        Example:
+            >>> kit.tokenizer.vocab()["circle"] == kit.tokenizer.token_to_id("circle")
+            True
+        """
+        return self._tok.get_vocab()
+
+    def token_to_id(self, piece: str) -> int | None:
+        """The id of a word piece, or None when the vocabulary has no such piece."""
+        return self._tok.token_to_id(piece)
+
+    def id_to_token(self, i: int) -> str | None:
+        """The word piece of an id, or None when the id is out of the vocabulary."""
+        return self._tok.id_to_token(int(i))
+
+    def offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character span of each token of ``text`` (special tokens get ``(0, 0)``)."""
+        return list(self._tok.encode(text).offsets)
+
     @classmethod
     def from_vocab(cls, vocab_file: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
         """From a BERT ``vocab.txt`` (lower-cased, accents stripped, as `bert-base-uncased`)."""

@@ -4,11 +4,13 @@
 - `rank_heads` (``kit.rank_heads``): every head removed alone over a set of questions, ranked;
 - `patch` / `patch_sweep` (``kit.patch`` / ``kit.patch_sweep``): run B with an activation of run A.
 """
-from .ablation import Ablation, ablation_hooks, all_heads, ask_ablated, family_layers, parse_heads, run_ablated
-from .items import Item, as_item, item_inputs
-from .patching import Patch, PatchSweep, hook_names_of_stream, patch, patch_sweep, site_stream
+from ..inputs.item import Item
+from ..model.families import family_layers
+from .ablation import Ablation, ablation, ablation_hooks, all_heads, ask_ablated, parse_heads, run_ablated
+from .items import as_item
+from .patching import Patch, PatchSweep, hook_names_of_stream, patch, patch_sweep, patching, site_stream
 from .ranking import HeadRanking, rank_heads
 
-__all__ = ["Ablation", "HeadRanking", "Item", "Patch", "PatchSweep", "ablation_hooks", "all_heads", "as_item",
-           "ask_ablated", "family_layers", "hook_names_of_stream", "item_inputs", "parse_heads", "patch",
-           "patch_sweep", "rank_heads", "run_ablated", "site_stream"]
+__all__ = ["Ablation", "HeadRanking", "Item", "Patch", "PatchSweep", "ablation", "ablation_hooks", "all_heads",
+           "as_item", "ask_ablated", "family_layers", "hook_names_of_stream", "parse_heads", "patch", "patch_sweep",
+           "patching", "rank_heads", "run_ablated", "site_stream"]

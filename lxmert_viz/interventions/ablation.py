@@ -15,18 +15,15 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..model.hooks import HookFn, run_with_hooks
-from ..model.output import FAMILIES
+from ..inputs.image import open_image
+from ..inputs.item import Item
+from ..inputs.words import check_known_words
+from ..model.families import FAMILIES, family_layers
+from ..model.hooks import HookFn, Intervention, run_with_hooks
 from ..result import Result
+from ..run import Row, run
 
 Head = tuple[str, int, int]
-
-
-def family_layers(config, family: str) -> int:
-    """How many layers ``family`` has in a model of ``config``."""
-    if family not in FAMILIES:
-        raise KeyError(f"unknown attention family {family!r}; families are {list(FAMILIES)}")
-    return {"lang": config.l_layers, "vis": config.r_layers}.get(family, config.x_layers)
 
 
 def all_heads(config, families: Iterable[str] = FAMILIES) -> list[Head]:
@@ -100,8 +97,25 @@ def ablation_hooks(heads: Iterable | Sequence[Iterable], config, per_row: bool =
 
 
 def run_ablated(model, inputs, heads, per_row: bool = False):
-    """``model(**inputs)`` with ``heads`` removed; returns the `LxmertOutput`."""
+    """``model(**inputs)`` (raw keyword arguments) with ``heads`` removed; returns the `LxmertOutput`."""
     return run_with_hooks(model, inputs, ablation_hooks(heads, model.config, per_row))
+
+
+def ablation(heads: Iterable, config) -> Intervention:
+    """The `Intervention` that removes ``heads`` from one row of a `lxmert_viz.run.run` batch."""
+    heads = parse_heads(heads, config)
+    keep: dict[str, torch.Tensor] = {}
+    for fam, layer, head in heads:
+        name = f"{fam}.{layer}.z"
+        if name not in keep:
+            keep[name] = torch.ones(config.num_attention_heads)
+        keep[name][head] = 0.0
+
+    def zero(z, name):  # z: (1, N, H, E); keep: (H,)
+        return z * keep[name].to(z)[None, None, :, None]
+
+    return Intervention("ablation", tuple(keep), tuple(heads), "each head's context slice zeroed before the "
+                        "output projection (its bias and the residual stay)", {name: zero for name in keep})
 
 
 @dataclass
@@ -110,7 +124,7 @@ class Ablation:
 
     Attributes:
         clean: the full model's `Result`; ablated: the `Result` with ``heads`` removed
-            (``ablated.meta["ablated_heads"]``).
+            (``ablated.intervention.heads``).
         heads: the heads removed, as ``(family, layer, head)``.
         names: the answer of each logit.
     """
@@ -157,20 +171,10 @@ def ask_ablated(kit, image, question: str, heads, top_k: int = 5, unknown: str =
         >>> ab.clean.answer, ab.answer_changed       # no word hears any region: the colour is lost
         ('black', True)
     """
-    from ..inputs.image import open_image
-    from ..inputs.model_inputs import model_inputs
-
     img = open_image(image)
-    from ..inputs.words import check_known_words
-
     regions, tokens = kit.extract(img), kit.tokenizer(question)
     check_known_words(tokens, question, unknown)
-    heads = parse_heads(heads, kit.model.config)
-    kw = model_inputs(tokens, regions, kit.model.dtype, kit.model.device)
-    kw = {k: v.expand(2, *v.shape[1:]) for k, v in kw.items()}
-    out = run_ablated(kit.model, kw, [[], heads], per_row=True)
-    res = []
-    for i, meta in enumerate(({"ablated_heads": []}, {"ablated_heads": heads})):
-        answers = kit.answers.top_k(out.question_answering_score[i], top_k)
-        res.append(Result.from_output(out, i, question, tokens, regions, image=img, answers=answers, meta=meta))
-    return Ablation(res[0], res[1], heads, list(kit.answers.names))
+    cut = ablation(heads, kit.model.config)
+    item = Item(tokens, regions, question=question, image=img)
+    clean, ablated = run(kit.model, [Row(item), Row(item, intervention=cut)], kit.answers, top_k).results()
+    return Ablation(clean, ablated, list(cut.heads), list(kit.answers.names))

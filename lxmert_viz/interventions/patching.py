@@ -21,10 +21,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.hooks import hook_points, run_with_cache, run_with_hooks
-from .items import Item, as_item, item_inputs
-
-STREAMS = ("lang", "vis")
+from ..errors import InputError, InputIndexError, UnknownNameError
+from ..inputs.item import Item
+from ..model.families import CROSS_FAMILIES, STREAMS, family, stage_names
+from ..model.hooks import Intervention, hook_points
+from ..run import Row, run
+from .items import as_item
 
 
 def site_stream(site: str) -> str:
@@ -32,9 +34,9 @@ def site_stream(site: str) -> str:
     parts = site.split(".")
     if parts[0] == "hidden":
         return parts[1]
-    if parts[-1] != "z" or parts[0] not in ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis"):
-        raise ValueError(f"patch sites are hidden states ('hidden.lang.3') or head outputs ('l2v.2.z'), got {site!r}")
-    return {"lang": "lang", "l2v": "lang", "cross_lang": "lang"}.get(parts[0], "vis")
+    if parts[-1] != "z" or parts[0] not in ("lang", "vis", *CROSS_FAMILIES):
+        raise InputError(f"patch sites are hidden states ('hidden.lang.3') or head outputs ('l2v.2.z'), got {site!r}")
+    return family(parts[0]).query
 
 
 def _positions(site: str, positions, n_source: int, n_target: int) -> list[int]:
@@ -42,7 +44,7 @@ def _positions(site: str, positions, n_source: int, n_target: int) -> list[int]:
     what = "tokens" if stream == "lang" else "regions"
     if positions is None:
         if n_source != n_target:
-            raise ValueError(f"patching {site} at every position needs the same number of {what} in both runs: "
+            raise InputError(f"patching {site} at every position needs the same number of {what} in both runs: "
                              f"source has {n_source}, target {n_target}; pass positions=[...]")
         return list(range(n_target))
     out = []
@@ -50,7 +52,7 @@ def _positions(site: str, positions, n_source: int, n_target: int) -> list[int]:
         p = int(p)
         n = min(n_source, n_target)
         if not -n <= p < n:
-            raise IndexError(f"position {p} is out of range for {site}: source has {n_source} {what}, "
+            raise InputIndexError(f"position {p} is out of range for {site}: source has {n_source} {what}, "
                              f"target {n_target}")
         out.append(p % n)
     return sorted(set(out))
@@ -69,26 +71,30 @@ def _effect(patched: torch.Tensor, source: torch.Tensor, target: torch.Tensor) -
     return ((d(patched) - d(target)) / (d(source) - d(target))).numpy()
 
 
+def patching(site: str, positions: list[int], heads: list[int] | None, source_value: torch.Tensor) -> Intervention:
+    """The `Intervention` that writes ``source_value`` (the source run's (N, D) or (N, H, E) value at
+    ``site``) into one row at ``positions`` (and ``heads`` of a ``.z`` site; None: all)."""
+
+    def write(value, name):  # value (1, N, D) or (1, N, H, E)
+        value = value.clone()
+        if heads is None:
+            value[0, positions] = source_value[positions]
+        else:
+            value[0, torch.tensor(positions)[:, None], torch.tensor(heads)[None, :]] = source_value[positions][:, heads]
+        return value
+
+    where = f"positions {positions}" + ("" if heads is None else f", heads {heads}")
+    return Intervention("patch", (site,), note=f"{site} at {where} written in from the source run",
+                        fns={site: write})
+
+
 def _patch_rows(model, source: Item, target: Item, plan: list[tuple[str, list[int], list[int] | None]]):
     """Target logits with row 0 clean and row ``1 + i`` patched by ``plan[i]`` = (site, positions, heads)."""
     sites = sorted({p[0] for p in plan})
-    src_out, cache = run_with_cache(model, item_inputs(model, source), sites)
-    by_site: dict[str, list[tuple[int, list[int], list[int] | None]]] = {}
-    for i, (site, pos, heads) in enumerate(plan):
-        by_site.setdefault(site, []).append((1 + i, pos, heads))
-
-    def write(value, name):  # value (B, N, D) or (B, N, H, E); only the planned rows change
-        value = value.clone()
-        src = cache[name][0]
-        for row, pos, heads in by_site[name]:
-            if heads is None:
-                value[row, pos] = src[pos]
-            else:
-                value[row, torch.tensor(pos)[:, None], torch.tensor(heads)[None, :]] = src[pos][:, heads]
-        return value
-
-    out = run_with_hooks(model, item_inputs(model, target, 1 + len(plan)), {s: write for s in sites})
-    return src_out.question_answering_score[0].float().cpu(), out.question_answering_score.float().cpu()
+    src = run(model, [source], cache=sites)
+    rows = [Row(target)] + [Row(target, intervention=patching(site, pos, heads, src.cache[site][0]))
+                            for site, pos, heads in plan]
+    return src.logits()[0], run(model, rows).logits()
 
 
 @dataclass
@@ -142,19 +148,19 @@ def patch(kit, source, target, site: str, positions: Iterable[int] | None = None
     """
     model = kit.model
     if site not in hook_points(model):
-        raise KeyError(f"no hook point {site!r}; see lxmert_viz.model.hooks.hook_table")
+        raise UnknownNameError(f"no hook point {site!r}; see lxmert_viz.model.hooks.hook_table")
     src, tgt = as_item(kit, source), as_item(kit, target)
     stream = site_stream(site)
     pos = _positions(site, positions, _lengths(src)[stream], _lengths(tgt)[stream])
     hs = None
     if heads is not None:
         if not site.endswith(".z"):
-            raise ValueError(f"heads= applies to head outputs ('l2v.2.z'), not to {site!r}")
+            raise InputError(f"heads= applies to head outputs ('l2v.2.z'), not to {site!r}")
         n = model.config.num_attention_heads
         heads = [int(h) for h in heads]
         bad = [h for h in heads if not -n <= h < n]
         if bad:
-            raise IndexError(f"heads {bad} are out of range for {n} heads")
+            raise InputIndexError(f"heads {bad} are out of range for {n} heads")
         hs = sorted({h % n for h in heads})
     src_logits, rows = _patch_rows(model, src, tgt, [(site, pos, hs)])
     eff = float(_effect(rows[1:], src_logits, rows[0])[0])
@@ -228,7 +234,7 @@ def patch_sweep(kit, source, target, streams: Iterable[str] = STREAMS,
     pos_of, labels = {}, {}
     for stream in streams:
         if stream not in STREAMS:
-            raise ValueError(f"streams are {STREAMS}, got {stream!r}")
+            raise InputError(f"streams are {STREAMS}, got {stream!r}")
         sites = hook_names_of_stream(model, stream)
         pos = _positions(sites[0], None if positions is None or stream not in positions else positions[stream],
                          _lengths(src)[stream], _lengths(tgt)[stream])
@@ -257,8 +263,6 @@ def patch_sweep(kit, source, target, streams: Iterable[str] = STREAMS,
         prob[stream] = p_src[idx].reshape(shape)
         ans = [[names[top[i]] for i in row] for row in idx]
         answers[stream] = ans if per_position else [r[0] for r in ans]
-        n = n_single[stream]
-        stages[stream] = ["emb"] + [f"{stream}{i + 1}" for i in range(n)] + [
-            f"cross{i + 1}" for i in range(n_states - 1 - n)]
+        stages[stream] = stage_names(stream, n_single[stream], n_states - 1 - n_single[stream])
     return PatchSweep(streams, stages, pos_of, per_position, effect, prob, answers,
                       names[a], names[int(clean.argmax())], time.perf_counter() - t0, labels)

@@ -21,9 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..model.output import FAMILIES
-from .ablation import Head, all_heads, family_layers, run_ablated
-from .items import as_item, item_inputs
+from ..errors import InputError
+from ..model.families import FAMILIES, family_layers
+from ..run import Row, run
+from .ablation import Head, ablation, all_heads
+from .items import as_item
 
 MEASURES = ("prob_drop", "flips", "accuracy")
 
@@ -126,27 +128,24 @@ def rank_heads(kit, items: Iterable, families: Iterable[str] = FAMILIES, batch_s
     for f in families:
         family_layers(model.config, f)
     heads = all_heads(model.config, families)
+    cuts = [None] + [ablation([h], model.config) for h in heads]  # row 0: the full model
     drops, flips, correct, base, questions = [], [], [], [], []
     for raw in itertools.islice(items, limit):
         item = as_item(kit, raw)
-        rows = [[]] + [[h] for h in heads]
-        logits = []
-        for start in range(0, len(rows), batch_size):
-            chunk = rows[start:start + batch_size]
-            out = run_ablated(model, item_inputs(model, item, len(chunk)), chunk, per_row=True)
-            logits.append(out.question_answering_score.float().cpu())
-        logits = torch.cat(logits)  # (1 + heads, A)
+        rows = [Row(item, intervention=cut) for cut in cuts]
+        logits = torch.cat([run(model, rows[start:start + batch_size], maps=True).logits()
+                            for start in range(0, len(rows), batch_size)])  # (1 + heads, A)
         probs = torch.softmax(logits, -1)
         ref = int(probs[0].argmax())
         top = probs.argmax(-1)
         drops.append((probs[0, ref] - probs[1:, ref]).numpy())
         flips.append((top[1:] != ref).numpy())
-        if item.gold is not None:
+        if item.has_gold:
             correct.append((top[1:] == item.gold).numpy())
             base.append(ref == item.gold)
         questions.append(item.question)
     if not questions:
-        raise ValueError("no questions to rank heads over (items was empty)")
+        raise InputError("no questions to rank heads over (items was empty)")
     has_gold = len(correct) == len(questions)
     return HeadRanking(heads, np.stack(drops), np.stack(flips), np.stack(correct) if has_gold else None,
                        np.array(base) if has_gold else None, questions, time.perf_counter() - t0,

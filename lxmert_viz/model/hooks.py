@@ -34,16 +34,14 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
+from .families import STREAM_LETTER, family
+
 HookFn = Callable[[torch.Tensor, str], "torch.Tensor | None"]
-SELF_FAMILIES = ("lang", "vis")
-CROSS_FAMILIES = ("l2v", "v2l", "cross_lang", "cross_vis")
-_QUERY = {"lang": "T", "vis": "R", "l2v": "T", "v2l": "R", "cross_lang": "T", "cross_vis": "R"}
-_KEY = {"lang": "T", "vis": "R", "l2v": "R", "v2l": "T", "cross_lang": "T", "cross_vis": "R"}
 
 
 class HookPoint(nn.Module):
@@ -117,16 +115,12 @@ def hook_table(model: nn.Module) -> list[HookInfo]:
             what = ("embedding output" if stream == "lang" else "visual embedding output") if k == 0 else (
                 f"{'language' if stream == 'lang' else 'relationship'} layer {k - 1} output" if k <= n
                 else f"cross layer {k - n - 1} output")
-            rows.append(HookInfo(name, f"(B, {'T' if stream == 'lang' else 'R'}, D)", stream, what))
+            rows.append(HookInfo(name, f"(B, {STREAM_LETTER[stream]}, D)", stream, what))
         else:
-            fam, layer, kind = parts[0], int(parts[1]), parts[2]
-            q, k = _QUERY[fam], _KEY[fam]
-            stream = "lang" if q == "T" else "vis"
-            if kind == "pattern":
-                rows.append(HookInfo(name, f"(B, H, {q}, {k})", stream, f"{fam} attention probabilities, layer {layer}"))
-            else:
-                rows.append(HookInfo(name, f"(B, {q}, H, E)", stream,
-                                     f"{fam} per-head context, layer {layer}, before the output projection"))
+            fam, layer, kind = family(parts[0]), int(parts[1]), parts[2]
+            what = (f"{fam.name} attention probabilities, layer {layer}" if kind == "pattern" else
+                    f"{fam.name} per-head context, layer {layer}, before the output projection")
+            rows.append(HookInfo(name, fam.shape(kind), fam.query, what))
     return rows
 
 
@@ -252,3 +246,31 @@ def run_with_cache(model: nn.Module, inputs: Mapping, names: str | Iterable[str]
                                                          strict=names is not None):
         out = model(**inputs)
     return out, cache
+
+
+@dataclass(frozen=True)
+class Intervention:
+    """What was done to one row of a forward pass, and the hook functions that do it.
+
+    The description (``kind``, ``sites``, ``heads``, ``note``) is what a `Result` keeps as typed run
+    state (`Result.intervention`); ``fns`` (hook name or glob -> ``fn(value, name)``) are run by
+    `lxmert_viz.run.run` on this row's slice of the value (batch axis of size 1) and are neither
+    printed nor compared.
+
+    Attributes:
+        kind: ``"ablation"`` (heads removed), ``"blind"`` (no region reaches the words),
+            ``"patch"`` (values written in from another run) or ``"hooks"`` (anything else).
+        sites: the hook points whose values are replaced.
+        heads: the heads removed, ``(family, layer, head)``, for ``"ablation"``.
+        note: how, in words.
+    """
+
+    kind: str
+    sites: tuple[str, ...] = ()
+    heads: tuple[tuple[str, int, int], ...] = ()
+    note: str = ""
+    fns: Mapping[str, HookFn] = field(default_factory=dict, compare=False, repr=False)
+
+    def touches_image_side(self, config) -> bool:
+        """True when a site is computed by the image side (then the image side is run for this row)."""
+        return any(image_side(s, config) for s in self.sites)

@@ -22,24 +22,11 @@ from dataclasses import dataclass, field
 
 import torch
 
-FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
-CROSS_FAMILIES = ("l2v", "v2l", "cross_lang", "cross_vis")
-# Which stream each family's queries and keys come from.
-QUERY_STREAM = {"lang": "lang", "vis": "vis", "l2v": "lang", "v2l": "vis", "cross_lang": "lang", "cross_vis": "vis"}
-KEY_STREAM = {"lang": "lang", "vis": "vis", "l2v": "vis", "v2l": "lang", "cross_lang": "lang", "cross_vis": "vis"}
+from .families import CROSS_FAMILIES, FAMILIES, KEY_STREAM, QUERY_STREAM, key_stream, query_stream
 
-
-def query_stream(family: str) -> str:
-    """``"lang"`` or ``"vis"``: the stream the queries of ``family`` come from."""
-    if family not in QUERY_STREAM:
-        raise KeyError(f"unknown attention family {family!r}; families are {list(FAMILIES)}")
-    return QUERY_STREAM[family]
-
-
-def key_stream(family: str) -> str:
-    """``"lang"`` or ``"vis"``: the stream the keys of ``family`` come from."""
-    query_stream(family)
-    return KEY_STREAM[family]
+# The family table lives in `lxmert_viz.model.families`; these names are re-exported for old imports.
+__all__ = ["AttentionMaps", "CROSS_FAMILIES", "FAMILIES", "KEY_STREAM", "LxmertOutput", "QUERY_STREAM", "VisionState",
+           "key_stream", "query_stream"]
 
 
 @dataclass
@@ -157,8 +144,9 @@ class LxmertOutput:
     def vis_cross(self) -> tuple[torch.Tensor, ...]:
         return self.vis_hidden[self.r_layers + 1:]
 
-    def as_transformers(self) -> dict[str, object]:
-        """Exactly what `transformers`' LXMERT returns (with hidden states and attentions on).
+    def as_transformers(self) -> TransformersOutput:
+        """Exactly what `transformers`' LXMERT returns (with hidden states and attentions on), with the
+        same access: ``o.pooled_output``, ``o["pooled_output"]``, ``o[0]``, ``o.to_tuple()``, ``o.keys()``.
 
         Hidden-state tuples leave the embedding outputs out (l_layers + x_layers language states,
         r_layers + x_layers vision states); ``cross_encoder_attentions`` is the l2v family. Keys
@@ -166,7 +154,7 @@ class LxmertOutput:
         ``pooled_output``; the QA model ``question_answering_score``; the pretraining model
         ``prediction_logits``, ``cross_relationship_score`` and ``question_answering_score``.
         """
-        out: dict[str, object] = {}
+        out = TransformersOutput()
         if self.loss is not None:
             out["loss"] = self.loss
         if "pretraining" in self.output_heads:
@@ -193,3 +181,29 @@ class LxmertOutput:
         if key in ("language_output", "vision_output", "pooled_output"):
             return getattr(self, key)
         return self.as_transformers()[key]
+
+
+class TransformersOutput(dict):
+    """`LxmertOutput.as_transformers`'s value: a dict of `transformers`' output fields, in its order,
+    that also reads as its ``ModelOutput`` classes do: by attribute, by position, ``to_tuple()``.
+
+    Example:
+        >>> o = TransformersOutput(pooled_output=1, language_hidden_states=(2, 3))
+        >>> o.pooled_output, o["pooled_output"], o[0], o.to_tuple()
+        (1, 1, 1, (1, (2, 3)))
+    """
+
+    def __getattr__(self, name: str):
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"this output has no field {name!r}; its fields are {list(self)}") from None
+
+    def __getitem__(self, key):
+        if isinstance(key, (int, slice)):  # transformers' ModelOutput: o[0] is the first field that is set
+            return self.to_tuple()[key]
+        return super().__getitem__(key)
+
+    def to_tuple(self) -> tuple:
+        """The fields' values in order (``ModelOutput.to_tuple``)."""
+        return tuple(self.values())

@@ -17,10 +17,14 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import torch
 
-from ..inputs.model_inputs import model_inputs
-from ..inputs.text import Tokens
-from ..model.hooks import run_with_hooks
+from ..errors import InputError, InputTypeError, QuestionError
+from ..inputs.image import open_image
+from ..inputs.item import Item
+from ..inputs.text import Tokens, check_question
+from ..inputs.words import check_known_words
+from ..model.hooks import Intervention
 from ..result import Result
+from ..run import Row, run
 
 MASK = "[MASK]"
 _MASK_RE = re.compile(re.escape(MASK), re.IGNORECASE)
@@ -29,7 +33,7 @@ _MASK_RE = re.compile(re.escape(MASK), re.IGNORECASE)
 def require_pretraining(model) -> None:
     """A clear error when ``model`` has no pretraining output head (masked words, matching, regions)."""
     if "pretraining" not in model.output_heads:
-        raise ValueError("this model has no pretraining output head (cls.predictions / seq_relationship / "
+        raise InputError("this model has no pretraining output head (cls.predictions / seq_relationship / "
                          "obj_predict_head); load a pretraining checkpoint such as unc-nlp/lxmert-base-uncased "
                          "or the embedded model (lxmert_viz.load())")
 
@@ -46,15 +50,13 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
         ('[MASK]', [2])
     """
     if not isinstance(text, str):
-        raise TypeError(f"text must be a string, got {type(text).__name__}")
+        raise InputTypeError(f"text must be a string, got {type(text).__name__}")
     if tokenizer.mask_id is None:
-        raise ValueError("this tokenizer's vocabulary has no [MASK] token")
-    from ..inputs.text import check_question
-
+        raise InputError("this tokenizer's vocabulary has no [MASK] token")
     check_question(text)
     parts = _MASK_RE.split(text)
     if len(parts) == 1:
-        raise ValueError(f"{text!r} has no {MASK}; write e.g. 'is the {MASK} circle on the left?'")
+        raise QuestionError(f"{text!r} has no {MASK}; write e.g. 'is the {MASK} circle on the left?'")
     ids, pieces, word_index, words, unknown = [tokenizer.cls_id], ["[CLS]"], [None], [], []
     for i, part in enumerate(parts):
         if part.strip():
@@ -73,7 +75,7 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
     pieces.append("[SEP]")
     word_index.append(None)
     if len(ids) > tokenizer.max_length:
-        raise ValueError(f"{text!r} is {len(ids)} tokens; the tokenizer's limit is {tokenizer.max_length}")
+        raise QuestionError(f"{text!r} is {len(ids)} tokens; the tokenizer's limit is {tokenizer.max_length}")
     where = [i for i, p in enumerate(pieces) if p == MASK]
     return Tokens(tuple(ids), tuple(pieces), tuple(word_index), tuple(words), unknown=tuple(dict.fromkeys(unknown))), where
 
@@ -89,7 +91,7 @@ class Fill:
             tokens are left out of the lists (their probability stays in the softmax).
         probs, blind_probs: (masks, V) full distributions, with and without the image.
         result: the run with the image as a `Result` (its maps give the mask token's ``l2v``);
-            blind: the run without (``meta["blind"]`` says how the image was removed).
+            blind: the run without (``blind.intervention`` says how the image was removed).
         vocab: the token of each vocabulary id (the columns of ``probs``).
     """
 
@@ -102,7 +104,6 @@ class Fill:
     blind_probs: np.ndarray
     result: Result
     blind: Result
-    meta: dict = field(default_factory=dict)
     vocab: list[str] = field(default_factory=list)
 
     def l2v(self, mask: int = 0, layer: int = -1, head: int | str = "mean") -> np.ndarray:
@@ -127,8 +128,12 @@ def _top(probs: torch.Tensor, vocab: list[str], special: set[int], k: int) -> li
     return [(vocab[i], float(probs[i])) for i in order if i not in special][:k]
 
 
+BLIND = Intervention("blind", ("l2v.*.z",), note="every l2v head's output zeroed in every cross layer (the words "
+                     "hear no region)", fns={"l2v.*.z": lambda z, _name: z * 0.0})
+
+
 def _vocab(tokenizer) -> list[str]:
-    vocab = tokenizer._tok.get_vocab()  # the `tokenizers` object: piece -> id
+    vocab = tokenizer.vocab()
     out = [""] * tokenizer.vocab_size
     for piece, i in vocab.items():
         if i < len(out):
@@ -140,23 +145,17 @@ def fill_tokens(model, tokenizer, tokens: Tokens, positions: list[int], regions,
                 top_k: int = 5) -> Fill:
     """`fill` on ready `Tokens` and `Regions` (one forward pass of a batch of two)."""
     require_pretraining(model)
-    kw = model_inputs(tokens, regions, model.dtype, model.device)
-    kw = {k: v.expand(2, *v.shape[1:]) for k, v in kw.items()}
-    blind_row = torch.tensor([1.0, 0.0], dtype=model.dtype, device=model.device)[:, None, None, None]
-    out = run_with_hooks(model, kw, {"l2v.*.z": lambda z, _name: z * blind_row})  # row 1: no image
-    logits = out.prediction_logits[:, positions].float()  # (2, masks, V)
+    item = Item(tokens, regions, question=text, image=image)
+    batch = run(model, [Row(item), Row(item, intervention=BLIND)], meta={"masks": list(positions)})
+    logits = batch.output.prediction_logits[:, positions].float()  # (2, masks, V); row 1: no image
     probs = torch.softmax(logits, -1).cpu()
     vocab = _vocab(tokenizer)
     special = {i for i in (tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id, tokenizer.unk_id,
                            tokenizer.mask_id) if i is not None}
     withi = [_top(p, vocab, special, top_k) for p in probs[0]]
     without = [_top(p, vocab, special, top_k) for p in probs[1]]
-    blind_note = "every l2v head's output zeroed in every cross layer (the words hear no region)"
-    res = Result.from_output(out, 0, text, tokens, regions, image=image, meta={"masks": positions})
-    blind = Result.from_output(out, 1, text, tokens, regions, image=image, meta={"masks": positions,
-                                                                                "blind": blind_note})
-    return Fill(text, tokens, list(positions), withi, without, probs[0].numpy(), probs[1].numpy(), res, blind,
-                {"blind": blind_note}, vocab)
+    res, blind = batch.results()
+    return Fill(text, tokens, list(positions), withi, without, probs[0].numpy(), probs[1].numpy(), res, blind, vocab)
 
 
 def fill(kit, image, text: str, top_k: int = 5, unknown: str = "error") -> Fill:
@@ -177,11 +176,7 @@ def fill(kit, image, text: str, top_k: int = 5, unknown: str = "error") -> Fill:
         >>> f.tokens.pieces[f.positions[0]], len(f.with_image[0]), f.l2v(0).shape
         ('[MASK]', 5, (4,))
     """
-    from ..inputs.image import open_image
-
     img = open_image(image)
-    from ..inputs.words import check_known_words
-
     tokens, where = masked_tokens(kit.tokenizer, text)
     check_known_words(replace(tokens, words=tuple(w for w in tokens.words if w != MASK)), text, unknown)
     return fill_tokens(kit.model, kit.tokenizer, tokens, where, kit.extract(img), img, text, top_k)

@@ -17,6 +17,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import InputTypeError
+from ..inputs.image import open_image
+from ..inputs.item import Item
+from ..inputs.words import check_known_words
+from ..run import run
 from .masked_words import require_pretraining
 
 MATCHED = 1  # cross_relationship_score[:, MATCHED] is the "sentence matches the image" logit
@@ -73,21 +78,15 @@ def match(kit, image, sentences: str | list[str], unknown: str = "error") -> Mat
         >>> m.logits.shape, [s for s, _ in m.ranked()][0] in m.sentences
         ((2, 2), True)
     """
-    from ..inputs.image import open_image
-
     require_pretraining(kit.model)
     one = isinstance(sentences, str)
     items = [sentences] if one else list(sentences)
     if not items or not all(isinstance(s, str) for s in items):
-        raise TypeError("sentences must be a string or a non-empty list of strings")
-    _, _, vision = kit._image_side(open_image(image))
-    from ..inputs.words import check_known_words
-
-    toks, batch = kit.tokenizer.batch(items)
+        raise InputTypeError("sentences must be a string or a non-empty list of strings")
+    _, regions, vision = kit._image_side(open_image(image))
+    toks, _ = kit.tokenizer.batch(items)
     for tk, s in zip(toks, items):
         check_known_words(tk, s, unknown)
-    dev = kit.model.device
-    with torch.inference_mode():
-        out = kit.model(input_ids=batch["input_ids"].to(dev), attention_mask=batch["attention_mask"].to(dev),
-                        vision=vision, output_attentions=False)
+    out = run(kit.model, [Item(tk, regions, question=s) for tk, s in zip(toks, items)], maps=False,
+              vision=vision).output
     return Matching(items, out.cross_relationship_score.float().cpu().numpy(), bool(kit.model.config.task_matched))

@@ -21,8 +21,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..inputs.model_inputs import model_inputs
+from ..errors import InputError
+from ..features.vg_labels import load_vg_labels
+from ..inputs.image import open_image
+from ..inputs.item import Item
 from ..inputs.regions import Regions
+from ..run import run
+from ..shapes.data import NUM_OBJECT_LABELS, object_label
+from ..shapes.visual_input import shapes_regions
+from ..shapes.world import COLORS, SHAPES
 from .masked_words import require_pretraining
 
 
@@ -38,9 +45,6 @@ class LabelNames:
 
 def shapes_label_names() -> LabelNames:
     """The shapes world's 24 object labels (colour x shape) in the order of `object_label`."""
-    from ..shapes.data import NUM_OBJECT_LABELS, object_label
-    from ..shapes.world import COLORS, SHAPES
-
     names = [""] * NUM_OBJECT_LABELS
     for c in COLORS:
         for s in SHAPES:
@@ -50,15 +54,10 @@ def shapes_label_names() -> LabelNames:
 
 def label_names(kit, vg_vocab: str | Path | None = None) -> LabelNames:
     """The label names that fit ``kit``'s model and region extractor (see the module docstring)."""
-    from ..shapes.data import NUM_OBJECT_LABELS
-    from ..shapes.visual_input import shapes_regions
-
     cfg = kit.model.config
     if kit.extractor is shapes_regions and cfg.num_object_labels == NUM_OBJECT_LABELS:
         return shapes_label_names()
     if cfg.num_object_labels == 1600:
-        from ..features.vg_labels import load_vg_labels
-
         vg = load_vg_labels(vg_vocab, cfg.num_object_labels, cfg.num_attr_labels)
         src = f"Visual Genome vocabulary files in {vg.source}" if vg.source else (
             "no Visual Genome vocabulary files found: generic names (see lxmert_viz.features.vg_labels)")
@@ -113,12 +112,10 @@ def labels_for(model, tokens, regions: Regions, names: LabelNames, text: str = "
     """`region_labels` on ready `Tokens` and `Regions`."""
     require_pretraining(model)
     if not hasattr(model, "obj_predict_head") or "obj" not in model.obj_predict_head.decoder_dict:
-        raise ValueError("this model has no object head (obj_predict_head.decoder_dict.obj): its config has "
+        raise InputError("this model has no object head (obj_predict_head.decoder_dict.obj): its config has "
                          "task_obj_predict or visual_obj_loss off")
     regions = regions.real()
-    with torch.inference_mode():
-        out = model(**model_inputs(tokens, regions, model.dtype, model.device), output_attentions=False)
-    preds = out.obj_predictions
+    preds = run(model, [Item(tokens, regions, question=text, image=image)], maps=False).output.obj_predictions
     obj = torch.softmax(preds["obj"][0].float(), -1).cpu().numpy()  # (R, K)
     attr = torch.softmax(preds["attr"][0].float(), -1).cpu().numpy() if "attr" in preds else None
     return RegionLabels(regions, text, _top(obj, names.objects, top_k),
@@ -144,7 +141,5 @@ def region_labels(kit, image, text: str = "what is in the image?", top_k: int = 
         >>> labels.top()[1:]
         ['black circle', 'teal triangle', 'red rectangle']
     """
-    from ..inputs.image import open_image
-
     img = open_image(image)
     return labels_for(kit.model, kit.tokenizer(text), kit.extract(img), label_names(kit, vg_vocab), text, top_k, img)

@@ -37,7 +37,7 @@ def mask_tokens(ids: torch.Tensor, attn: torch.Tensor, tok: Tokenizer, gen: torc
         >>> _, b = tok.batch(["the red circle is left of the blue triangle"])
         >>> ids, labels = mask_tokens(b["input_ids"], b["attention_mask"], tok, torch.Generator().manual_seed(0),
         ...                           p=0.0, object_ids=object_word_ids(tok), object_p=1.0)
-        >>> [tok._tok.id_to_token(int(i)) for i in ids[0]][1:-1]
+        >>> [tok.id_to_token(int(i)) for i in ids[0]][1:-1]
         ['the', '[MASK]', '[MASK]', 'is', 'left', 'of', 'the', '[MASK]', '[MASK]']
     """
     special = (ids == tok.cls_id) | (ids == tok.sep_id) | (attn == 0)

@@ -48,7 +48,7 @@ def pointed_regions(out, word_pos: torch.Tensor, region_mask: torch.Tensor) -> d
 
 def _phrase(tok: Tokenizer, ids: torch.Tensor, tt: int) -> str:
     """How the object is named: ``COLOUR SHAPE``, ``COLOUR shape``, ``SHAPE`` or ``shape`` alone."""
-    word, before = (tok._tok.id_to_token(int(ids[k])) for k in (tt, tt - 1))
+    word, before = (tok.id_to_token(int(ids[k])) for k in (tt, tt - 1))
     if word in COLORS:
         return "COLOUR shape"
     if word == "shape":

@@ -32,7 +32,7 @@ _SHAPE_COLS = [FEATURE_NAMES.index(f"shape_{s}") for s in SHAPES]
 
 def _masked_copies(tok: Tokenizer, st: StatementTable):
     """One copy per colour/shape word of each true sentence, that word masked: ids, attn, image, target, tags."""
-    words = {tok._tok.token_to_id(w): ("colour" if w in COLORS else "shape") for w in (*COLORS, *SHAPES)}
+    words = {tok.token_to_id(w): ("colour" if w in COLORS else "shape") for w in (*COLORS, *SHAPES)}
     rows, targets, tags = [], [], []
     for j in torch.nonzero(st.match == 1).squeeze(1).tolist():
         ids = st.ids[j]

@@ -44,7 +44,7 @@ def _with_side_questions(tok: Tokenizer, qa: QATable, scenes, kinds) -> QATable:
     return concat_qa(qa, side_qa, tok.pad_id)
 
 
-def build_data(tok: Tokenizer, cfg: TrainConfig) -> dict[str, torch.Tensor]:
+def build_data(tok: Tokenizer, cfg: TrainConfig, progress: bool = False) -> dict[str, torch.Tensor]:
     """Image, question and sentence tensors of the whole training set.
 
     Returns:
@@ -53,15 +53,16 @@ def build_data(tok: Tokenizer, cfg: TrainConfig) -> dict[str, torch.Tensor]:
         ``qtype`` (index into ``LOG_QTYPES``), ``word_pos``/``word_region`` (the naming word and its
         object's region, -1 when none); per sentence ``st_ids``/``st_attn`` (S, T), ``st_image``,
         ``st_match`` (1 matched). The images are drawn and read over ``cfg.threads`` processes
-        (``pool.ordered_map``: the same tensors as one process gives).
+        (``pool.ordered_map``: the same tensors as one process gives); ``progress`` shows bars meanwhile.
     """
-    table, qa, scenes = scenes_split(tok, cfg.n_scenes, TRAIN_SEED, style=cfg.style, workers=cfg.threads)
+    table, qa, scenes = scenes_split(tok, cfg.n_scenes, TRAIN_SEED, style=cfg.style, workers=cfg.threads,
+                                     progress=progress)
     if cfg.sides:
         qa = _with_side_questions(tok, qa, scenes, cfg.side_kinds)
     st = statements_split(tok, scenes, TRAIN_SEED)
     parts = [(table, qa)]
     if cfg.easyvqa:
-        parts.append(easyvqa_split(tok, "train", workers=cfg.threads))
+        parts.append(easyvqa_split(tok, "train", workers=cfg.threads, progress=progress))
     t = max(p[1].ids.shape[1] for p in parts)
     cat = torch.cat
     offsets = np.cumsum([0] + [tb.feats.shape[0] for tb, _ in parts])[:-1]
@@ -93,5 +94,5 @@ def object_word_ids(tok: Tokenizer) -> torch.Tensor:
         14
     """
     words = [*COLORS, *SHAPES, *(s + "s" for s in SHAPES)]
-    vocab = tok._tok.get_vocab()
+    vocab = tok.vocab()
     return torch.tensor(sorted({vocab[w] for w in words if w in vocab}), dtype=torch.long)

@@ -3,7 +3,7 @@ relevance) rank the named region first?
 
 Shape letters: L layers, H heads, R regions.
 
-Only for examples with a referent (`EncodedExample.has_referent`); null otherwise.
+Only for examples with a referent (`Item.has_referent`); null otherwise.
 
 - ``ref_attn.l2v``: (L * H) the naming token's l2v weight on the named region;
 - ``ref_top1.l2v``: (L * H) 1 when the named region has the largest weight of the naming
