@@ -10,7 +10,7 @@ import numpy as np
 from hostile_corpus import Case, image_bytes, scene_like
 from lxmert_viz import Regions, errors as E
 from lxmert_viz.features import load_npz, read_tsv, save_npz, write_tsv
-from lxmert_viz.features.tsv import FIELDNAMES, format_row, regions_to_row
+from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES, FIELDNAMES, NO_LABELS, format_row, regions_to_row
 
 
 def regions(n=3, dim=8, size=(64, 48), seed=0) -> Regions:
@@ -36,6 +36,14 @@ def _b64_floats(values) -> str:
     import base64
 
     return base64.b64encode(np.asarray(values, "<f4").tobytes()).decode()
+
+
+def _bottom_up_line(image_id=42, **change) -> bytes:
+    """One line as bottom-up-attention's generate_tsv.py writes it (csv.DictWriter: \\r\\n)."""
+    r = regions()
+    row = {"image_id": str(image_id), "image_w": "64", "image_h": "48", "num_boxes": "3",
+           "boxes": _b64_floats(r.boxes), "features": _b64_floats(r.feats), **change}
+    return ("\t".join(row[f] for f in BOTTOM_UP_FIELDNAMES) + "\r\n").encode("ascii")
 
 
 def _npz(tmp: Path, arrays: dict | None = None, raw: bytes | None = None, name="r.npz") -> Path:
@@ -116,7 +124,20 @@ def feature_cases() -> list[Case]:
              lambda p: (str(p), "not an npz archive", "zip file version")),
         Case("features", "npz-expands-too-far", lambda t: _npz(t, _good_arrays()), lambda p, env: _with_small_limit(p),
              E.FeatureFileError, lambda p: (str(p), "would expand")),
+        Case("features", "npz-extra-single-value", lambda t: _npz(t, _good_arrays(**{"extra.obj_ids": np.array(7)})),
+             npz, E.FeatureFileError, lambda p: (str(p), "'extra.obj_ids' is a single value")),
+        Case("features", "npz-extra-object-array",
+             lambda t: _npz(t, _good_arrays(**{"extra.obj_ids": np.array([1, None, "x"], dtype=object)})), npz,
+             E.FeatureFileError, lambda p: (str(p), "object arrays")),
+        Case("features", "tsv-bottom-up-box-count", lambda t: _tsv(t, raw=_bottom_up_line(num_boxes="4")), tsv,
+             E.FeatureFileError, lambda p: (*line1(p), "image_id '42'", "'boxes'", "num_boxes=4 needs")),
+        Case("features", "tsv-bottom-up-width-word", lambda t: _tsv(t, raw=_bottom_up_line(image_w="640px")), tsv,
+             E.FeatureFileError, lambda p: (*line1(p), "image_w is '640px'")),
+        Case("features", "tsv-mixed-layouts", lambda t: _tsv(t, raw=_bottom_up_line() + good), tsv, E.FeatureFileError,
+             lambda p: (str(p), "line 2", "one file holds one layout")),
         # documented fallbacks
+        Case("features", "tsv-bottom-up-layout", lambda t: _tsv(t, raw=_bottom_up_line(42) + _bottom_up_line(43)), tsv,
+             check=lambda r, p, env: _assert_bottom_up(r, ["42", "43"])),
         Case("features", "tsv-header-line", lambda t: _tsv(t, raw=("\t".join(FIELDNAMES) + "\n").encode() + good), tsv,
              check=lambda r, p, env: _assert_ids(r, ["img1"])),
         Case("features", "tsv-zero-bytes", lambda t: _tsv(t, raw=b""), tsv, check=lambda r, p, env: _assert_ids(r, [])),
@@ -177,6 +198,13 @@ def _with_small_limit(path: Path):
 
 def _assert_ids(result, ids):
     assert list(result) == ids
+
+
+def _assert_bottom_up(result, ids):
+    assert list(result) == ids
+    for r in result.values():
+        assert r.image_size == (64, 48) and r.labels is None and r.labels_absent == NO_LABELS
+        assert r.feats.tobytes() == regions().feats.tobytes()
 
 
 class _Counting:

@@ -21,8 +21,8 @@ from fuzz_oracles import valid_config, valid_image, valid_regions, valid_tokens
 from lxmert_viz import LxmertConfig, Regions, errors as E
 from lxmert_viz.assets import shapes_model_dir
 from lxmert_viz.features import load_npz, read_tsv, save_npz
-from lxmert_viz.features.npz import arrays_to_regions
-from lxmert_viz.features.tsv import format_row, regions_to_row
+from lxmert_viz.features.npz import arrays_to_regions, regions_to_arrays
+from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES, _b64, format_row, regions_to_row
 from lxmert_viz.inputs.image import open_image
 from lxmert_viz.inputs.text import Tokenizer
 from lxmert_viz.inputs.words import check_known_words
@@ -86,10 +86,20 @@ mutations = st.lists(st.tuples(st.sampled_from(["flip", "cut", "insert", "trunca
                                st.binary(max_size=6)), max_size=4)
 
 
+def _bottom_up_line(regions: Regions) -> bytes:
+    """A line of bottom-up-attention's generate_tsv.py layout (6 fields, \\r\\n)."""
+    row = {"image_id": "262148", "image_w": str(regions.image_size[0]), "image_h": str(regions.image_size[1]),
+           "num_boxes": str(len(regions)), "boxes": _b64(regions.boxes, np.float32),
+           "features": _b64(regions.feats, np.float32)}
+    return ("\t".join(row[f] for f in BOTTOM_UP_FIELDNAMES) + "\r\n").encode()
+
+
 @FUZZ
-@given(n=st.integers(0, 4), dim=st.integers(1, 6), seed=st.integers(0, 9), ops=mutations, copies=st.integers(1, 2))
-def test_tsv_reader_accepts_valid_regions_or_refuses_cleanly(n, dim, seed, ops, copies):
-    line = format_row(regions_to_row("img", _regions(n, dim, seed))).encode()
+@given(n=st.integers(0, 4), dim=st.integers(1, 6), seed=st.integers(0, 9), ops=mutations, copies=st.integers(1, 2),
+       bottom_up=st.booleans())
+def test_tsv_reader_accepts_valid_regions_or_refuses_cleanly(n, dim, seed, ops, copies, bottom_up):
+    regions = _regions(n, dim, seed)
+    line = _bottom_up_line(regions) if bottom_up else format_row(regions_to_row("img", regions)).encode()
     path = TMP / "fuzz.tsv"
     path.write_bytes(_mutate(line * copies, ops))
     try:
@@ -113,22 +123,99 @@ def test_npz_reader_accepts_valid_regions_or_refuses_cleanly(n, seed, ops):
     assert valid_regions(r) is None, valid_regions(r)
 
 
+NUMBER_DTYPES = [np.float32, np.float64, np.int64, np.uint8, np.bool_, np.complex64]
+zero_d = st.one_of(hnp.arrays(st.sampled_from(NUMBER_DTYPES), ()), hnp.arrays(hnp.unicode_string_dtypes(), ()))
 array_values = st.one_of(
-    hnp.arrays(st.sampled_from([np.float32, np.float64, np.int64, np.uint8, np.bool_, np.complex64]),
-               hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
+    hnp.arrays(st.sampled_from(NUMBER_DTYPES), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4)),
     hnp.arrays(hnp.unicode_string_dtypes(), hnp.array_shapes(max_dims=1, max_side=3)),
+    zero_d,  # single values: a 0-d extra once crashed Regions with "len() of unsized object"
 )
+KEYS = ["boxes", "feats", "image_size", "num_real", "scores", "labels", "labels_absent", "extra.obj_ids",
+        "extra.attr_conf", "other"]
+UNPICKLED: list = []
+
+
+def _record_unpickling():
+    UNPICKLED.append(True)
+    return "unpickled"
+
+
+class Trap:
+    """An object whose unpickling is recorded: a reader that unpickles it fails the test."""
+
+    def __reduce__(self):
+        return _record_unpickling, ()
+
+
+object_arrays = st.lists(st.one_of(st.integers(), st.text(max_size=3), st.none(), st.just(Trap())), min_size=0,
+                         max_size=4).map(lambda xs: np.array(xs + [Trap()], dtype=object))
+
+
+def _valid_with_extras(r, pixel_boxes=True) -> str | None:
+    bad = [k for k, v in r.extra.items() if np.ndim(v) == 0 or len(v) != len(r)]
+    return f"extra {bad} not one row per region" if bad else valid_regions(r, pixel_boxes=pixel_boxes)
 
 
 @FUZZ
-@given(arrays=st.dictionaries(st.sampled_from(["boxes", "feats", "image_size", "num_real", "scores", "labels",
-                                               "extra.obj_ids", "other"]), array_values, max_size=8))
+@given(arrays=st.dictionaries(st.sampled_from(KEYS), array_values, max_size=8))
 def test_npz_arrays_accept_valid_regions_or_refuse_cleanly(arrays):
     try:
         r = arrays_to_regions(arrays, "fuzzed arrays")
     except E.LxmertVizError:
         return
-    assert valid_regions(r, pixel_boxes=False) is None, valid_regions(r, pixel_boxes=False)
+    assert _valid_with_extras(r, pixel_boxes=False) is None, _valid_with_extras(r, pixel_boxes=False)
+
+
+@FUZZ
+@given(n=st.integers(0, 3), seed=st.integers(0, 9),
+       changes=st.dictionaries(st.sampled_from(KEYS), st.one_of(zero_d, object_arrays, array_values), max_size=3))
+def test_npz_files_with_single_values_and_object_arrays_refuse_cleanly_and_never_unpickle(n, seed, changes):
+    arrays = {**regions_to_arrays(_regions(n, 5, seed)), **changes}
+    path = TMP / "odd.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)  # object arrays are pickled into the file by numpy's writer
+    UNPICKLED.clear()
+    try:
+        r = load_npz(path)
+    except E.LxmertVizError as err:
+        assert str(path) in str(err), err
+    else:
+        assert _valid_with_extras(r) is None, _valid_with_extras(r)
+        assert not any(np.asarray(v).dtype == object for v in changes.values()), "an object array was accepted"
+    assert UNPICKLED == [], "the reader unpickled an object array"
+
+
+def _saved(arrays: dict):
+    path = TMP / "one_change.npz"
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    return path
+
+
+@FUZZ
+@given(n=st.integers(0, 3), seed=st.integers(0, 9), name=st.text("abcdefghij_", min_size=1, max_size=6), value=zero_d)
+def test_npz_single_value_extra_is_refused_by_its_key(n, seed, name, value):
+    path = _saved({**regions_to_arrays(_regions(n, 5, seed)), f"extra.{name}": value})
+    try:
+        load_npz(path)
+    except E.FeatureFileError as err:
+        assert str(path) in str(err) and f"'extra.{name}' is a single value" in str(err), err
+    else:
+        raise AssertionError("a 0-d extra array was accepted")
+
+
+@FUZZ
+@given(n=st.integers(0, 3), seed=st.integers(0, 9), key=st.sampled_from(KEYS), value=object_arrays)
+def test_npz_object_array_is_refused_without_unpickling(n, seed, key, value):
+    path = _saved({**regions_to_arrays(_regions(n, 5, seed)), key: value})
+    UNPICKLED.clear()
+    try:
+        load_npz(path)
+    except E.FeatureFileError as err:
+        assert str(path) in str(err) and "object arrays" in str(err), err
+    else:
+        raise AssertionError("an object array was accepted")
+    assert UNPICKLED == [], "the reader unpickled an object array"
 
 
 # -- configs ---------------------------------------------------------------------------------------
