@@ -10,6 +10,10 @@ no TF question-answering class); for each it writes, under ``OUT/<class>/``:
   model also ``obj_predictions.<obj|attr|feat>``, the region heads run by TF on TF's last vision
   state (TF computes them only for its losses, so they are not in its output).
 
+``OUT/TFLxmertForPreTraining-safetensors/``: the same pre-training weights saved with
+``save_pretrained(..., safe_serialization=True)`` (config.json + model.safetensors, format "tf"),
+whose outputs are those of ``OUT/TFLxmertForPreTraining``;
+
 and ``OUT/inputs_<inputs>.npz``, the fixed input sets:
 - ``padded``: 3 examples, 5 tokens and 5 regions, the second and third losing tokens and regions at
   the end (both masks), random token types. Equal counts because TF LXMERT 4.x reshapes the visual
@@ -107,6 +111,8 @@ def main(out_dir: Path) -> None:
         redraw(model, rng)
         target = out_dir / name
         model.save_pretrained(target)  # config.json + tf_model.h5 (safe_serialization=False by default)
+        if name == "TFLxmertForPreTraining":
+            model.save_pretrained(out_dir / f"{name}-safetensors", safe_serialization=True)
         for set_name, feed in feeds.items():
             got = model(feed, training=False, output_attentions=True, output_hidden_states=True, return_dict=True)
             arrays = flat(dict(got))

@@ -3,7 +3,8 @@
 The fixtures under tests/fixtures/tf were written by scripts/make_tf_fixtures.sh in a side venv
 (transformers 4.49, tensorflow 2.21, tf-keras; see versions.json there): tiny random
 `TFLxmertModel` and `TFLxmertForPreTraining` checkpoints exactly as ``save_pretrained`` writes
-them, and every output TF returned on two fixed input sets. This test runs without TensorFlow.
+them (``tf_model.h5``; the pre-training weights also as TF's ``model.safetensors``), and every
+output TF returned on two fixed input sets. This test runs without TensorFlow.
 
 Tolerance: 1e-5 absolute (rtol 0), as for `transformers`' PyTorch classes (test_parity.py). Both
 sides compute in float32 with the same operations; what differs is summation order inside matmuls
@@ -69,6 +70,33 @@ def test_every_tensorflow_output_matches(class_name, input_set):
         torch.testing.assert_close(ours[key], torch.from_numpy(theirs[key]), atol=ATOL, rtol=0,
                                    msg=lambda m, key=key: f"{class_name} {input_set} {key}: {m}")
     assert "tensorflow" not in sys.modules
+
+
+@pytest.mark.parametrize("input_set", INPUT_SETS)
+def test_tf_safetensors_gives_the_same_outputs(input_set):
+    """save_pretrained(..., safe_serialization=True) of the same TF model: model.safetensors, format 'tf'."""
+    folder = FIXTURES / "TFLxmertForPreTraining-safetensors"
+    model = lxmert_viz.from_pretrained(folder)
+    assert model.loading_report.weights == [str(folder / "model.safetensors")]
+    assert "format 'tf'" in model.loading_report.renamed[0]
+    with torch.no_grad():
+        ours = ours_by_tf_name(model, model(**inputs(input_set)))
+    theirs = np.load(FIXTURES / "TFLxmertForPreTraining" / f"outputs_{input_set}.npz")
+    assert sorted(ours) == sorted(theirs.files)
+    for key in theirs.files:
+        torch.testing.assert_close(ours[key], torch.from_numpy(theirs[key]), atol=ATOL, rtol=0,
+                                   msg=lambda m, key=key: f"safetensors {input_set} {key}: {m}")
+
+
+def test_tf_safetensors_missing_tensor_is_named(tmp_path):
+    from safetensors.numpy import load_file, save_file
+
+    folder = shutil.copytree(FIXTURES / "TFLxmertForPreTraining-safetensors", tmp_path / "ckpt")
+    arrays = load_file(str(folder / "model.safetensors"))
+    del arrays[QUERY]
+    save_file(arrays, str(folder / "model.safetensors"), metadata={"format": "tf"})
+    with pytest.raises(CheckpointError, match=f"1 missing keys: {QUERY_KEY} \\(TF name .../{QUERY}\\)"):
+        lxmert_viz.from_pretrained(folder)
 
 
 def test_answer_head_alone_from_the_pretraining_file():

@@ -6,7 +6,9 @@ What loads (see `convert_state_dict` for the key mapping):
   sharded ``*.index.json``; safetensors is preferred;
 - a directory saved by transformers 4.x's TensorFlow classes (`TFLxmertModel`,
   `TFLxmertForPreTraining`): ``config.json`` plus ``tf_model.h5``, read with `h5py` alone (no
-  TensorFlow; see `lxmert_viz.model.tf_checkpoint`), used when there is no PyTorch file;
+  TensorFlow; see `lxmert_viz.model.tf_checkpoint`), used when there is no PyTorch file; their
+  ``model.safetensors`` (``save_pretrained(..., safe_serialization=True)``, marked format ``tf``)
+  too;
 - a hub id (``unc-nlp/lxmert-vqa-uncased``) through `huggingface_hub`, when it is installed and online;
 - the original LXMERT release (github.com/airsplay/lxmert): ``bert.`` instead of ``lxmert.``,
   ``module.`` from DataParallel, ``lxrt_encoder.model.`` and ``logit_fc.`` in the VQA/GQA
@@ -33,7 +35,8 @@ from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_we
                          read_state_dict, resolve)
 from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
-from .tf_checkpoint import read_tf_weights, tf_name_guess
+from .tf_checkpoint import is_tf_safetensors, read_tf_safetensors, read_tf_weights, tf_name_guess
+from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 
 log = logging.getLogger(__name__)
 
@@ -219,13 +222,17 @@ def from_pretrained(
 
 
 def _read_weights(files: list[Path], report: LoadingReport) -> dict:
-    """The files' state dict in this model's names; TensorFlow's ``.h5`` through `read_tf_weights`."""
-    if not any(f.suffix == ".h5" for f in files):
+    """The files' state dict in this model's names; TensorFlow's ``.h5`` through `read_tf_weights`,
+    safetensors that TF wrote (format ``tf``) through `read_tf_safetensors`."""
+    if any(f.suffix == ".h5" for f in files):
+        if len(files) != 1:
+            raise CheckpointError(f"a TensorFlow checkpoint is one tf_model.h5 file, got {listing(map(str, files))}")
+        tf = read_tf_weights(files[0])
+    elif files[0].suffix == ".safetensors" and is_tf_safetensors(files[0]):
+        tf = read_tf_safetensors(files)
+    else:
         state, report.renamed = convert_state_dict(read_state_dict(files))
         return state
-    if len(files) != 1:
-        raise CheckpointError(f"a TensorFlow checkpoint is one tf_model.h5 file, got {listing(map(str, files))}")
-    tf = read_tf_weights(files[0])
     report.renamed, report.sources = tf.notes, tf.sources
     return tf.state
 
@@ -384,7 +391,6 @@ def _cast(t: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 # -- tokenizer and answers ---------------------------------------------------------------------
 def load_tokenizer(path_or_hub_id: str | os.PathLike, max_length: int | None = None):
     """The checkpoint's `Tokenizer` (``tokenizer.json``, else ``vocab.txt``)."""
-    from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 
     local = resolve(path_or_hub_id)
     directory = local if local.is_dir() else local.parent

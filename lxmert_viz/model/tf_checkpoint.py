@@ -25,6 +25,10 @@ go, the first level (the model's own scope, e.g. ``tf_lxmert_for_pre_training``)
 one is renamed: ``kernel`` -> ``weight`` (transposed: Keras' Dense kernel is (in, out), torch's
 Linear weight (out, in)), ``embeddings`` and ``gamma`` -> ``weight``, ``beta`` -> ``bias``.
 
+With ``safe_serialization=True`` the same classes write ``model.safetensors`` instead, marked
+``{"format": "tf"}``: one tensor per variable (no repeats), named without the model's scope
+(`read_tf_safetensors`).
+
 Strict: every dataset in the file must be listed by a layer and map to a name; any that does not,
 a repeated name whose values differ, a kernel that is not 2-D, is an error naming the TF weight.
 Whether each name and shape fits the model is checked by `lxmert_viz.model.pretrained`, whose
@@ -38,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from ..errors import CheckpointError, MissingFileError
 from .checkpoint import listing
@@ -63,8 +68,10 @@ class TfWeights:
     notes: list[str] = field(default_factory=list)
 
 
-def pt_name(tf_name: str) -> tuple[str, bool]:
+def pt_name(tf_name: str, scoped: bool = True) -> tuple[str, bool]:
     """The PyTorch parameter name of a TF variable name, and whether its value is transposed.
+    ``scoped``: the name starts with the model's own scope (as in ``tf_model.h5``; TF safetensors
+    files leave it out).
 
     Example:
         >>> pt_name("tf_lxmert_model/lxmert/encoder/x_layers_._1/visual_attention/att/query/kernel:0")
@@ -75,7 +82,7 @@ def pt_name(tf_name: str) -> tuple[str, bool]:
     levels = re.sub(r":\d+$", "", tf_name).split("/")
     levels = [lv.split("___")[-1] if 0 < i < len(levels) - 1 else lv for i, lv in enumerate(levels)]
     levels = [part for lv in levels for part in lv.split("_._") if part]
-    if len(levels) > 1:
+    if scoped and len(levels) > 1:
         levels = levels[1:]  # the model's own scope
     leaf = levels[-1]
     levels[-1] = _LEAF_NAMES.get(leaf, leaf)
@@ -184,40 +191,20 @@ def _read(f, path: Path, h5py) -> TfWeights:
                               f"TF checkpoint?); only a whole tf_model.h5 is read")
     datasets: dict[str, object] = {}
     f.visititems(lambda name, obj: datasets.__setitem__(name, obj) if isinstance(obj, h5py.Dataset) else None)
-    out = TfWeights(state={})
+    out, seen = TfWeights(state={}), {}
     listed: set[str] = set()
-    first: dict[str, tuple[str, np.ndarray]] = {}  # PyTorch key -> (where, stored value)
     repeats: list[str] = []
     for layer in layers:
         if layer not in f or not isinstance(f[layer], h5py.Group):
             raise CheckpointError(f"{path} lists the layer {layer!r} in 'layer_names' but has no such group")
-        group = f[layer]
-        for tf_name in attribute_list(group, "weight_names", f"{path} group {layer!r}"):
-            where = f"{layer!r} group: {tf_name}"
+        for tf_name in attribute_list(f[layer], "weight_names", f"{path} group {layer!r}"):
             full = f"{layer}/{tf_name}"
             if full not in datasets:
-                raise CheckpointError(f"{path}: the {where} is listed in 'weight_names' but not stored")
+                raise CheckpointError(f"{path}: the {layer!r} group: {tf_name} is listed in 'weight_names' "
+                                      f"but not stored")
             listed.add(full)
-            value = np.asarray(datasets[full][()])
-            key, transposed = pt_name(tf_name)
-            if key in first:
-                seen_where, seen = first[key]
-                if seen_where.split(": ", 1)[1] != tf_name:
-                    raise CheckpointError(f"{path}: the {seen_where} and the {where} both map to {key!r}")
-                if seen.shape != value.shape or not np.array_equal(seen, value):
-                    raise CheckpointError(f"{path}: the {where} repeats the {seen_where} with different "
-                                          f"values ({value.shape} vs {seen.shape}); a damaged or edited file")
+            if not _add(out, seen, path, f"{layer!r} group: {tf_name}", tf_name, datasets[full][()], scoped=True):
                 repeats.append(layer)
-                continue
-            first[key] = (where, value)
-            if transposed:
-                if value.ndim != 2:
-                    raise CheckpointError(f"{path}: the {where} is a kernel of shape {value.shape}; LXMERT's "
-                                          f"Dense kernels are 2-D (in, out)")
-                value = value.T
-            out.state[key] = torch.from_numpy(np.ascontiguousarray(value))
-            shape = tuple(datasets[full].shape)
-            out.sources[key] = f"{where} {shape}" + (", transposed" if transposed else "")
     unlisted = sorted(set(datasets) - listed)
     if unlisted:
         raise CheckpointError(f"{path} stores {len(unlisted)} weights no layer lists in 'weight_names' (so "
@@ -229,13 +216,79 @@ def _read(f, path: Path, h5py) -> TfWeights:
         counts = {g: repeats.count(g) for g in dict.fromkeys(repeats)}
         out.notes.append("repeated TF weights read once (equal copies): " +
                          ", ".join(f"{n} in the {g!r} group" for g, n in counts.items()))
-    out.notes.insert(0, f"TensorFlow weights: {len(out.state)} weights from {len(listed)} datasets "
-                        f"(Keras {_as_text(f.attrs.get('keras_version', b'?'), str(path))})")
-    if any(k.startswith("cls.predictions.") for k in out.state) and WORD_EMB_KEY in out.state:
-        if DECODER_KEY in out.state:
-            raise CheckpointError(f"{path} stores a masked-word decoder ({out.sources[DECODER_KEY]}); TF "
-                                  f"LXMERT's decoder is the word-embedding matrix and is never stored")
-        out.state[DECODER_KEY] = out.state[WORD_EMB_KEY]
-        out.sources[DECODER_KEY] = f"the word embeddings ({out.sources[WORD_EMB_KEY]}): TF LXMERT's tied decoder"
-        out.notes.append(f"{DECODER_KEY}: the word embeddings (TF LXMERT ties them; not stored)")
+    keras = _as_text(f.attrs.get("keras_version", b"?"), str(path))
+    out.notes.insert(0, f"TensorFlow weights: {len(out.state)} weights from {len(listed)} datasets (Keras {keras})")
+    _tie_decoder(out, path)
     return out
+
+
+def is_tf_safetensors(path: str | Path) -> bool:
+    """Whether a ``.safetensors`` file holds TF names: transformers 4.x's TF ``save_pretrained(...,
+    safe_serialization=True)`` marks it ``{"format": "tf"}`` (PyTorch's are ``"pt"``)."""
+    try:
+        with safe_open(str(path), framework="np") as f:
+            return (f.metadata() or {}).get("format") == "tf"
+    except Exception:  # unreadable: the ordinary safetensors reader says why
+        return False
+
+
+def read_tf_safetensors(paths: list[Path]) -> TfWeights:
+    """``model.safetensors`` (or its shards) written by transformers 4.x's TF LXMERT classes with
+    ``safe_serialization=True``: tensors named as TF names without the model's scope
+    (``lxmert/encoder/layer_._0/attention/self/query/kernel:0``), each variable once.
+
+    Raises:
+        CheckpointError: an unreadable file, two tensors for one parameter, a kernel that is not 2-D.
+    """
+    out, seen = TfWeights(state={}), {}
+    count = 0
+    for path in paths:
+        try:
+            with safe_open(str(path), framework="np") as f:
+                arrays = {name: f.get_tensor(name) for name in f.keys()}
+        except Exception as err:
+            raise CheckpointError(f"{path} is not a readable safetensors file (truncated or damaged?): "
+                                  f"{type(err).__name__}: {str(err)[:200]}") from None
+        for tf_name, value in arrays.items():
+            _add(out, seen, path, f"{path.name} tensor: {tf_name}", tf_name, value, scoped=False)
+        count += len(arrays)
+    out.notes.insert(0, f"TensorFlow weights (safetensors, format 'tf'): {len(out.state)} weights from "
+                        f"{count} tensors")
+    _tie_decoder(out, ", ".join(map(str, paths)))
+    return out
+
+
+def _add(out: TfWeights, seen: dict, path, where: str, tf_name: str, value, scoped: bool) -> bool:
+    """Put one TF weight into ``out`` under its PyTorch name; False for an equal repeat (skipped)."""
+    value = np.asarray(value)
+    key, transposed = pt_name(tf_name, scoped=scoped)
+    if key in seen:
+        seen_where, seen_name, seen_value = seen[key]
+        if seen_name != tf_name:
+            raise CheckpointError(f"{path}: the {seen_where} and the {where} both map to {key!r}")
+        if seen_value.shape != value.shape or not np.array_equal(seen_value, value):
+            raise CheckpointError(f"{path}: the {where} repeats the {seen_where} with different values "
+                                  f"({value.shape} vs {seen_value.shape}); a damaged or edited file")
+        return False
+    seen[key] = (where, tf_name, value)
+    shape = value.shape
+    if transposed:
+        if value.ndim != 2:
+            raise CheckpointError(f"{path}: the {where} is a kernel of shape {shape}; LXMERT's Dense kernels "
+                                  f"are 2-D (in, out)")
+        value = value.T
+    out.state[key] = torch.from_numpy(np.ascontiguousarray(value))
+    out.sources[key] = f"{where} {shape}" + (", transposed" if transposed else "")
+    return True
+
+
+def _tie_decoder(out: TfWeights, where) -> None:
+    """TF LXMERT's masked-word decoder is the word-embedding matrix: never stored, set here."""
+    if not (any(k.startswith("cls.predictions.") for k in out.state) and WORD_EMB_KEY in out.state):
+        return
+    if DECODER_KEY in out.state:
+        raise CheckpointError(f"{where} stores a masked-word decoder ({out.sources[DECODER_KEY]}); TF "
+                              f"LXMERT's decoder is the word-embedding matrix and is never stored")
+    out.state[DECODER_KEY] = out.state[WORD_EMB_KEY]
+    out.sources[DECODER_KEY] = f"the word embeddings ({out.sources[WORD_EMB_KEY]}): TF LXMERT's tied decoder"
+    out.notes.append(f"{DECODER_KEY}: the word embeddings (TF LXMERT ties them; not stored)")
