@@ -161,12 +161,13 @@ def _real_array(name: str, value) -> np.ndarray:
         raise InputError(f"{name} is not an array of numbers: {err}") from None
     if arr.dtype.kind not in "uif":
         raise InputError(f"{name} must hold real numbers, got dtype {arr.dtype}")
-    arr = arr.astype(np.float32)  # always a copy: the caller's array is never shared
+    with np.errstate(over="ignore", invalid="ignore"):  # a value beyond float32 becomes inf: refused below
+        arr = arr.astype(np.float32)  # always a copy: the caller's array is never shared
     bad = ~np.isfinite(arr)
     if bad.any():
         first = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (first at {first}); "
-                         f"features and boxes must be finite")
+        raise InputError(f"{name} holds {int(bad.sum())} NaN or infinite values (first at {first}; a number "
+                         f"beyond float32's range counts as infinite); features and boxes must be finite")
     return arr
 
 
