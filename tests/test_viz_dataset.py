@@ -1,8 +1,6 @@
 """Data-set pictures: the head grid, per-layer curves, the examples behind a cell, and the explorer."""
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
@@ -69,22 +67,3 @@ def test_cell_examples_outline_the_named_region(summary, kit):
     assert best.levels[best.chosen] == pytest.approx(best.levels.max())  # the head looks at the named region
     fig = cell_examples(summary, kit, "ref_attn", "l2v", 2, 1, k=2)
     assert len(fig.axes) == 4 and all(ax.get_gid() == "regions" for ax in fig.axes)
-
-
-def test_explorer_selects_in_place_and_follows_clicks(summary, kit):
-    from lxmert_viz.viz import DatasetHeadExplorer
-
-    ex = DatasetHeadExplorer(summary, kit, "ref_attn", "l2v", k=2)
-    top = summary.top_heads("ref_attn", "l2v", 1)[0]
-    assert ex.selected == (top["layer"], top["head"])
-    grid, panel = ex.figures["grid"], ex.figures["examples"]
-    ex.select(0, 3)
-    assert ex.figures["grid"] is grid and ex.figures["examples"] is panel
-    assert len(panel.layout.images) == 4 and "layer 0 head 3" in panel.layout.title.text
-    chosen = [p["shading"].chosen for p in ex.panels]
-    assert chosen == [p["record"]["referent_region"] for p in ex.panels]  # the named region outlined in each
-    assert all(img.source.startswith("data:image/png;base64,") for img in panel.layout.images)
-    ex._clicked(None, SimpleNamespace(point_inds=[5], xs=[2], ys=[1]), None)
-    assert ex.selected == (1, 2) and grid.layout.shapes[0].x0 == 1.5
-    with pytest.raises(IndexError, match="heads 0..3"):
-        ex.select(0, 9)

@@ -13,8 +13,7 @@ from lxmert_viz.explain import METHODS, ask_masked, explain, explain_all, releva
 from lxmert_viz.explain.perturbation import PerturbationReport  # noqa: E402
 from lxmert_viz.viz import compare_methods, perturbation_curves, relevance_overlay  # noqa: E402
 from lxmert_viz.viz.explanations import method_title  # noqa: E402
-from viz_fixtures import (ANSWERS, FakeKit, make_image, make_model, make_result, padded_properties,  # noqa: E402
-                          record_front_end_messages)
+from viz_fixtures import make_model, make_result  # noqa: E402
 
 QUESTION = "what color is the circle ?"
 
@@ -123,109 +122,3 @@ def test_perturbation_curves_panels_lines_and_auc():
     np.testing.assert_allclose(agr.axes[0].get_lines()[0].get_ydata(), rep.agreement[("random", "regions", "positive")])
     with pytest.raises(KeyError, match="rollout"):
         perturbation_curves(rep, methods=["rollout"])
-
-
-# -- the masking widget ----------------------------------------------------------------------------
-@pytest.fixture
-def kit(one_thread):
-    pytest.importorskip("ipywidgets")
-    pytest.importorskip("plotly")
-    pytest.importorskip("anywidget")
-    k = FakeKit(0)
-    k.answers = ANSWERS
-    return k
-
-
-def _direct(kit, mw, **drops):
-    base = mw.base
-    return ask_masked(kit.model, base.model_inputs(kit.model.dtype, kit.model.device), tokens=base.tokens,
-                      regions=base.regions, question=base.question, answers=ANSWERS, image=base.image, **drops)
-
-
-def _shading_layer(fig) -> np.ndarray:
-    """The RGBA shading layer an overlay figure shows now (decoded from its data URI)."""
-    import base64
-    import io
-
-    from PIL import Image
-
-    src = fig.data[1].source
-    return np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))))
-
-
-def test_masking_widget_set_matches_ask_masked_and_updates_in_place(kit):
-    from lxmert_viz.viz import MaskingWidget
-    from lxmert_viz.viz.widgets_masking import CSS
-
-    mw = MaskingWidget(kit, make_image(0), QUESTION, method="relevancy")
-    fig, draws = mw.overlay, mw.draws
-    assert [a for a, _ in mw.answers] == [a for a, _ in mw.base.answers], "nothing dropped: the plain answers"
-    assert len(mw.region_buttons) == 4 and len(mw.token_buttons) == len(mw.base.tokens)
-    assert CSS["region"] in mw.region_buttons[0]._dom_classes and mw.widget._dom_classes == (CSS["root"],)
-
-    sent = record_front_end_messages(fig)
-    run = mw.set(drop_regions=[1, 3])
-    assert sent and padded_properties(sent) == [], "boxes and bar restyled without undefined entries"
-    assert mw.draws == draws + 1, "one redraw per set()"
-    assert mw.overlay is fig, "the figure is restyled in place, not rebuilt"
-    direct = _direct(kit, mw, drop_regions=[1, 3])
-    assert run.dropped_regions == direct.dropped_regions == [1, 3]
-    assert mw.answers == direct.result.answers
-    np.testing.assert_allclose(run.output.question_answering_score, direct.output.question_answering_score,
-                               rtol=0, atol=1e-6)
-    ex = explain(direct.result, "relevancy", model=kit.model)
-    regions, tokens = mw.relevance
-    np.testing.assert_allclose(regions, relevance_rows(ex, direct.result)[0], atol=1e-9)
-    assert regions[1] == regions[3] == 0.0, "dropped regions carry no relevance"
-    alphas = mw.box_alphas()
-    assert alphas[1] == alphas[3] == 0.0 and alphas.max() > 0
-    layer = _shading_layer(fig)
-    k = layer.shape[1] / mw.base.regions.image_size[0]
-    x1, y1, x2, y2 = mw.base.regions.boxes[3]
-    assert layer[int((y1 + 0.3 * (y2 - y1)) * k), int((x1 + 0.5 * (x2 - x1)) * k), 3] == 110, "greyed when dropped"
-    assert "dropped" in mw.status.value and "3:gray triangle" in mw.status.value
-
-    mw.set(drop_tokens=["circle"])  # regions stay as they are
-    direct = _direct(kit, mw, drop_regions=[1, 3], drop_tokens=[mw.base.token_index("circle")])
-    assert mw.dropped_regions == [1, 3] and mw.run.dropped_tokens == direct.dropped_tokens
-    assert mw.answers == direct.result.answers
-    assert mw.relevance[1][mw.base.token_index("circle")] == 0.0
-    assert mw.overlay is fig
-
-    mw.set(drop_regions=[], drop_tokens=[], method="random")
-    assert mw.answers == mw.base.answers or [a for a, _ in mw.answers] == [a for a, _ in mw.base.answers]
-    assert mw.explanation.method == "random" and "random" in fig.layout.title.text
-    with pytest.raises(ValueError, match="CLS"):
-        mw.set(drop_tokens=[0])
-    with pytest.raises(IndexError):
-        mw.set(drop_regions=[9])
-
-
-def test_masking_widget_buttons_drive_it_like_set(kit):
-    from lxmert_viz.viz import MaskingWidget
-
-    mw = MaskingWidget(kit, make_image(1), QUESTION, method="raw")
-    mw.region_buttons[0].value = True  # what a click does
-    by_click = (list(mw.answers), mw.relevance[0].copy())
-    mw.set(drop_regions=[])
-    assert mw.dropped_regions == []
-    mw.set(drop_regions=[0])
-    assert mw.answers == by_click[0]
-    np.testing.assert_allclose(mw.relevance[0], by_click[1])
-    assert mw.token_buttons[0].disabled and mw.token_buttons[-1].disabled, "[CLS] and [SEP] stay"
-    assert mw.region_buttons[0].button_style == "danger", "a pressed (dropped) region looks dropped"
-    assert [b.description for b in mw.region_buttons] == [n.replace(":", " ", 1) for n in mw.base.regions.names()[:4]]
-
-
-def test_masking_widget_reset_restores_everything(kit):
-    from lxmert_viz.viz import MaskingWidget
-
-    mw = MaskingWidget(kit, make_image(0), QUESTION, method="relevancy")
-    first = (list(mw.answers), mw.relevance[0].copy())
-    mw.set(drop_regions=[0, 2], drop_tokens=["circle"], method="random", token="color")
-    assert mw.method.value == "random" and mw.target.value != "answer"
-    mw.reset_button.click()
-    assert mw.dropped_regions == [] and mw.dropped_tokens == []
-    assert mw.method.value == "relevancy" and mw.target.value == "answer"
-    assert list(mw.answers) == first[0]
-    np.testing.assert_allclose(mw.relevance[0], first[1], atol=1e-9)

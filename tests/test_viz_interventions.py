@@ -1,4 +1,4 @@
-"""Figures of the output heads and interventions, and the InterventionsWidget driven headlessly."""
+"""Figures of the output heads and interventions (the widget: tests/test_viz_widgets.py)."""
 from __future__ import annotations
 
 
@@ -6,11 +6,9 @@ import numpy as np
 import pytest
 
 pytest.importorskip("matplotlib")
-pytest.importorskip("ipywidgets")
 
 from lxmert_viz.viz.interventions import ablation_bars, head_ranking_grid, patch_sweep_figure  # noqa: E402
 from lxmert_viz.viz.output_heads import fill_bars, fill_figure, match_bars, region_labels_overlay  # noqa: E402
-from lxmert_viz.viz.widgets_interventions import CSS, PARTS, InterventionsWidget  # noqa: E402
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 Q = "what color is the circle?"
@@ -59,37 +57,3 @@ def test_intervention_figures(kit, circle_scenes):
     with pytest.raises(ValueError, match="effect is undefined; use metric='prob'"):
         patch_sweep_figure(same)
     assert len(patch_sweep_figure(same, "prob").axes) == 3
-
-
-def test_widget_drives_every_tab(kit, circle_scenes):
-    w = InterventionsWidget(kit, [("black", circle_scenes[0]), ("red", circle_scenes[1])])
-    c = w.controls
-    assert w.error is None and set(c) == set(PARTS)
-    assert all(CSS[name] in ctl._dom_classes for name, ctl in c.items())
-    assert c["fill-table"].value.count(CSS["row"]) == len(w.fill_result.compare(0))
-    for name in ("fill-image", "labels-image", "patch-image"):
-        assert c[name].value[:8] == b"\x89PNG\r\n\x1a\n"
-    assert w.sweep.source_answer == "red" and w.sweep.target_answer == "black"
-
-    figs = {k: id(f) for k, f in w._figs.items()}
-    c["image"].value = "red"  # every tab but patching follows the image
-    assert w.fill_result.with_image[0][0][0] == "red" and w.error is None
-    c["ablate-family"].value = "lang"
-    assert [v for _, v in c["ablate-layer"].options] == ["all", 0, 1]
-    c["ablate-layer"].value, c["ablate-heads"].value = 1, (0, 2)
-    c["ablate-run"].click()
-    assert w.ablation.heads == [("lang", 1, 0), ("lang", 1, 2)]
-    c["match-text"].value = "a red circle\n\na yellow square\n"
-    c["match-run"].click()
-    assert w.match_result.sentences == ["a red circle", "a yellow square"]
-    c["patch-per-position"].value = True
-    c["patch-run"].click()
-    assert w.sweep.per_position and w.sweep.effect["vis"].shape == (6, 4)
-    assert {k: id(f) for k, f in w._figs.items()} == figs  # the same figures, redrawn
-
-    c["fill-text"].value = "no mask here"
-    c["fill-run"].click()
-    assert "has no [MASK]" in w.error and "has no [MASK]" in c["status"].value
-    c["fill-text"].value = "is there a [MASK] triangle?"
-    c["fill-run"].click()
-    assert w.error is None and c["status"].value == ""

@@ -1,5 +1,5 @@
-"""Rendering for lxmert_viz: figures and widgets from a `Result` (the only part importing matplotlib,
-plotly and ipywidgets; install with ``pip install lxmert_viz[viz]``). The numbers behind the
+"""Rendering for lxmert_viz: figures and views from a `Result` (the only part importing matplotlib,
+plotly and anywidget; install with ``pip install lxmert_viz[viz]``). The numbers behind the
 figures come from `lxmert_viz.analysis`; nothing here computes what a test of the computation needs.
 
 Every renderer takes a `Result` (or plain arrays) and returns a figure; none calls ``show()``.
@@ -13,7 +13,8 @@ Public API:
     head_grid, head_grid_plotly, update_head_grid    layers x heads: entropy and max weight
     state_drift, state_pca, state_drift_plotly, state_pca_plotly   single- vs cross-modal states
     save                                             PNG/SVG/PDF (matplotlib), offline HTML (plotly)
-    AttentionExplorer, StatesExplorer, QAWidget      ipywidgets, figures updated in place
+    AttentionExplorer, StatesExplorer, QAWidget      interactive views (anywidget: JupyterLab, Notebook 7,
+                                                     VS Code, Colab, marimo), each with a static twin
     compare_methods, relevance_overlay, perturbation_curves   explanations on the image, perturbation test
     MaskingWidget                                    drop regions/words through the attention masks, live
     dataset_head_grid, dataset_head_grid_plotly, layer_curves, cell_examples, DatasetHeadExplorer
@@ -27,8 +28,12 @@ Public API:
 Every picture of region weights (overlays, explanation panels, the masking widget, the command
 line's PNG) is shaded by one code path, `shading`: the whole-image row is reported, never painted.
 
-Modules import matplotlib, plotly and ipywidgets inside the functions that draw, so importing this
-package stays cheap until something is drawn.
+The views (`view.View`, one anywidget class and one ES module, ``view.js``) get every picture as SVG
+or PNG rendered here; the browser computes nothing and loads nothing from the network. Displayed
+in IPython, a view also shows a kernel-free static twin of its current state (see `view`).
+
+Modules import matplotlib and plotly inside the functions that draw, so importing this package stays
+cheap until something is drawn (the views import anywidget).
 """
 from __future__ import annotations
 
@@ -49,6 +54,7 @@ from .plotly_overlay import box_alphas, box_weights, empty_overlay, overlay_plot
 from .pointing import pointing_figure
 from .region_picture import regions_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
+from .view import View
 from .widgets_attention import AttentionExplorer
 from .widgets_dataset import DatasetHeadExplorer
 from .widgets_masking import MaskingWidget
@@ -64,5 +70,5 @@ __all__ = [
     "perturbation_curves", "pointing_figure", "regions_overlay", "relevance_overlay", "sample_scenes",
     "save", "seed_everything", "state_drift", "state_drift_plotly", "state_pca", "state_pca_plotly",
     "update_dataset_head_grid", "update_head_grid", "update_heatmap", "update_overlay",
-    "update_state_drift", "update_state_pca",
+    "update_state_drift", "update_state_pca", "View",
 ]

@@ -2,20 +2,25 @@
 
 Shape letters: L layers, H heads, R regions.
 
-Two `go.FigureWidget`s built once and redrawn in place: the grid (`dataset_head_grid_plotly`) and
-a 2 x k panel of example images (`cell_panels`). ``select(layer, head)`` does what a click does,
-so tests and notebooks drive it without a browser.
+A `view.View` (anywidget): the grid is an SVG of `Summary.grid` (cells clickable), the examples a
+2 x k panel of composited pictures (`cell_panels`, `shading.composite`: the one shading path).
+``select(layer, head)`` does what a click does, so tests and notebooks drive it without a browser.
 """
 from __future__ import annotations
 
+import html
+
+import numpy as np
+
 from .dataset_examples import cell_panels
-from .dataset_heads import dataset_head_grid_plotly, update_dataset_head_grid
+from .dataset_heads import _range, _title
 from .plotly_overlay import png_uri
 from .shading import composite
-from .widget_base import Explorer
+from .svg import img_html, matrix_svg, viridis
+from .view import View
 
 
-class DatasetHeadExplorer(Explorer):
+class DatasetHeadExplorer(View):
     """A statistic's head grid over a run, and the examples behind the selected head.
 
     Args:
@@ -26,48 +31,32 @@ class DatasetHeadExplorer(Explorer):
         layer, head: the first selection (default: the cell with the highest mean).
 
     Attributes:
-        widget: the ipywidgets box to display.
-        figures: ``{"grid", "examples"}`` -> `go.FigureWidget`.
-        selected: the (layer, head) shown; ``panels`` the examples drawn (see `cell_panels`).
+        selected: the (layer, head) shown; ``panels`` (the view's) ``grid``, ``status``, ``examples``;
+        ``examples``: the examples drawn (see `cell_panels`), best first; ``grid``: the (L, H) values.
 
     Example:
         >>> from lxmert_viz.analysis import run, summarize
         >>> _ = run("shapes:2", ["pointing"], tmp / "r", progress=False)
         >>> ex = DatasetHeadExplorer(summarize(tmp / "r"), kit, "ref_attn", "l2v", k=2)
-        >>> ex.select(1, 3).selected, len(ex.figures["examples"].layout.images)
+        >>> ex.select(1, 3).selected, len(ex.examples)
         ((1, 3), 4)
     """
 
     def __init__(self, summary, kit, stat: str = "ref_attn", family: str = "l2v", k: int = 3,
                  layer: int | None = None, head: int | None = None):
-        import ipywidgets as w
-        import plotly.graph_objects as go
-        from plotly.subplots import make_subplots
-
-        super().__init__()
+        super().__init__("lxmert-viz-dataset-explorer")
         self.summary, self.kit, self.stat, self.family, self.k = summary, kit, stat, family, k
         if layer is None or head is None:
             best = summary.top_heads(stat, family, 1)[0]
             layer, head = best["layer"], best["head"]
-        grid = dataset_head_grid_plotly(summary, stat, family, widget=True)
-        grid.data[0].on_click(self._clicked)
-        panel = go.FigureWidget(make_subplots(2, k, horizontal_spacing=0.02, vertical_spacing=0.16))
-        panel.update_layout(height=640, width=max(420, 230 * k), margin={"l": 10, "r": 10, "t": 120, "b": 10},
-                            showlegend=False, plot_bgcolor="white", title={"font": {"size": 12}, "y": 0.98, "yanchor": "top"})
-        panel.update_xaxes(visible=False)
-        panel.update_yaxes(visible=False, autorange="reversed")
-        self.figures = {"grid": grid, "examples": panel}
-        self.status = w.HTML()
-        self.widget = w.VBox([w.HBox([grid, self.status]), panel])
-        self.widget.add_class("lxmert-viz-dataset-explorer")
-        self.selected = (layer, head)
-        self.panels: list[dict] = []
+        self.selected = (int(layer), int(head))
+        self.examples: list[dict] = []
+        self.grid = summary.grid(stat, family)
         self.redraw()
 
-    def _clicked(self, trace, points, state):
-        if points.point_inds:
-            y, x = points.ys[0], points.xs[0]
-            self.select(int(y), int(x))
+    def on_click(self, panel: str, data) -> None:
+        if panel == "grid" and data:
+            self.select(int(data["layer"]), int(data["head"]))
 
     def select(self, layer: int, head: int) -> "DatasetHeadExplorer":
         """Show the examples behind (layer, head), as a click on the grid does."""
@@ -76,37 +65,39 @@ class DatasetHeadExplorer(Explorer):
             raise IndexError(f"{self.family} has layers 0..{n_l - 1} and heads 0..{self.summary.heads - 1}; "
                              f"got layer {layer}, head {head}")
         self.selected = (layer, head)
-        self.redraw()
+        self._redraw_and_publish()
         return self
 
-    def redraw(self):
+    def redraw(self) -> None:
         layer, head = self.selected
-        update_dataset_head_grid(self.figures["grid"], self.summary, self.stat, self.family, selected=self.selected)
-        self.panels = cell_panels(self.summary, self.kit, self.stat, self.family, layer, head, self.k)
-        fig = self.figures["examples"]
-        images, shapes, notes = [], [], []
-        for row_i, row in enumerate(("best", "worst")):
-            for col_i, p in enumerate([q for q in self.panels if q["row"] == row][: self.k]):
-                n = row_i * self.k + col_i + 1
-                xref, yref = f"x{'' if n == 1 else n}", f"y{'' if n == 1 else n}"
-                w, h = p["shading"].image_size
+        grid = self.grid
+        n_l, n_h = grid.shape
+        lo, hi = _range(self.stat, grid)
+        cmap = (lambda lv: viridis(1 - np.asarray(lv))) if self.stat == "entropy" else viridis
+        grid_svg = matrix_svg(grid, [str(i) for i in range(n_l)], [str(h) for h in range(n_h)],
+                              title=_title(self.summary, self.stat, self.family, None), cmap=cmap, vmin=lo,
+                              vmax=max(hi, lo + 1e-6), cells=[(layer, head)], numbers=True, cell=34,
+                              cell_click=lambda i, j: {"layer": i, "head": j}, x_title="head", y_title="layer",
+                              bar_label=self.stat, gid="ds")
+        self.examples = cell_panels(self.summary, self.kit, self.stat, self.family, layer, head, self.k)
+        rows = []
+        for row in ("best", "worst"):
+            cells = []
+            for p in [q for q in self.examples if q["row"] == row][: self.k]:
                 picture = composite(p["image"], p["shading"])  # the one shading path, whole-image row not painted
-                images.append({"source": png_uri(picture), "xref": xref, "yref": yref, "x": 0, "y": 0,
-                               "sizex": w, "sizey": h, "sizing": "stretch", "layer": "below",
-                               "xanchor": "left", "yanchor": "top"})
-                notes.append({"xref": f"{xref} domain", "yref": f"{yref} domain", "x": 0.5, "y": 1.0,
-                              "yanchor": "bottom", "showarrow": False, "font": {"size": 9},
-                              "text": p["caption"].replace("\n", "<br>")})
-        with fig.batch_update():
-            for n in range(1, 2 * self.k + 1):
-                suffix = "" if n == 1 else str(n)
-                fig.layout[f"xaxis{suffix}"].range = [0, self.panels[0]["shading"].image_size[0]] if self.panels else None
-                fig.layout[f"yaxis{suffix}"].range = [self.panels[0]["shading"].image_size[1], 0] if self.panels else None
-            fig.layout.images = images
-            fig.layout.shapes = shapes
-            fig.layout.annotations = notes
-            fig.layout.title.text = (f"{self.family} layer {layer} head {head}: top row highest {self.stat}, "
-                                     "bottom row lowest (outline: the named region)")
-        mean = self.summary.grid(self.stat, self.family)[layer, head]
-        self.status.value = (f"<b>{self.family} layer {layer}, head {head}</b><br>mean {self.stat} {mean:.3f} over "
-                             f"{self.summary.count(self.stat, self.family)} examples<br>click a head to change")
+                cap = "<br>".join(html.escape(line) for line in p["caption"].split("\n"))
+                cells.append(f'<figure class="lxmert-viz-dataset-example" style="margin:0;width:210px">'
+                             f'{img_html(png_uri(picture), width=200, alt=p["caption"])}'
+                             f'<figcaption style="font-size:11px">{cap}</figcaption></figure>')
+            rows.append(f'<div style="font-size:12px;margin:4px 0"><b>{"highest" if row == "best" else "lowest"} '
+                        f'{html.escape(self.stat)}</b></div><div style="display:flex;gap:10px;flex-wrap:wrap">'
+                        + "".join(cells) + "</div>")
+        title = (f"<div style='font-size:13px;font-weight:600'>{html.escape(self.family)} layer {layer} head {head}: "
+                 f"top row highest {html.escape(self.stat)}, bottom row lowest (outline: the named region)</div>")
+        mean = grid[layer, head]
+        status = (f"<b>{self.family} layer {layer}, head {head}</b><br>mean {self.stat} {mean:.3f} over "
+                  f"{self.summary.count(self.stat, self.family)} examples<br>click a head to change")
+        self.set_panels({"name": "grid", "html": grid_svg, "css": "lxmert-viz-dataset-grid"},
+                        {"name": "status", "html": status, "css": "lxmert-viz-dataset-status"},
+                        {"name": "examples", "html": title + "".join(rows), "css": "lxmert-viz-dataset-examples",
+                         "block": True})

@@ -5,8 +5,9 @@ Shape letters: T tokens, R regions.
 Every removal goes through the attention masks (`lxmert_viz.explain.ask_masked`): nothing else
 about the input changes and no position moves, so the boxes and tokens keep their places and a
 dropped one is drawn dashed (region) or at zero (word). After each change the widget re-asks the
-model and re-explains its new top answer with the chosen method; the one `go.FigureWidget`
-overlay is restyled in place. Stable CSS classes (`CSS`) let a browser test find the parts.
+model and re-explains its new top answer with the chosen method and redraws its overlay panel (a
+`view.View`: SVG rendered here, the image sent once). Stable CSS classes (`CSS`) let a browser test
+find the parts.
 """
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ from collections.abc import Iterable
 import numpy as np
 
 from .explanations import method_title
-from .plotly_overlay import box_alphas, draw, empty_overlay
+from .plotly_overlay import png_uri
 from .shading import shade, whole_label
-from .widget_base import Explorer
+from .svg import overlay_svg
+from .view import View, options
 from .widgets_qa import answers_table
 
 CSS = {"root": "lxmert-viz-mask", "region": "lxmert-viz-mask-region", "token": "lxmert-viz-mask-token",
@@ -28,7 +30,7 @@ CSS = {"root": "lxmert-viz-mask", "region": "lxmert-viz-mask-region", "token": "
 SPECIAL = ("[CLS]", "[SEP]")  # kept: the answer head reads [CLS]; [SEP] closes the question
 
 
-class MaskingWidget(Explorer):
+class MaskingWidget(View):
     """Drop regions and tokens through the attention masks; answers and relevance update live.
 
     Args:
@@ -45,8 +47,9 @@ class MaskingWidget(Explorer):
             `ask_masked`).
         explanation: the `Explanation` of the current top answer under the current masks.
         relevance: ``(regions (R,), token_row (T,))`` drawn now (0 at dropped positions).
-        region_buttons, token_buttons: one `ToggleButton` per region / token (pressed = dropped).
-        overlay: the one `go.FigureWidget` (image, boxes shaded by relevance, word bars).
+        controls: one toggle per region (``region-i``) and per token (``token-i``; pressed = dropped),
+            ``method``, ``target`` and the ``reset`` button.
+        shading: the `Shading` drawn now (``alphas``: fill opacity of each box).
 
     Example:
         >>> mw = MaskingWidget(kit, sample, "what color is the circle?")
@@ -56,75 +59,55 @@ class MaskingWidget(Explorer):
     """
 
     def __init__(self, kit, image, question: str, method: str = "relevancy", top_k: int = 5, seed: int = 0):
-        import ipywidgets as w
-
         from ..explain import METHODS
 
-        super().__init__()
+        super().__init__(CSS["root"])
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
         self.kit, self.top_k, self.seed = kit, int(top_k), int(seed)
         self.base = kit.ask(image, question, top_k=self.top_k)
         self.inputs = self.base.model_inputs(kit.model.dtype, kit.model.device)
-        self.run = self.result = self.explanation = None
+        self.run = self.result = self.explanation = self.shading = None
         self.relevance = (np.zeros(self.base.regions.num_real), np.zeros(len(self.base.tokens)))
         self.draws = 0
-
-        names = self.base.regions.names()[: self.base.regions.num_real]
-        self.region_buttons = [w.ToggleButton(value=False, description=n.replace(":", " ", 1),
-                                              tooltip=f"drop region {n}", layout=w.Layout(width="auto"))
-                               for n in names]
+        self.num_regions = self.base.regions.num_real
+        names = self.base.regions.names()[: self.num_regions]
         labels = self.base.tokens.labels()
-        self.token_buttons = [w.ToggleButton(value=False, description=lab, tooltip=f"drop token {i}: {lab}",
-                                             disabled=lab in SPECIAL, layout=w.Layout(width="auto"))
-                              for i, lab in enumerate(labels)]
-        self.method = w.Dropdown(options=[(f"{m}: {method_title(m)}", m) for m in METHODS], value=method,
-                                 description="method", style={"description_width": "initial"},
-                                 layout=w.Layout(width="380px"))
-        self.target = w.Dropdown(options=[("the answer ([CLS] row)", "answer")]
-                                 + [(f"word {lab!r}", i) for i, lab in enumerate(labels) if lab not in SPECIAL],
-                                 value="answer", description="relevance for", style={"description_width": "initial"},
-                                 layout=w.Layout(width="300px"))
+        controls = [{"name": f"region-{i}", "kind": "toggle", "label": n.replace(":", " ", 1), "css": CSS["region"],
+                     "tooltip": f"drop region {n}", "row": 0, "row_label": "regions:"} for i, n in enumerate(names)]
+        controls += [{"name": f"token-{i}", "kind": "toggle", "label": lab, "css": CSS["token"], "disabled": lab in SPECIAL,
+                      "tooltip": f"drop token {i}: {lab}", "row": 1, "row_label": "tokens:"} for i, lab in enumerate(labels)]
+        controls += [
+            {"name": "method", "kind": "select", "label": "method", "css": CSS["method"], "row": 2,
+             "options": options((f"{m}: {method_title(m)}", m) for m in METHODS)},
+            {"name": "target", "kind": "select", "label": "relevance for", "css": CSS["target"], "row": 2,
+             "options": options([("the answer ([CLS] row)", "answer")]
+                                + [(f"word {lab!r}", i) for i, lab in enumerate(labels) if lab not in SPECIAL])},
+            {"name": "reset", "kind": "button", "label": "reset", "css": CSS["reset"], "row": 2,
+             "tooltip": "keep every region and word, and go back to the first method and target"},
+        ]
         self._initial = {"method": method, "target": "answer"}
-        self.reset_button = w.Button(description="reset", icon="undo", tooltip="keep every region and word, "
-                                     "and go back to the first method and target")
-        self.answers_html = w.HTML(value=answers_table(self.base.answers))
-        self.status = w.HTML(value="")
-        self.overlay = empty_overlay(widget=True)
-        self.figures = {"overlay": self.overlay}
-        self._built = False  # the first draw builds the traces; later ones restyle them in place
-
-        for b in self.region_buttons:
-            b.add_class(CSS["region"])
-        for b in self.token_buttons:
-            b.add_class(CSS["token"])
-        for key, wid in (("method", self.method), ("target", self.target), ("reset", self.reset_button),
-                         ("answers", self.answers_html), ("overlay", self.overlay), ("status", self.status)):
-            wid.add_class(CSS[key])
-        for c in (*self.region_buttons, *self.token_buttons, self.method, self.target):
-            c.observe(self._changed, names="value")
-        for b in (*self.region_buttons, *self.token_buttons):
-            b.observe(_press_style, names="value")
-        self.reset_button.on_click(lambda _b: self.reset())
-
-        self.widget = w.VBox([
-            w.HTML(f"<b>{html.escape(self.base.question)}</b> — press a region or a word to drop it "
-                   "(pressed = dropped, through the attention masks)"),
-            w.HBox([w.Label("regions:"), *self.region_buttons], layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([w.Label("tokens:"), *self.token_buttons], layout=w.Layout(flex_flow="row wrap")),
-            w.HBox([self.method, self.target, self.reset_button]),
-            self.answers_html, self.status, self.overlay])
-        self.widget.add_class(CSS["root"])
-        self.redraw()
+        self.set_asset("image", png_uri(self.base.image.convert("RGB")) if self.base.image is not None else "")
+        with self._holding():
+            self.controls = controls
+            self._put(**{c["name"]: False for c in controls if c["kind"] == "toggle"}, method=method, target="answer")
+            self.set_panels(
+                {"name": "question", "block": True,
+                 "html": f"<b>{html.escape(self.base.question)}</b> — press a region or a word to drop it "
+                         "(pressed = dropped, through the attention masks)"},
+                {"name": "answers", "html": answers_table(self.base.answers), "css": CSS["answers"], "block": True},
+                {"name": "status", "html": "", "css": CSS["status"], "block": True},
+                {"name": "overlay", "html": "", "css": CSS["overlay"], "block": True})
+            self._pending = True
 
     # -- state -----------------------------------------------------------------------------------
     @property
     def dropped_regions(self) -> list[int]:
-        return [i for i, b in enumerate(self.region_buttons) if b.value]
+        return [i for i in range(self.num_regions) if self.value(f"region-{i}")]
 
     @property
     def dropped_tokens(self) -> list[int]:
-        return [i for i, b in enumerate(self.token_buttons) if b.value]
+        return [i for i in range(len(self.base.tokens)) if self.value(f"token-{i}")]
 
     @property
     def answers(self) -> list[tuple[str, float]]:
@@ -157,7 +140,7 @@ class MaskingWidget(Explorer):
         Returns:
             the new `MaskedRun`.
         """
-        n = len(self.region_buttons)
+        n = self.num_regions
         regs = None
         if drop_regions is not None:
             asked = [int(i) for i in drop_regions]
@@ -168,15 +151,13 @@ class MaskingWidget(Explorer):
         toks = None if drop_tokens is None else self._token_positions(drop_tokens)
         with self._holding():
             if regs is not None:
-                for i, b in enumerate(self.region_buttons):
-                    b.value = i in regs
+                self._put(**{f"region-{i}": i in regs for i in range(n)})
             if toks is not None:
-                for i, b in enumerate(self.token_buttons):
-                    b.value = i in toks
+                self._put(**{f"token-{i}": i in toks for i in range(len(self.base.tokens))})
             if method is not None:
-                self.method.value = method
+                self._put(method=method)
             if token is not None:
-                self.target.value = "answer" if token == "answer" else self.base.token_index(token)
+                self._put(target="answer" if token == "answer" else self.base.token_index(token))
             self._pending = True  # one redraw when the hold ends, even if nothing changed
         return self.run
 
@@ -185,52 +166,52 @@ class MaskingWidget(Explorer):
         return self.set(drop_regions=(), drop_tokens=(), method=self._initial["method"],
                         token=self._initial["target"])
 
+    def on_press(self, name: str) -> None:
+        if name == "reset":
+            self.reset()
+
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Re-ask with the current masks, re-explain the new top answer, restyle the overlay in place."""
+        """Re-ask with the current masks, re-explain the new top answer, redraw the overlay."""
         from ..explain import ask_masked, explain, relevance_rows
 
         base = self.base
         run = ask_masked(self.kit.model, self.inputs, drop_regions=self.dropped_regions,
                          drop_tokens=self.dropped_tokens, tokens=base.tokens, regions=base.regions,
                          question=base.question, answers=self.kit.answers, image=base.image, top_k=self.top_k)
-        target = self.target.value
+        target = self.value("target")
         if target != "answer" and target in run.dropped_tokens:
             target = "answer"  # a dropped word has no row to show
-        ex = explain(run.result, self.method.value, model=self.kit.model, seed=self.seed)
+        ex = explain(run.result, self.value("method"), model=self.kit.model, seed=self.seed)
         regions, token_row = relevance_rows(ex, run.result, None if target == "answer" else target)
         self.run, self.result, self.explanation, self.relevance = run, run.result, ex, (regions, token_row)
-        self.answers_html.value = answers_table(self.answers, getattr(run.result, "score_label", "probability"))
-        self._restyle(regions, token_row, target)
-        self.draws += 1
         names = base.regions.names()
         dr = ", ".join(names[i] for i in run.dropped_regions) or "none"
         labels = base.tokens.labels()
         dt = ", ".join(labels[i] for i in run.dropped_tokens) or "none"
-        self.status.value = (f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
-                             f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>')
+        self.set_panels(
+            {"name": "answers", "css": CSS["answers"], "block": True,
+             "html": answers_table(self.answers, getattr(run.result, "score_label", "probability"))},
+            {"name": "status", "css": CSS["status"], "block": True,
+             "html": f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
+                     f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>'},
+            {"name": "overlay", "css": CSS["overlay"], "block": True, "html": self._overlay(regions, token_row, target)})
+        self.draws += 1
 
-    def _restyle(self, regions: np.ndarray, token_row: np.ndarray, target) -> None:
+    def _overlay(self, regions: np.ndarray, token_row: np.ndarray, target) -> str:
         base, n = self.base, len(regions)
-        s = shade(base.regions.boxes[:n], regions, base.regions.image_size, dropped=self.run.dropped_regions)
+        s = self.shading = shade(base.regions.boxes[:n], regions, base.regions.image_size,
+                                 dropped=self.run.dropped_regions)
         names = base.regions.names()[:n]
         what = "the answer" if target == "answer" else repr(base.tokens.labels()[target])
         labels = [f"{lab} (dropped)" if i in self.run.dropped_tokens else lab
                   for i, lab in enumerate(base.tokens.labels())]
         spec = {"shading": s, "names": names, "weights": token_row, "key_labels": labels, "paint": True,
-                "bars_are_regions": False, "bar_title": "relevance of each word", "family": "relevance",
-                "title": f"{method_title(self.method.value)} · relevance for {what} · answer {self.answer!r}",
+                "bars_are_regions": False, "bar_title": "relevance of each word", "weights_sum_to_one": False,
+                "title": f"{method_title(self.value('method'))} · relevance for {what} · answer {self.answer!r}",
                 "whole": whole_label(s, names, "relevance")}
-        draw(self.overlay, base.image, spec, rebuild=not self._built, what="relevance")
-        self._built = True
+        return overlay_svg(spec, "image", what="relevance", width=940, uniform=False)
 
     def box_alphas(self) -> np.ndarray:
         """(R,) fill opacities of the overlay's boxes as drawn now."""
-        return box_alphas(self.overlay)
-
-
-def _press_style(change) -> None:
-    """A pressed (dropped) button looks dropped: red, struck through."""
-    b = change["owner"]
-    b.button_style = "danger" if change["new"] else ""
-    b.icon = "times" if change["new"] else ""
+        return np.asarray(self.shading.alphas)

@@ -2,10 +2,11 @@
 
 Shape letters: T tokens, R regions.
 
-One `go.FigureWidget` overlay lives for the widget's lifetime: a new question on the same image
-restyles it in place (no image re-send), a new image rebuilds its traces in place. The word shown
-first is the question's content word (`defaults.default_token`), and words the model's vocabulary
-does not know are named in a notice. Stable CSS classes let a browser test find the parts (`CSS`).
+A `view.View` (anywidget): Python asks the kit and renders the overlay as SVG; the browser draws
+it. The image is sent once per image (an asset): a new question on the same image re-sends only the
+shading and the bars. The word shown first is the question's content word (`defaults.default_token`),
+and words the model's vocabulary does not know are named in a notice. Stable CSS classes let a
+browser test find the parts (`CSS`).
 """
 from __future__ import annotations
 
@@ -14,10 +15,15 @@ import io
 import time
 from pathlib import Path
 
+import numpy as np
+
 from .defaults import default_token
-from .plotly_overlay import empty_overlay, update_overlay
+from .image_overlay import overlay_spec
+from .plotly_overlay import png_uri
 from .shading import colour
-from .widget_base import Explorer, head_options, layer_options
+from .svg import overlay_svg
+from .view import View, options
+from .widget_base import head_options, layer_options
 
 CSS = {"question": "lxmert-viz-qa-question", "ask": "lxmert-viz-qa-ask", "answers": "lxmert-viz-qa-answers",
        "overlay": "lxmert-viz-qa-overlay", "status": "lxmert-viz-qa-status", "sample": "lxmert-viz-qa-sample",
@@ -63,7 +69,7 @@ def _open(image):
     return image
 
 
-class QAWidget(Explorer):
+class QAWidget(View):
     """Ask questions about sample or uploaded images with any kit.
 
     Args:
@@ -74,89 +80,95 @@ class QAWidget(Explorer):
 
     Attributes:
         result: the latest `Result` (None before the first question).
-        answers_html: `ipywidgets.HTML` holding the answer table (``.value``).
-        notice: `ipywidgets.HTML` naming unknown words ("" when every word is known).
-        overlay: the one `go.FigureWidget` (image, regions shaded by ``l2v`` from the chosen word).
+        token: the index of the word shown; ``drawn``: ``{"weights": (R,), "alphas": (R,), "title"}``.
+        panels: ``notice``, ``answers``, ``status``, ``overlay`` (`panel(name)` gives the HTML/SVG).
         timings: ``{"ask_ms", "draw_ms", "total_ms"}`` of the last question.
         error: the last error message, or None.
 
     Example:
         >>> qa = QAWidget(kit, [("scene_00", sample)])
-        >>> qa.ask("what color is the circle?").answer, qa.result.tokens.labels()[qa.token.value]
+        >>> qa.ask("what color is the circle?").answer, qa.result.tokens.labels()[qa.token]
         ('black', 'circle')
     """
 
     def __init__(self, kit, samples=(), question: str | None = None, top_k: int = 5):
-        import ipywidgets as w
-
-        super().__init__()
+        super().__init__(CSS["root"])
         self.kit = kit
         self.top_k = int(top_k)
         self.samples = [s if isinstance(s, tuple) else (f"sample {i}", s) for i, s in enumerate(samples)]
         self.result = None
         self.error = None
         self.timings: dict[str, float] = {}
+        self.drawn: dict = {}
         self.image = None
         self.image_name = None
-        self._drawn_image = None  # the image object the overlay currently shows
+        self._drawn_image = None  # the image object whose asset the view holds
         self._asked: tuple | None = None  # (image id, question) last answered
-
-        wide = {"description_width": "initial"}
-        self.sample = w.Dropdown(options=[(n, i) for i, (n, _) in enumerate(self.samples)],
-                                 value=0 if self.samples else None, description="image", style=wide)
-        self.upload = w.FileUpload(accept="image/*", multiple=False, description="upload")
-        self.question = w.Text(value=question or "", placeholder="ask a question about the image",
-                               description="question", continuous_update=False, style=wide,
-                               layout=w.Layout(width="440px"))
-        self.ask_button = w.Button(description="ask", button_style="primary")
-        self.answers_html = w.HTML(value=answers_table([]))
-        self.notice = w.HTML(value="")
-        self.status = w.HTML(value="")
-        self.token = w.Dropdown(options=[], description="word", style=wide)
-        self.layer = w.Dropdown(options=[("last", -1)], value=-1, description="cross layer", style=wide)
-        self.head = w.Dropdown(options=head_options(0), value="mean", description="head", style=wide)
-        self.overlay = empty_overlay(widget=True)
-        self.figures = {"overlay": self.overlay}
-        for key, wid in (("question", self.question), ("ask", self.ask_button), ("answers", self.answers_html),
-                         ("overlay", self.overlay), ("status", self.status), ("sample", self.sample),
-                         ("upload", self.upload), ("token", self.token), ("notice", self.notice),
-                         ("layer", self.layer), ("head", self.head)):
-            wid.add_class(CSS[key])
-
-        self._quiet = False  # True while the widget itself sets a control (no callback loop)
-        self.sample.observe(lambda ch: self._quiet or ch["new"] == UPLOADED or self.select_sample(ch["new"]),
-                            names="value")
-        self.upload.observe(self._uploaded, names="value")
-        self.question.observe(lambda ch: self._quiet or self.ask(ch["new"]), names="value")
-        self.ask_button.on_click(lambda _b: self.ask(self.question.value))
-        for c in (self.token, self.layer, self.head):
-            c.observe(self._changed, names="value")
-
-        left = w.VBox([w.HBox([self.sample, self.upload]), w.HBox([self.question, self.ask_button]),
-                       self.notice, self.answers_html, self.status])
-        self.widget = w.VBox([left, w.HBox([self.token, self.layer, self.head]), self.overlay])
-        self.widget.add_class(CSS["root"])
+        self._upload_name = None
+        with self.hold_sync():
+            self.controls = self._controls([], 0)
+            self._put(sample=0 if self.samples else None, question=question or "", token=None, layer=-1, head="mean")
+            self.set_panels({"name": "notice", "html": "", "css": CSS["notice"], "block": True},
+                            {"name": "answers", "html": answers_table([]), "css": CSS["answers"], "block": True},
+                            {"name": "status", "html": "", "css": CSS["status"], "block": True},
+                            {"name": "overlay", "html": "", "css": CSS["overlay"], "block": True})
         if self.samples:
             self._set_image(_open(self.samples[0][1]), self.samples[0][0])
             if question:
                 self.ask(question)
 
+    def _controls(self, labels, num_heads: int, num_layers: int = 1) -> list[dict]:
+        samples = [(n, i) for i, (n, _) in enumerate(self.samples)]
+        if self._upload_name is not None:
+            samples.append((f"uploaded: {self._upload_name}", UPLOADED))
+        return [
+            {"name": "sample", "kind": "select", "label": "image", "css": CSS["sample"], "options": options(samples)},
+            {"name": "upload", "kind": "file", "label": "upload", "accept": "image/*", "css": CSS["upload"]},
+            {"name": "question", "kind": "text", "label": "question", "placeholder": "ask a question about the image",
+             "width": "420px", "css": CSS["question"], "row": 1},
+            {"name": "ask", "kind": "button", "label": "ask", "primary": True, "css": CSS["ask"], "row": 1},
+            {"name": "token", "kind": "select", "label": "word", "css": CSS["token"], "row": 2,
+             "options": options((lab, i) for i, lab in enumerate(labels))},
+            {"name": "layer", "kind": "select", "label": "cross layer", "css": CSS["layer"], "row": 2,
+             "options": options(layer_options(num_layers) if labels else [("last", -1)])},
+            {"name": "head", "kind": "select", "label": "head", "css": CSS["head"], "row": 2,
+             "options": options(head_options(num_heads))},
+        ]
+
+    @property
+    def token(self):
+        return self.value("token")
+
+    @property
+    def overlay(self) -> "QAWidget":
+        """The view whose overlay panel is redrawn in place (kept for callers that check identity)."""
+        return self
+
     # -- inputs ----------------------------------------------------------------------------------
     def _set_image(self, image, name: str) -> None:
         self.image, self.image_name = image, name
 
-    def _show_in_dropdown(self, value, name: str | None = None) -> None:
-        """Make the image dropdown name what is shown (an upload gets its own entry)."""
-        opts = [(n, i) for i, (n, _) in enumerate(self.samples)]
-        if value == UPLOADED:
-            opts.append((f"uploaded: {name}", UPLOADED))
-        self._quiet = True
+    def on_values(self, changed: dict) -> None:
+        if "sample" in changed and changed["sample"] not in (None, UPLOADED):
+            self.select_sample(int(changed["sample"]))
+        if "question" in changed:
+            self.ask(changed["question"])
+        if {"token", "layer", "head"} & set(changed):
+            self._pending = True
+
+    def on_press(self, name: str) -> None:
+        if name == "ask":
+            self.ask(self.value("question"))
+
+    def on_upload(self, name: str, filename: str, content: bytes) -> None:
+        from PIL import Image
+
         try:
-            if list(self.sample.options) != opts:
-                self.sample.options = opts
-            self.sample.value = value
-        finally:
-            self._quiet = False
+            img = Image.open(io.BytesIO(content)).convert("RGB")
+        except Exception as err:  # PIL raises several types for bad files; show, do not crash
+            self._fail(f"could not read {filename}: {err}")
+            return
+        self.set_image(img, filename)
 
     def select_sample(self, i: int):
         """Show sample ``i``; re-ask the current question on it. Returns the new `Result` or None."""
@@ -164,43 +176,32 @@ class QAWidget(Explorer):
             raise IndexError(f"sample {i} is out of range for {len(self.samples)} samples")
         name, img = self.samples[i]
         self._set_image(_open(img), name)
-        self._show_in_dropdown(i)
-        return self.ask(self.question.value) if self.question.value.strip() else None
+        self._put(sample=i)
+        q = self.value("question") or ""
+        return self.ask(q) if q.strip() else None
 
     def set_image(self, image, name: str = "image"):
         """Use any PIL image (or path); re-ask the current question on it."""
         self._set_image(_open(image), name)
-        self._show_in_dropdown(UPLOADED, name)
-        return self.ask(self.question.value) if self.question.value.strip() else None
+        self._upload_name = name
+        self.controls = self._controls(*self._control_args())
+        self._put(sample=UPLOADED)
+        q = self.value("question") or ""
+        return self.ask(q) if q.strip() else None
 
-    def _uploaded(self, change):
-        from PIL import Image
-
-        files = change["new"]
-        if not files:
-            return
-        f = files[0]
-        try:
-            img = Image.open(io.BytesIO(bytes(f["content"]))).convert("RGB")
-        except Exception as err:  # PIL raises several types for bad files; show, do not crash
-            self._fail(f"could not read {f.get('name', 'the upload')}: {err}")
-            return
-        self.set_image(img, f.get("name", "upload"))
-
-    def _set_quietly(self, control, value) -> None:
-        self._quiet = True
-        try:
-            control.value = value
-        finally:
-            self._quiet = False
+    def _control_args(self):
+        r = self.result
+        return (r.tokens.labels(), r.num_heads, r.num_layers("l2v")) if r is not None else ([], 0)
 
     # -- asking ----------------------------------------------------------------------------------
     def _fail(self, msg: str) -> None:
         self.error = msg
-        self.status.value = f'<span class="lxmert-viz-qa-error" style="color:#b00">{html.escape(msg)}</span>'
+        self.set_panels({"name": "status", "css": CSS["status"], "block": True,
+                         "html": f'<span class="lxmert-viz-qa-error" style="color:#b00">{html.escape(msg)}</span>'})
+        self._update_twins()
 
     def ask(self, question: str):
-        """Answer ``question`` about the current image and redraw the overlay in place.
+        """Answer ``question`` about the current image and redraw the overlay.
 
         Returns:
             the `Result`, or None when nothing was asked (no image, empty question) or the kit
@@ -215,8 +216,8 @@ class QAWidget(Explorer):
         key = (id(self.image), question)
         if key == self._asked and self.result is not None:
             return self.result  # same image, same question (Enter then click): nothing new
-        if self.question.value.strip() != question:
-            self._set_quietly(self.question, question)
+        if (self.value("question") or "").strip() != question:
+            self._put(question=question)
         t0 = time.perf_counter()
         try:
             result = self.kit.ask(self.image, question)
@@ -226,46 +227,46 @@ class QAWidget(Explorer):
         t1 = time.perf_counter()
         new_question = self.result is None or self.result.question != question
         self.result, self.error, self._asked = result, None, key
-        self.answers_html.value = answers_table(result.answers[: self.top_k],
-                                                getattr(result, "score_label", "probability"))
-        self.notice.value = unknown_notice(getattr(result, "unknown_words", ()))
-        self._sync_controls(result, new_question)
-        self._draw()
-        t2 = time.perf_counter()
-        self.timings = {"ask_ms": 1e3 * (t1 - t0), "draw_ms": 1e3 * (t2 - t1), "total_ms": 1e3 * (t2 - t0)}
-        self.status.value = (f'<span class="lxmert-viz-qa-ok">{html.escape(self.image_name or "")}: '
-                             f'answered in {self.timings["total_ms"]:.0f} ms</span>')
+        with self.hold_sync():
+            self._sync_controls(result, new_question)
+            self.set_panels(
+                {"name": "answers", "css": CSS["answers"], "block": True,
+                 "html": answers_table(result.answers[: self.top_k], getattr(result, "score_label", "probability"))},
+                {"name": "notice", "css": CSS["notice"], "block": True,
+                 "html": unknown_notice(getattr(result, "unknown_words", ()))})
+            self._draw()
+            t2 = time.perf_counter()
+            self.timings = {"ask_ms": 1e3 * (t1 - t0), "draw_ms": 1e3 * (t2 - t1), "total_ms": 1e3 * (t2 - t0)}
+            self.set_panels({"name": "status", "css": CSS["status"], "block": True,
+                             "html": f'<span class="lxmert-viz-qa-ok">{html.escape(self.image_name or "")}: '
+                                     f'answered in {self.timings["total_ms"]:.0f} ms</span>'})
+        self._update_twins()
         return result
 
     def _sync_controls(self, result, new_question: bool) -> None:
         """New question: new word list, its content word chosen; the same question on a new image
         keeps the chosen word."""
         labels = result.tokens.labels()
-        old = dict((v, k) for k, v in self.token.options).get(self.token.value) if self.token.options else None
-        with self._holding():
-            opts = [(lab, i) for i, lab in enumerate(labels)]
-            if list(self.token.options) != opts:
-                self.token.options = opts
-            keep = not new_question and old in labels
-            self.token.value = labels.index(old) if keep else default_token(result)
-            layer_opts = layer_options(result.num_layers("l2v"))
-            if list(self.layer.options) != layer_opts:
-                self.layer.options = layer_opts
-                self.layer.value = -1
-            hopts = head_options(result.num_heads)
-            if list(self.head.options) != hopts:
-                value = self.head.value
-                self.head.options = hopts
-                self.head.value = value if value in [v for _, v in hopts] else "mean"
-            self._pending = False  # ask() draws once right after; no redraw when the hold ends
+        old_opts = next(c for c in self.controls if c["name"] == "token")["options"]
+        old = next((lab for lab, v in old_opts if v == self.value("token")), None)
+        controls = self._controls(labels, result.num_heads, result.num_layers("l2v"))
+        if controls != self.controls:
+            self.controls = controls
+        keep = not new_question and old in labels
+        head = self.value("head")
+        self._put(token=labels.index(old) if keep else default_token(result),
+                  layer=self.value("layer") if -1 <= (self.value("layer") or -1) < result.num_layers("l2v") else -1,
+                  head=head if head in [v for _, v in head_options(result.num_heads)] else "mean")
 
     def _draw(self) -> None:
         if self.result is None:
             return
-        new_image = self._drawn_image is not self.image
-        update_overlay(self.overlay, self.result, token=self.token.value, family="l2v", layer=self.layer.value,
-                       head=self.head.value, image=True if new_image else None)
-        self._drawn_image = self.image
+        if self._drawn_image is not self.image:
+            self.set_asset("image", png_uri(self.image.convert("RGB")))
+            self._drawn_image = self.image
+        spec = overlay_spec(self.result, self.value("token"), None, "l2v", self.value("layer"), self.value("head"))
+        self.drawn = {"weights": np.asarray(spec["weights"]), "alphas": np.asarray(spec["alphas"]), "title": spec["title"]}
+        self.set_panels({"name": "overlay", "css": CSS["overlay"], "block": True, "html": overlay_svg(spec, "image", width=940)})
 
     def redraw(self) -> None:
         """Word, layer or head changed: only the overlay moves."""
@@ -275,4 +276,6 @@ class QAWidget(Explorer):
         """Show where ``token`` (word or index) of the current question looks."""
         if self.result is None:
             raise RuntimeError("ask a question first")
-        self.token.value = self.result.token_index(token)
+        with self._holding():
+            self._put(token=self.result.token_index(token))
+            self._pending = True
