@@ -31,12 +31,12 @@ import torch
 
 from ..errors import ConfigError, MissingFileError
 from ..inputs.answers import Answers
+from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_weights, listing, read_json,
                          read_state_dict, resolve)
 from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
 from .tf_checkpoint import is_tf_safetensors, read_tf_safetensors, read_tf_weights, tf_name_guess
-from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""TensorFlow LXMERT weights (``tf_model.h5``) read with `h5py` alone, no TensorFlow.
+"""TensorFlow LXMERT weights (``tf_model.h5``; TF's ``model.safetensors``) read without TensorFlow.
 
 The writer: ``save_pretrained`` of transformers 4.x's ``TFLxmertModel`` and ``TFLxmertForPreTraining``
 (transformers 4.x has no TF question-answering class; transformers 5 has no TensorFlow at all). It
@@ -46,6 +46,7 @@ from safetensors import safe_open
 
 from ..errors import CheckpointError, MissingFileError
 from .checkpoint import listing
+
 WORD_EMB_KEY = "lxmert.embeddings.word_embeddings.weight"
 DECODER_KEY = "cls.predictions.decoder.weight"
 # Keras 2.13+ writes this group for weights the model holds outside its layers; LXMERT has none.
