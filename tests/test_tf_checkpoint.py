@@ -174,6 +174,30 @@ def test_pytorch_files_come_before_tf_model_h5(tmp_path):
     assert direct.loading_report.weights == [str(folder / "tf_model.h5")]
 
 
+def test_hub_repo_with_only_tf_weights(tmp_path, monkeypatch):
+    """A hub repository holding config.json + tf_model.h5: asked for safetensors, then .bin, then it."""
+    import fnmatch
+
+    huggingface_hub = pytest.importorskip("huggingface_hub")
+    asked = []
+
+    def fake_download(repo_id, revision=None, cache_dir=None, allow_patterns=()):
+        asked.append([p for p in allow_patterns if p not in ("*.json", "*.txt")])
+        snapshot = tmp_path / "snapshot"
+        snapshot.mkdir(exist_ok=True)
+        for f in (FIXTURES / "TFLxmertModel").iterdir():
+            if any(fnmatch.fnmatch(f.name, p) for p in allow_patterns):
+                shutil.copy(f, snapshot / f.name)
+        return str(snapshot)
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.delenv("TRANSFORMERS_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", fake_download)
+    model = lxmert_viz.from_pretrained("someone/tiny-tf-lxmert")
+    assert asked == [["*.safetensors"], ["*.bin"], ["tf_model.h5"]]
+    assert model.loading_report.weights == [str(tmp_path / "snapshot" / "tf_model.h5")]
+
+
 def test_sharded_tf_checkpoint_is_refused_by_name(tmp_path):
     shutil.copy(FIXTURES / "TFLxmertModel" / "config.json", tmp_path)
     (tmp_path / "tf_model.h5.index.json").write_text(json.dumps({"weight_map": {}}))
