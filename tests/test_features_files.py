@@ -240,3 +240,16 @@ def test_a_run_killed_by_sigkill_resumes_with_nothing_lost_or_redone(tmp_path, t
             assert_same(results[f"im{i}"], tiny.extract([tmp_path / "imgs" / f"im{i}.png"], num_regions=4)[0])
     finally:
         torch.set_num_threads(before)
+
+
+def test_labels_absent_is_kept_and_said(tmp_path):
+    from lxmert_viz import errors as E
+
+    r = Regions(np.zeros((3, 4), np.float32), np.ones((3, 8), np.float32), (64, 48), num_real=2,
+                labels_absent="this file stores no labels")
+    assert r.names() == ["r0 (no label)", "r1 (no label)", "r2 (no label)"] and r.real().labels_absent == r.labels_absent
+    back = load_npz(save_npz(tmp_path / "a.npz", r))
+    assert back.labels_absent == "this file stores no labels" and back.labels is None
+    assert Regions(r.boxes, r.feats, (64, 48)).names() == ["r0", "r1", "r2"]  # no reason given: plain names
+    with pytest.raises(E.InputError, match="labels_absent"):
+        Regions(r.boxes, r.feats, (64, 48), labels=("a", "b", "c"), labels_absent="none stored")
