@@ -18,7 +18,7 @@ import pytest
 
 from lxmert_viz import errors as E
 from lxmert_viz.analysis.datasets import FeatureStore
-from lxmert_viz.analysis.datasets.tsv_line import read_tsv_line
+from lxmert_viz.features.tsv_line import read_tsv_line
 from lxmert_viz.features import VGLabels, read_tsv
 from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES, FIELDNAMES, NO_LABELS, _set_field_limit
 
@@ -178,3 +178,17 @@ def test_feature_store_reads_bottom_up_lines_by_offset(tmp_path):
     assert ref.offset == len("\t".join(BOTTOM_UP_FIELDNAMES)) + 2  # after the header and its \r\n
     with pytest.raises(E.FeatureFileError, match=rf"at byte {ref.offset + 1} is not the line of image '262148'"):
         read_tsv_line(path, ref.offset + 1, "262148")
+
+
+def test_feature_store_skips_blank_lines_and_names_bad_ids(tmp_path):
+    path = tmp_path / "f.tsv"
+    write_like_generate_tsv(path, ADAPTIVE[:1])
+    path.write_bytes(b"\r\n" + path.read_bytes() + b"\r\n")
+    store = FeatureStore(path)
+    assert len(store) == 1 and store.ref(9).load().num_real == 10
+    (tmp_path / "bad.tsv").write_bytes("imagé\t1\t1\t0\t\t\r\n".encode())
+    with pytest.raises(E.FeatureFileError, match=r"bad.tsv line 1: the image id .* is not ASCII"):
+        FeatureStore(tmp_path / "bad.tsv")
+    (tmp_path / "empty.tsv").write_bytes(b"")
+    with pytest.raises(E.FeatureFileError, match="holds no region features"):
+        FeatureStore(tmp_path / "empty.tsv")

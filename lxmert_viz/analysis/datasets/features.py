@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ...errors import FeatureFileError, MissingFileError
 from ...features.tsv import LAYOUTS
 from ..example import FeatureRef
 
@@ -50,15 +51,21 @@ class FeatureStore:
         elif self.path.is_file() and self.path.suffix == ".tsv":
             offset = 0
             with open(self.path, "rb") as f:
-                for line in f:
-                    if not (offset == 0 and line.rstrip(b"\r\n").split(b"\t") in _HEADERS):  # a header: skipped
-                        image_id = line.split(b"\t", 1)[0].decode("ascii")
+                for lineno, line in enumerate(f, 1):
+                    header = offset == 0 and line.rstrip(b"\r\n").split(b"\t") in _HEADERS
+                    if line.strip() and not header:  # blank lines and a first-line header hold no image
+                        image_id = line.split(b"\t", 1)[0]
+                        try:
+                            image_id = image_id.decode("ascii")
+                        except UnicodeDecodeError:
+                            raise FeatureFileError(f"{self.path} line {lineno}: the image id {image_id[:40]!r} is "
+                                                   f"not ASCII; a feature TSV holds ASCII text only") from None
                         self._refs[image_id] = FeatureRef(str(self.path), image_id, offset, pad_to)
                     offset += len(line)
         else:
-            raise FileNotFoundError(f"{self.path} is neither a folder of .npz feature files nor a .tsv file")
+            raise MissingFileError(f"{self.path} is neither a folder of .npz feature files nor a .tsv file")
         if not self._refs:
-            raise ValueError(f"{self.path} holds no region features (.npz files or TSV lines)")
+            raise FeatureFileError(f"{self.path} holds no region features (.npz files or TSV lines)")
         self._by_number: dict[int, str] = {}
         for key in self._refs:
             m = _NUMBER.search(key)
