@@ -3,18 +3,20 @@
 Public API (computation side; rendering lives in `lxmert_viz.viz`):
     from_pretrained(path_or_hub_id) -> Lxmert
     load(name=None) -> Kit            (no argument: the embedded shapes-world model)
+    lxmert_viz.run.run(model, [Item | Row, ...]) -> Batch   the one door to the model
     Lxmert, LxmertConfig, LxmertOutput, VisionState, Result, Regions, Tokenizer, Tokens, Answers
     LxmertVizError                    (base of every error for bad input; the rest in `lxmert_viz.errors`)
 
-The package: `model/` (the network in one file, its config, outputs and checkpoint loading),
-`inputs/` (tokens, regions, answers, the one image opener), `result.py` (the one object that crosses
-to rendering), `kit.py` (model + tokenizer + answers + region extractor), `analysis/` (numbers from
-results; data sets, and `run` / `summarize` for statistics over a whole data set), `explain/`
-(relevance methods, masking, the perturbation test), `output_heads/` (masked words, matching,
-region labels), `interventions/` (head ablation and patching on the model's hook points,
-`model/hooks.py`), `features/` (the Visual
-Genome Faster R-CNN), `shapes/` (the embedded shapes world and its training), `viz/` (every figure
-and widget; the only package that imports matplotlib, plotly or ipywidgets).
+The package: `model/` (the network in one file, its config, the family table, outputs, hook points
+and checkpoint loading), `inputs/` (tokens, regions, answers, the one image opener, `Item`: a
+prepared question), `run.py` (the one door to the model), `result.py` (the one object that crosses
+to rendering), `kit.py` (model + tokenizer + answers + region extractor), `analysis/` (numbers
+from results; data sets, `run` / `summarize` for statistics over a whole data set, the perturbation
+benchmark), `explain/` (relevance methods, masking), `output_heads/` (masked words, matching,
+region labels), `interventions/` (head ablation and patching on the model's hook points),
+`features/` (the Visual Genome Faster R-CNN, feature files and their cache), `shapes/` (the
+embedded shapes world and its training), `viz/` (every figure and widget; the only package that
+imports matplotlib, plotly or ipywidgets).
 
 Vocabulary, one word per idea in code, titles and prose:
 
@@ -31,27 +33,17 @@ Vocabulary, one word per idea in code, titles and prose:
 from . import errors
 from .errors import LxmertVizError
 from .inputs import Answers, Regions, Tokenizer, Tokens
+from .inputs.item import Item
+from .kit import Kit, load
 from .model import FAMILIES, Lxmert, LxmertConfig, LxmertOutput, VisionState
+from .model.pretrained import from_pretrained
 from .result import Result
+from .run import Batch, Row
 
 __version__ = "0.1.0"
 
 
-def from_pretrained(path_or_hub_id, **kwargs):
-    """Load a `transformers` LXMERT checkpoint; see `lxmert_viz.model.pretrained.from_pretrained`."""
-    from .model.pretrained import from_pretrained as _from_pretrained
-
-    return _from_pretrained(path_or_hub_id, **kwargs)
-
-
-def load(name=None, **kwargs):
-    """The kit (model, tokenizer, answers, region extractor); see `lxmert_viz.kit.load`."""
-    from .kit import load as _load
-
-    return _load(name, **kwargs)
-
-
 __all__ = [
-    "Answers", "FAMILIES", "Lxmert", "LxmertConfig", "LxmertOutput", "LxmertVizError", "Regions", "Result",
-    "Tokenizer", "Tokens", "VisionState", "errors", "from_pretrained", "load",
+    "Answers", "FAMILIES", "Item", "Kit", "Lxmert", "LxmertConfig", "LxmertOutput", "LxmertVizError", "Regions",
+    "Result", "Row", "Batch", "Tokenizer", "Tokens", "VisionState", "errors", "from_pretrained", "load",
 ]

@@ -10,11 +10,12 @@ import numpy as np
 import pytest
 import torch
 
+import lxmert_viz
+from lxmert_viz.assets import sample_paths
+
 
 @pytest.fixture(scope="session")
 def _doctest_kit():
-    import lxmert_viz
-
     return lxmert_viz.load()
 
 
@@ -22,9 +23,6 @@ def _doctest_kit():
 def _doctest_names(request, doctest_namespace, _doctest_kit, tmp_path):
     if not isinstance(request.node, pytest.DoctestItem):
         return
-    import lxmert_viz
-    from lxmert_viz.assets import sample_paths
-
     torch.manual_seed(0)
     sample = sample_paths()[0]
     doctest_namespace.update(np=np, torch=torch, lxmert_viz=lxmert_viz, kit=_doctest_kit, sample=sample,

@@ -15,16 +15,16 @@ from __future__ import annotations
 import time
 import warnings
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 
 from .assets import shapes_model_dir
 from .errors import InputError, InputTypeError, QuestionError, QuestionTypeError, UnknownWordsError
+from .features import CachedExtractor, FasterRCNNExtractor
 from .inputs.answers import Answers, check_scoring, check_top_k
 from .inputs.image import image_key, open_image
-from .features import CachedExtractor, FasterRCNNExtractor
 from .inputs.item import Item
 from .inputs.regions import Regions
 from .inputs.text import Tokenizer
@@ -165,7 +165,8 @@ class Kit:
         img = open_image(image)
         _, regions, vision = self._image_side(img)
         items = [Item(tk, regions, question=q, image=img) for q, tk in zip(questions, toks)]
-        results = run(self.model, items, self.answers, top_k, vision=vision, meta={"kit": self.name}).results()
+        results = run(self.model, items, self.answers, top_k, vision=vision, meta={"kit": self.name},
+                      pad_id=self.tokenizer.pad_id).results()
         for r in results:
             r.meta["seconds"] = time.perf_counter() - t0
         return results

@@ -17,11 +17,11 @@ import torch
 
 from .inputs.answers import SCORE_LABELS, check_scoring
 from .inputs.model_inputs import model_inputs
+from .inputs.regions import Regions
+from .inputs.text import Tokens
 from .model.families import FAMILIES, KEY_STREAM, QUERY_STREAM, family, query_stream, stage_names
 from .model.hooks import Intervention
 from .model.output import LxmertOutput
-from .inputs.regions import Regions
-from .inputs.text import Tokens
 
 AGGREGATES = ("mean", "max")
 
@@ -102,7 +102,7 @@ class Result:
     def from_output(cls, out: LxmertOutput, index: int, question: str, tokens: Tokens, regions: Regions,
                     image=None, answers=None, meta=None, grads: dict | None = None,
                     explained_answer: int | None = None, scoring: str = "softmax", dropped_tokens=(),
-                    dropped_regions=(), intervention: Intervention | None = None) -> "Result":
+                    dropped_regions=(), intervention: Intervention | None = None) -> Result:
         """Cut example ``index`` out of a batched `LxmertOutput`, dropping padding (called by
         `lxmert_viz.run` only).
 

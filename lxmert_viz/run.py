@@ -204,7 +204,7 @@ def _attention_grads(out: LxmertOutput, rows: Sequence[Row]):
 
 def run(model, rows: Sequence[Row | Item], answers: Answers | None = None, top_k: int = 5, maps: bool = True,
         grads: bool = False, cache: str | Iterable[str] | None = None, vision: VisionState | None = None,
-        meta: Mapping | None = None) -> "Batch":
+        meta: Mapping | None = None, pad_id: int = 0) -> Batch:
     """Run prepared questions through ``model`` in one padded batch.
 
     Args:
@@ -218,6 +218,7 @@ def run(model, rows: Sequence[Row | Item], answers: Answers | None = None, top_k
         vision: a precomputed image side (`image_side`) for rows that all share one image with
             nothing dropped from it (the kit's per-image cache).
         meta: free-form notes copied into every `Result`.
+        pad_id: the token id under padding positions (masked out: it never reaches a kept state).
 
     Returns:
         A `Batch`: the padded output, and a `Result` per row on demand.
@@ -232,7 +233,7 @@ def run(model, rows: Sequence[Row | Item], answers: Answers | None = None, top_k
     if grads and "qa" not in model.output_heads:
         raise InputError("gradients of an answer need a model with the QA head (output_heads=('qa',))")
     dev = model.device
-    ids, tmask = _text_tensors(rows, model_pad_id(model))
+    ids, tmask = _text_tensors(rows, pad_id)
     first, unit = _units(rows, model.config, grads)
     if vision is not None and (len(first) != 1 or rows[0].drop_regions):
         raise InputError("a precomputed vision state serves rows of one image with no region dropped")
@@ -255,11 +256,6 @@ def run(model, rows: Sequence[Row | Item], answers: Answers | None = None, top_k
         out = model(**text, attention_mask=tmask.to(dev), vision=share(vision, index), output_attentions=maps)
         grad_maps, chosen = _attention_grads(out, rows) if grads else (None, None)
     return Batch(out, rows, answers, top_k, keep, grad_maps, chosen, dict(meta or {}))
-
-
-def model_pad_id(model) -> int:
-    """The id used for padding positions (they are masked out, so any id in the vocabulary serves)."""
-    return int(getattr(model.config, "pad_token_id", 0) or 0)
 
 
 def _on_cpu(out: LxmertOutput) -> LxmertOutput:

@@ -15,7 +15,7 @@ from lxmert_viz.kit import Kit
 from lxmert_viz.model.config import HIDDEN_ACTS, KNOWN_ANSWER_SCORING, default_answer_scoring
 from lxmert_viz.model.pretrained import from_pretrained
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.exactness]  # exactness: scripts/test.sh reruns it on other kernels
 NAMES = ["yes", "no", "red", "2"]
 
 
@@ -109,6 +109,6 @@ def test_kit_names_sigmoid_scores_and_leaves_the_callers_answers_alone(tmp_path)
 
 
 def test_config_activations_are_the_models():
-    from lxmert_viz.model.lxmert import ACTIVATIONS
+    from lxmert_viz.model.activations import ACTIVATIONS
 
     assert set(HIDDEN_ACTS) == set(ACTIVATIONS)

@@ -16,18 +16,18 @@ Prepared items and the perturbation benchmark (a data-set run of its own; ``lxme
     shapes_examples(kit, n), examples_from_files(features, questions, tokenizer, answers) -> Items
     perturbation_benchmark(model, items, ..., protocol="kit"|"paper") -> PerturbationReport
 """
-from .heads import head_stats
-from .states import DRIFT_METRICS, drift, pca_2d, state_points
 from .batch import BatchWorker, MapsRequest
 from .datasets import Dataset, open_dataset
 from .encode import Encoder
 from .example import Example, FeatureRef, Referent, SceneImage
+from .heads import head_stats
 from .items import examples_from_files, shapes_examples
 from .perturbation import PerturbationReport, perturbation_benchmark
 from .replay import record_image, result_for_record
 from .run_info import RunInfo
 from .runner import read_records, run
 from .schema import load_map
+from .states import DRIFT_METRICS, drift, pca_2d, state_points
 from .stats import DEFAULT_STATS, STATS, Stat
 from .summary import Summary, summarize
 

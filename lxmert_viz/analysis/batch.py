@@ -50,7 +50,7 @@ class MapsRequest:
         return (self.first is not None and index < self.first) or (self.ids is not None and example_id in self.ids)
 
     @classmethod
-    def of(cls, maps) -> "MapsRequest | None":
+    def of(cls, maps) -> MapsRequest | None:
         """None, a count (the first n examples, every family), ids, or a `MapsRequest`."""
         if maps is None or isinstance(maps, MapsRequest):
             return maps
@@ -135,7 +135,8 @@ class BatchWorker:
     def forward(self, items: Sequence[Item], maps: bool = True) -> Batch:
         """One padded pass for the batch through `lxmert_viz.run.run` (each distinct image's vision
         side once); row ``i`` of the returned `Batch` is ``items[i]``."""
-        return run(self.kit.model, items, self.kit.answers, max(self.top_k, 1), maps=maps, meta={"kit": self.kit.name})
+        return run(self.kit.model, items, self.kit.answers, max(self.top_k, 1), maps=maps, meta={"kit": self.kit.name},
+                   pad_id=self.kit.tokenizer.pad_id)
 
     def results(self, batch: Batch) -> list[Result]:
         """One `Result` per question of a batch (padding cut, detached, on CPU)."""

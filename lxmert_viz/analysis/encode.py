@@ -49,7 +49,7 @@ class Encoder:
         self._cache: OrderedDict[str, Regions] = OrderedDict()
 
     @classmethod
-    def from_kit(cls, kit, cache_size: int = 64) -> "Encoder":
+    def from_kit(cls, kit, cache_size: int = 64) -> Encoder:
         """The kit's tokenizer, answers and its raw extractor (a kit-like object with ``extract``
         and no ``extractor`` serves too)."""
         extractor = getattr(kit, "extractor", None) or getattr(kit, "extract", None)

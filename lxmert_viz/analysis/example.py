@@ -14,13 +14,17 @@ and what a run's records keep, so the examples behind a statistic can be opened 
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ..features.npz import load_npz
+from ..features.tsv_line import read_tsv_line
 from ..inputs.regions import Regions
+from ..shapes.world.scenes import generate_scene
 
 SCENE_PREFIX = "shapes-scene:"
 
@@ -42,7 +46,6 @@ class SceneImage:
         return f"{SCENE_PREFIX}{self.seed}:{self.size}"
 
     def load(self):
-        from ..shapes.world.scenes import generate_scene
 
         return generate_scene(self.seed, self.size).image
 
@@ -75,15 +78,13 @@ class FeatureRef:
 
     def load(self) -> Regions:
         if self.offset is None:
-            from ..features.npz import load_npz
 
             return load_npz(self.path)
-        from .datasets.tsv_line import read_tsv_line
 
         return read_tsv_line(self.path, self.offset, self.image_id, self.pad_to)
 
     @classmethod
-    def parse(cls, source: str) -> "FeatureRef":
+    def parse(cls, source: str) -> FeatureRef:
         """Inverse of ``source``: ``npz:PATH`` or ``tsv:PATH@OFFSET#IMAGE_ID``."""
         kind, _, rest = source.partition(":")
         if kind == "npz" and rest:
@@ -190,7 +191,6 @@ class Example:
             raise ValueError(f"example {self.id!r}: in-memory Regions have no source string; save them with "
                              "lxmert_viz.features.save_npz and give a FeatureRef")
         ref = self.referent
-        import json
 
         return {
             "id": self.id, "question": self.question, "image": self.image_source,
@@ -221,7 +221,6 @@ def open_image_source(source: str):
 
 def example_from_row(row: dict) -> Example:
     """Inverse of `Example.row` (and what a run's records hold about their example)."""
-    import json
 
     ref = None
     if row.get("ref_region") is not None or row.get("ref_box") is not None:

@@ -16,6 +16,7 @@ from .methods import explain, explain_all, kept_maps
 from .relevancy import head_mean_positive_grad_attention, normalize_residual
 
 __all__ = [
-    "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "MaskedRun", "ask_masked", "explain", "explain_all", "head_mean_positive_grad_attention",
-    "kept_maps", "masked_inputs", "normalize_residual", "relevance_rows", "run_result", "with_gradients",
+    "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "MaskedRun", "ask_masked", "explain", "explain_all",
+    "head_mean_positive_grad_attention", "kept_maps", "masked_inputs", "normalize_residual", "relevance_rows",
+    "run_result", "with_gradients",
 ]

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 
 import torch
 
-from ..model.output import KEY_STREAM, QUERY_STREAM
+from ..model.families import KEY_STREAM, QUERY_STREAM
 from ..result import Result
-from .attention_methods import chefer_rollout, raw_attention, random_baseline, rollout
+from .attention_methods import chefer_rollout, random_baseline, raw_attention, rollout
 from .explanation import ALL_METHODS, METHODS, Explanation
 from .gradients import with_gradients
 from .relevancy import relevancy

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..errors import ConfigError
+from .config_file import config_kwargs, read_yaml
 
 RESIZES = ("reference", "antialias")
 INPUT_FORMATS = ("BGR", "RGB")
@@ -139,14 +140,14 @@ class FRCNNConfig:
         return self.head_dim // 4
 
     @classmethod
-    def tiny(cls) -> "FRCNNConfig":
+    def tiny(cls) -> FRCNNConfig:
         """Same layout and key names, small widths and depths: a forward takes milliseconds."""
         return cls(blocks=(1, 1, 2, 1), stem_out=8, res2_out=16, bottleneck=4, rpn_hidden=16,
                    rpn_pre_nms_topk=400, rpn_post_nms_topk=60, num_classes=20, num_attrs=10,
                    min_size=96, max_size=160)
 
     @classmethod
-    def from_yaml(cls, path: str | Path, **overrides) -> "FRCNNConfig":
+    def from_yaml(cls, path: str | Path, **overrides) -> FRCNNConfig:
         """Read a detectron2-style ``config.yaml`` by the transformers demo's rules.
 
         Every key the demo reads is honoured the way the demo honours it (``config_file.py``
@@ -161,19 +162,17 @@ class FRCNNConfig:
         Returns:
             FRCNNConfig
         """
-        from .config_file import read_yaml
 
         return replace(cls.from_dict(read_yaml(path), source=str(path)), **overrides)
 
     @classmethod
-    def from_dict(cls, tree: dict, source: str = "the config") -> "FRCNNConfig":
+    def from_dict(cls, tree: dict, source: str = "the config") -> FRCNNConfig:
         """Build from a parsed config tree (the content of a ``config.yaml``; see :meth:`from_yaml`).
 
         Args:
             tree: the parsed file.
             source: how errors and warnings name it.
         """
-        from .config_file import config_kwargs
 
         kw = config_kwargs(tree, source)
         if kw.get("rpn_hidden") == -1:  # the demo's "as many channels as res4"

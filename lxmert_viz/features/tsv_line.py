@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ...errors import FeatureFileError
-from ...features.tsv import _set_field_limit, layout_of_fields, row_to_regions
-from ...inputs.regions import Regions
+from ..errors import FeatureFileError
+from ..inputs.regions import Regions
+from .tsv import _set_field_limit, layout_of_fields, row_to_regions
 
 
 def read_tsv_line(path: str | Path, offset: int, image_id: str, pad_to: int | None = None) -> Regions:

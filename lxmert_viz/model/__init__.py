@@ -6,9 +6,10 @@
     from_pretrained         `transformers` checkpoint folders, hub ids, the original release's files
 """
 from .config import LxmertConfig
+from .families import CROSS_FAMILIES, FAMILIES, Family, family
 from .lxmert import OUTPUT_HEADS, Lxmert
-from .output import CROSS_FAMILIES, FAMILIES, AttentionMaps, LxmertOutput, VisionState
+from .output import AttentionMaps, LxmertOutput, VisionState
 from .pretrained import CheckpointError, LoadingReport, from_pretrained
 
-__all__ = ["AttentionMaps", "CROSS_FAMILIES", "CheckpointError", "FAMILIES", "LoadingReport", "Lxmert",
-           "LxmertConfig", "LxmertOutput", "OUTPUT_HEADS", "VisionState", "from_pretrained"]
+__all__ = ["AttentionMaps", "CROSS_FAMILIES", "CheckpointError", "FAMILIES", "Family", "LoadingReport", "Lxmert",
+           "LxmertConfig", "LxmertOutput", "OUTPUT_HEADS", "VisionState", "family", "from_pretrained"]

@@ -15,15 +15,17 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ..assets import shapes_model_dir
 from ..errors import ConfigError, ConfigTypeError, MissingFileError
 from ..inputs.files import read_json_file
+from .activations import ACTIVATIONS
 
 # Every LayerNorm in LXMERT uses this eps; the hub configs carry `layer_norm_eps`, which the
 # reference implementation ignores, and so do we (it is kept in `extra` for the round trip).
 LAYER_NORM_EPS = 1e-12
 
-HIDDEN_ACTS = ("gelu", "relu", "gelu_new", "gelu_pytorch_tanh", "silu", "swish", "tanh")
-"""The activations the model implements (`lxmert_viz.model.lxmert.ACTIVATIONS`)."""
+HIDDEN_ACTS = tuple(ACTIVATIONS)
+"""The activations the model implements (`lxmert_viz.model.activations`)."""
 ANSWER_SCORINGS = ("softmax", "sigmoid")
 MAX_PARAMETERS = 4_000_000_000
 """Largest model a config may describe (16 GB of float32 weights); LXMERT base has about 210 M."""
@@ -140,7 +142,7 @@ class LxmertConfig:
         return self.hidden_size // self.num_attention_heads
 
     @classmethod
-    def tiny(cls, **overrides) -> "LxmertConfig":
+    def tiny(cls, **overrides) -> LxmertConfig:
         """A small preset for tests: 2/2/2 layers, 32 hidden, 4 heads."""
         base = dict(
             vocab_size=99, hidden_size=32, num_attention_heads=4, intermediate_size=37,
@@ -151,7 +153,7 @@ class LxmertConfig:
         return cls(**base)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "LxmertConfig":
+    def from_dict(cls, data: dict[str, Any]) -> LxmertConfig:
         """Build from a ``config.json`` dict; unknown keys go to ``extra``."""
         if not isinstance(data, dict):
             raise ConfigTypeError(f"config must be a JSON object, got {type(data).__name__}")
@@ -174,7 +176,7 @@ class LxmertConfig:
         return cls(**known, extra=extra)
 
     @classmethod
-    def from_json_file(cls, path: str | Path) -> "LxmertConfig":
+    def from_json_file(cls, path: str | Path) -> LxmertConfig:
         path = Path(path)
         try:
             data = read_json_file(path, "a config.json", ConfigError)
@@ -202,7 +204,7 @@ class LxmertConfig:
     def to_json_file(self, path: str | Path) -> None:
         Path(path).write_text(json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
-    def replace(self, **changes) -> "LxmertConfig":
+    def replace(self, **changes) -> LxmertConfig:
         return replace(self, **changes)
 
 
@@ -277,7 +279,6 @@ def default_answer_scoring(sources, output_heads: tuple[str, ...], original_rele
             name = hub_id.split("/")[1]
             if text in (hub_id, name) or text.endswith("/" + name) or ("models--" + hub_id.replace("/", "--")) in text:
                 return scoring, f"known checkpoint {hub_id}"
-    from ..assets import shapes_model_dir
 
     for text in names:
         try:

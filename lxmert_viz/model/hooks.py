@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .families import STREAM_LETTER, family
+from .families import STREAM_LETTER, STREAMS, family, family_layers
 
 HookFn = Callable[[torch.Tensor, str], "torch.Tensor | None"]
 
@@ -103,7 +103,7 @@ def hook_table(model: nn.Module) -> list[HookInfo]:
         HookInfo(name='hidden.vis.0', shape='(B, R, D)', stream='vis', what='visual embedding output')
     """
     cfg = model.config
-    single = {"lang": cfg.l_layers, "vis": cfg.r_layers}
+    single = {stream: family_layers(cfg, stream) for stream in STREAMS}  # the lang / vis families' layers
     rows = []
     for name in hook_points(model):
         parts = name.split(".")

@@ -18,15 +18,12 @@ every layer hands back its attention probabilities, so all six families come out
                 regions ─► object / attribute / feature heads (pretraining)
 
 The image side depends on the image alone: `Lxmert.encode_image` runs it once into a `VisionState`
-that any number of questions reuse (``vision=``).
+that any number of questions reuse (``vision=``); `lxmert_viz.run` is the door that does so.
 
-Hook points (`HookPoint`, identity modules without parameters) sit on every hidden state, every
-attention pattern and every head's context before the output projection; `lxmert_viz.model.hooks`
-names them (``hidden.lang.3``, ``l2v.2.z``, ...) and reads or replaces them inside one forward.
+Hook points (identity modules, `lxmert_viz.model.hooks`) sit on every state, pattern and head output.
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -35,29 +32,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
+from .activations import activation
 from .config import LAYER_NORM_EPS, LxmertConfig
 from .hooks import HookPoint
 from .output import AttentionMaps, LxmertOutput, VisionState
+from .save import save_checkpoint
 
 OUTPUT_HEADS = ("qa", "pretraining")
-
-ACTIVATIONS = {
-    "gelu": F.gelu,
-    "relu": F.relu,
-    "gelu_new": lambda x: 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x.pow(3)))),
-    "gelu_pytorch_tanh": lambda x: F.gelu(x, approximate="tanh"),
-    "silu": F.silu,
-    "swish": F.silu,
-    "tanh": torch.tanh,
-}
-
-
-def activation(name: str):
-    try:
-        return ACTIVATIONS[name]
-    except KeyError:
-        raise ValueError(f"hidden_act {name!r} is not supported; known: {sorted(ACTIVATIONS)}") from None
-
 
 # -- attention -------------------------------------------------------------------------------------
 class Attention(nn.Module):
@@ -515,17 +496,5 @@ class Lxmert(nn.Module):
         return out
 
     def save_pretrained(self, directory: str | Path) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` in `transformers`' layout."""
-        from safetensors.torch import save_file
-
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        arch = {(): "LxmertModel", ("qa",): "LxmertForQuestionAnswering"}.get(self.output_heads,
-                                                                               "LxmertForPreTraining")
-        cfg = {**self.config.to_dict(), "architectures": [arch]}
-        (directory / "config.json").write_text(json.dumps(cfg, indent=2, sort_keys=True) + "\n")
-        state = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
-        if "pretraining" in self.output_heads and self.config.tie_word_embeddings:
-            state.pop("cls.predictions.decoder.weight", None)  # tied: stored once, as transformers does
-        save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
-        return directory
+        """Write ``config.json`` and ``model.safetensors`` in `transformers`' layout (`lxmert_viz.model.save`)."""
+        return save_checkpoint(self, directory)

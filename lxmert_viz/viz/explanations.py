@@ -199,8 +199,8 @@ def perturbation_curves(report, *, of: str = "accuracy", fig=None, methods: Sequ
         the `Figure`, panels in row order (regions positive, regions negative, tokens ...).
 
     Example:
-        >>> from lxmert_viz.explain.examples import shapes_examples
-        >>> from lxmert_viz.explain.perturbation import perturbation_benchmark
+        >>> from lxmert_viz.analysis.items import shapes_examples
+        >>> from lxmert_viz.analysis.perturbation import perturbation_benchmark
         >>> rep = perturbation_benchmark(kit.model, shapes_examples(kit, 2), steps=2, limit=2, progress=False)
         >>> len(perturbation_curves(rep).axes)                   # regions / tokens x positive / negative
         4

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...inputs.words import is_punctuation
-from ...model.output import FAMILIES, KEY_STREAM
+from ...model.families import FAMILIES, KEY_STREAM
 from ..heads import head_stats
 from ...inputs.referents import whole_image_region
 from .registry import Stat, per_head, register

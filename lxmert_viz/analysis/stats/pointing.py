@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from ...explain.explanation import METHODS
+from ...explain.methods import explain_all
 from .registry import FLOATS, Stat, register
 
 
@@ -47,7 +48,6 @@ def _explain(result, encoded, ctx) -> dict:
     methods = ctx.methods or METHODS
     if not encoded.has_referent:
         return {f"explain.{m}.{c}": None for m in methods for c in ("ref_rel", "ref_top1")}
-    from ...explain.methods import explain_all
 
     ex_id = encoded.example.id if encoded.example is not None else str(encoded.meta)
     maps = explain_all(result, methods, model=ctx.kit.model, seed=example_seed(ex_id))

@@ -18,7 +18,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...model.output import FAMILIES
+from ...model.families import FAMILIES, family_layers
 
 FLOATS = pa.list_(pa.float32())
 
@@ -34,7 +34,7 @@ class ModelShape:
     @classmethod
     def of(cls, model) -> "ModelShape":
         c = model.config
-        layers = {"lang": c.l_layers, "vis": c.r_layers, **{f: c.x_layers for f in FAMILIES[2:]}}
+        layers = {f: family_layers(c, f) for f in FAMILIES}
         return cls(layers, c.num_attention_heads, c.num_qa_labels)
 
     def to_dict(self) -> dict:

@@ -12,10 +12,13 @@ other unknown words fall back on character pieces. Same corpus, same vocabulary 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
+
+from .dataset import make_dataset
+from .easyvqa import load_easyvqa_questions
 
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -118,11 +121,9 @@ def question_corpus(n_scenes: int = 2000, seed: int = 0, easyvqa: bool = True) -
     Returns:
         Sorted distinct questions.
     """
-    from .dataset import make_dataset
 
     texts = {s.question.text for s in make_dataset(n_scenes, seed)}
     if easyvqa:
-        from .easyvqa import load_easyvqa_questions
 
         texts |= {q for q, _, _ in load_easyvqa_questions("train")}
     return sorted(texts)
