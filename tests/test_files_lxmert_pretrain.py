@@ -123,3 +123,37 @@ def test_an_answer_table_that_is_not_the_authors_is_refused(files):
         vqa_dataset(files / "mscoco_minival.json", files / "val2014_obj36.tsv", answer_table=files / "table.json")
     with pytest.raises(E.MissingFileError, match="all_ans.json"):
         vqa_dataset(files / "mscoco_minival.json", files / "val2014_obj36.tsv", answer_table=files / "none.json")
+
+
+def test_a_run_over_bottom_up_features_scores_as_the_authors(files, tmp_path):
+    """The pre-training json over a bottom-up-attention TSV (integer ids, found by number): the
+    records carry the authors' uids and LXMERTEvaluator's score of each answer."""
+    import base64
+    import csv
+
+    import torch
+
+    from lxmert_viz import Answers, Lxmert, LxmertConfig
+    from lxmert_viz.analysis import read_records, run
+    from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES
+
+    with open(tmp_path / "trainval_36.tsv", "w", newline="") as f:  # as generate_tsv.py writes it
+        writer = csv.DictWriter(f, delimiter="\t", fieldnames=BOTTOM_UP_FIELDNAMES)
+        for image_id, seed in ((42, 1), (73, 2)):
+            r = _regions(seed)
+            writer.writerow({"image_id": image_id, "image_w": 64, "image_h": 48, "num_boxes": 2,
+                             "boxes": base64.b64encode(r.boxes).decode(), "features": base64.b64encode(r.feats).decode()})
+    ckpt = tmp_path / "ckpt"
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "how", "many", "dogs", "?", "what", "color", "is", "the",
+             "sofa", "who", "sitting", "cars", "are", "there"]
+    torch.manual_seed(0)
+    Lxmert(LxmertConfig.tiny(vocab_size=len(words), visual_feat_dim=16, num_qa_labels=4)).save_pretrained(ckpt)
+    (ckpt / "vocab.txt").write_text("\n".join(words) + "\n")
+    Answers(["2", "gray", "man", "zebra crossing"]).save(ckpt / "answers.json")
+    ds = vqa_dataset(files / "mscoco_minival.json", tmp_path / "trainval_36.tsv")
+    run(ds, ["answer", "correct"], tmp_path / "run", model=str(ckpt), batch_size=3, progress=False)
+    records = read_records(tmp_path / "run").to_pylist()
+    assert [r["id"] for r in records] == [e.id for e in ds] and len(records) == 4
+    for r, e in zip(records, ds):
+        assert r["correct_rule"] == "score" and r["features"].startswith("tsv:")
+        assert r["correct"] == float(np.float32(e.answer_scores.get(r["answer"], 0.0)))  # a float32 column, exactly
