@@ -1,36 +1,60 @@
-"""The Ray Data backend: on a local Ray (2 CPUs, no dashboard) its records equal the local
-backend's for the same examples; without Ray, backend="ray" says how to install it."""
+"""The Ray Data backend: on a local Ray (2 CPUs, no dashboard, token authentication) its records
+equal the local backend's bit for bit, also where Ray's blocks and the segments cut across
+batches; without Ray, backend="ray" says how to install it."""
 from __future__ import annotations
 
 import builtins
 
 import pytest
+from test_analysis_runner import bits
 
 from lxmert_viz.analysis import read_records, run
+from lxmert_viz.analysis.datasets import open_dataset
 from lxmert_viz.analysis.manifest import read_manifest
+from lxmert_viz.analysis.plan import RayOptions, RunPlan
+from lxmert_viz.analysis.runner import execute
+from lxmert_viz.analysis.stats import resolve
 
 STATS = ["answer", "topk", "correct", "entropy", "sink", "pointing"]
 
 
-def test_ray_backend_records_equal_the_local_backend(tmp_path):
+@pytest.fixture
+def local_ray(monkeypatch):
+    """A local Ray for one test, with token authentication asked for as Ray's docs say: the
+    variable ``RAY_AUTH_MODE=token`` set before Ray is imported (it reads it once), and
+    ``ray.init`` uses ``~/.ray/auth_token``, made if missing. (Unset, Ray 2.60 turns token
+    authentication on for a local cluster with a warning.)"""
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")
     ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
+             configure_logging=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_records_equal_the_local_backend_bitwise_whatever_the_blocks(tmp_path, local_ray):
+    """37 examples in batches of 8 (8, 8, 8, 8, 5): Ray's blocks of 3 + 2 batches (24 + 13
+    examples), segments of 20 (batch 2 straddles two) and of 64; each equals the local records."""
     import torch
 
     torch.set_num_threads(1)
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
-             configure_logging=False)
-    try:
-        info = run("shapes:3", STATS, tmp_path / "ray", backend="ray", batch_size=8, shard_size=64,
-                   concurrency=1, num_cpus=1, progress=False)
-    finally:
-        ray.shutdown()
-    local = run("shapes:3", STATS, tmp_path / "local", batch_size=8, progress=False)
-    assert info.examples == local.examples == 36 and info.shards_written == 1  # one segment: one pipeline
+    info = run("shapes:4", STATS, tmp_path / "ray", backend="ray", batch_size=8, shard_size=64, limit=37,
+               concurrency=1, num_cpus=1, progress=False)
+    assert info.examples == 37 and info.shards_written == 1  # one segment: one pipeline
     m = read_manifest(tmp_path / "ray")
     assert [v["path"] for v in m["shards"].values()] == ["shards/part-00000"] and m["config"]["backend"] == "ray"
-    a, b = read_records(tmp_path / "ray"), read_records(tmp_path / "local")
-    assert a.schema == b.schema
-    assert a.to_pylist() == b.to_pylist()  # the same per-batch code on the same batches: equal records
+    local = run("shapes:4", STATS, tmp_path / "local", batch_size=8, limit=37, progress=False)
+    ref = read_records(local.out)
+    assert read_records(info.out).schema == ref.schema
+    assert bits(read_records(info.out)) == bits(ref)
+
+    ds = open_dataset("shapes:4").take(37)
+    for name, shard_size, blocks in [("blocks", 64, 2), ("segments", 20, 1)]:
+        plan = RunPlan(ds, tuple(resolve(STATS)), tmp_path / name, backend="ray", batch_size=8, shard_size=shard_size,
+                       progress=False, ray=RayOptions(num_cpus=1, blocks=blocks))
+        out = execute(plan)
+        assert out.examples == 37 and out.shards_written == -(-37 // shard_size)
+        assert bits(read_records(out.out)) == bits(ref), name
 
 
 def test_ray_backend_without_ray_says_how_to_install(tmp_path, monkeypatch):

@@ -1,10 +1,12 @@
 """The local runner: shards, manifest, resuming (a run killed with SIGKILL loses and redoes no
-shard), settings checks, custom statistics and batch functions."""
+shard), settings checks, custom statistics and batch functions, and records that are the same bit
+for bit whatever the shard size (batches fixed by the example's index)."""
 from __future__ import annotations
 
 import hashlib
 import json
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -15,7 +17,7 @@ import pytest
 import torch
 
 from lxmert_viz.analysis import Stat, read_records, run
-from lxmert_viz.analysis.manifest import read_manifest
+from lxmert_viz.analysis.manifest import read_manifest, write_manifest
 from lxmert_viz.analysis.schema import BASE_COLUMNS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +46,20 @@ def _files(out: Path) -> dict[str, tuple]:
     """shard name -> (inode, mtime_ns, sha256) of every finished shard."""
     return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, hashlib.sha256(p.read_bytes()).hexdigest())
             for p in sorted((out / "shards").glob("shard-*.parquet"))}
+
+
+def bits(table) -> list:
+    """The records of a table with every float as its bytes: equal lists are bitwise-equal records."""
+    def b(v):
+        if isinstance(v, float):
+            return struct.pack("<d", v)
+        if isinstance(v, list):
+            return [b(x) for x in v]
+        if isinstance(v, dict):
+            return {k: b(x) for k, x in v.items()}
+        return v
+
+    return [b(r) for r in table.to_pylist()]
 
 
 def _script(tmp_path) -> Path:
@@ -158,8 +174,6 @@ def test_progress_bar_counts_examples(tmp_path, capsys):
 
 def test_a_shard_the_manifest_missed_is_kept(tmp_path):
     """A kill between a shard's rename and the manifest's update: the shard is on disk, not listed."""
-    from lxmert_viz.analysis.manifest import write_manifest
-
     out = tmp_path / "run"
     run("shapes:2", ["answer"], out, batch_size=5, shard_size=10, progress=False)
     m = read_manifest(out)
@@ -173,3 +187,35 @@ def test_a_shard_the_manifest_missed_is_kept(tmp_path):
     (out / "shards" / "shard-00001.parquet").unlink()
     with pytest.raises(FileNotFoundError, match="lists shard 1"):
         run("shapes:2", ["answer"], out, batch_size=5, shard_size=10, progress=False)
+
+
+def test_records_are_bitwise_equal_whatever_the_shard_size(tmp_path):
+    """Batch j is examples [8j, 8j + 8) at every shard size: shards of 10, 12 and 3 split batches
+    (the runner before this rule gave 22 of 43 records other last bits at shard size 10)."""
+    torch.set_num_threads(1)
+    stats = ["answer", "topk", "entropy", "sink", "pointing"]
+    ref = bits(read_records(run("shapes:4", stats, tmp_path / "s64", batch_size=8, shard_size=64, progress=False).out))
+    assert len(ref) == 43
+    calls = []
+
+    def counting(worker, batch):
+        calls.append([i for i, _ in batch])
+        return worker.records(batch)
+
+    for size in (10, 12, 3):
+        out = tmp_path / f"s{size}"
+        run("shapes:4", stats, out, batch_size=8, shard_size=size, batch_fn=counting, progress=False)
+        assert bits(read_records(out)) == ref, f"shard size {size}"
+        # every batch is whole and aligned, and one that straddles two shards runs once
+        assert calls == [list(range(j, min(j + 8, 43))) for j in range(0, 43, 8)], f"shard size {size}"
+        calls.clear()
+    # a resume that recomputes a shard whose batches straddle its neighbours' gives the same bits
+    out = tmp_path / "s10"
+    (out / "shards" / "shard-00002.parquet").unlink()
+    m = read_manifest(out)
+    del m["shards"]["2"]
+    m["complete"] = False
+    write_manifest(out, m)
+    info = run("shapes:4", stats, out, batch_size=8, shard_size=10, batch_fn=counting, progress=False)
+    assert (info.shards_written, info.examples_written) == (1, 10) and calls == [list(range(16, 24)), list(range(24, 32))]
+    assert bits(read_records(out)) == ref

@@ -135,6 +135,30 @@ def completed_shards(out: Path, manifest: dict) -> dict[int, dict]:
     return {k: {**disk[k], **listed.get(k, {})} for k in disk}
 
 
+def open_run(out: Path, config: dict) -> tuple[dict, dict[int, dict]]:
+    """The manifest of the run in ``out`` and the shards it has done (a new manifest and none when
+    ``out`` is new or empty); a run there with other settings, or a folder with other files, is an error."""
+    out = Path(out)
+    manifest = read_manifest(out)
+    if manifest is None:
+        if out.exists() and any(out.iterdir()):
+            raise FileExistsError(f"{out} is not empty and holds no {MANIFEST}: give a new or empty folder for a run")
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {"format": FORMAT, "config": config, "shards": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
+        write_manifest(out, manifest)
+        return manifest, {}
+    old = manifest["config"]
+    diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
+    if diff:
+        k = diff[0]
+        raise ValueError(f"{out} holds a run with other settings ({k}: {old.get(k)!r} there, {config.get(k)!r} now); "
+                         "resume it with the same arguments or start in a new folder")
+    clean_temporary(out)
+    done = completed_shards(out, manifest)
+    manifest["shards"] = {str(k): v for k, v in sorted(done.items())}
+    return manifest, done
+
+
 def iter_shard_paths(out: Path) -> list[Path]:
     """Every Parquet file of a run, in shard order."""
     manifest = read_manifest(out)

@@ -1,30 +1,35 @@
 """The Ray Data backend: the same per-batch function on a Ray cluster (or a local Ray).
 
-Shape letters: N examples, S examples per segment, B batch size.
+Shape letters: B batch size.
 
-Ray Data's batch-inference pattern: the examples of a segment become a `ray.data` dataset of
-plain rows (`Example.row`: paths and strings, no pickled objects), ``map_batches`` runs a callable
-class, `RecordWorker`, whose constructor builds a `BatchWorker` (so each Ray worker loads the model
-once) and whose call turns a batch of rows into an Arrow table of records, and ``write_parquet``
-streams the records to a hidden folder that is renamed into ``OUT/shards/part-K`` when the
-segment is complete. ``concurrency`` (workers: a count or ``(min, max)``; an actor pool),
-``num_gpus`` and ``num_cpus`` (per worker) go to ``map_batches``. A killed run resumes from the last complete segment.
+Ray Data's batch-inference pattern: a segment (a shard of the run, `lxmert_viz.analysis.shards`)
+becomes a `ray.data` dataset with one row per batch: batch ``j`` is examples ``[j * B, (j + 1) * B)``
+as `Example.row` dicts (paths and strings, no pickled objects) in one JSON string, plus the
+segment's range. ``map_batches`` runs a callable class, `RecordWorker`, whose constructor builds a
+`BatchWorker` (so each Ray worker loads the model once) and whose call turns each such row into
+the records of the segment's examples in it. A Ray block holds whole rows, so no block boundary
+can split a batch: the records equal the local backend's bit for bit whatever Ray's blocks (with
+the same torch thread count per worker). ``write_parquet`` streams the records to a hidden folder
+that is renamed into ``OUT/shards/part-K`` when the segment is complete. ``concurrency`` (workers:
+a count or ``(min, max)``; an actor pool), ``num_gpus`` and ``num_cpus`` (per worker) go to
+``map_batches``. A killed run resumes from the last complete segment.
 
 Ray is optional: ``pip install 'lxmert_viz[ray]'``.
 """
 from __future__ import annotations
 
+import json
 import os
-import time
 from pathlib import Path
 
 import pyarrow as pa
 
 from .batch import BatchWorker
 from .example import example_from_row
-from .manifest import publish_folder, shard_path, shards_on_disk, write_manifest
-from .run_info import RunInfo
+from .manifest import publish_folder, shard_path, shards_on_disk
+from .plan import RunPlan
 from .schema import records_to_table
+from .shards import Shard, run_schema
 
 INSTALL = "pip install 'lxmert_viz[ray]'"
 
@@ -45,9 +50,10 @@ class RecordWorker:
 
     Args:
         model, stats, top_k, methods, maps, detector: as `BatchWorker`.
-        gpu: move the model to the worker's GPU (when ``num_gpus`` gave it one).
         schema: the records' Arrow schema, serialized (``schema.serialize().to_pybytes()``).
         batch_fn: the per-batch function (default `BatchWorker.records`).
+        threads: torch threads of the worker (records are bitwise equal only at equal thread counts).
+        gpu: move the model to the worker's GPU (when ``num_gpus`` gave it one).
     """
 
     def __init__(self, model, stats, top_k, methods, maps, schema: bytes, batch_fn=None, threads: int | None = None,
@@ -61,9 +67,29 @@ class RecordWorker:
         self.schema = pa.ipc.read_schema(pa.py_buffer(schema))
         self.batch_fn = batch_fn or BatchWorker.records
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        pairs = [(int(r["index"]), example_from_row(r)) for r in batch.to_pylist()]
-        return records_to_table(self.batch_fn(self.worker, pairs), self.schema)
+    def __call__(self, rows: pa.Table) -> pa.Table:
+        """Rows of `batch_row` -> the records of their examples that lie in the segment."""
+        recs = []
+        for row in rows.to_pylist():
+            pairs = [(int(r["index"]), example_from_row(r)) for r in json.loads(row["examples"])]
+            out = self.batch_fn(self.worker, pairs)
+            if len(out) != len(pairs):
+                raise ValueError(f"the batch function returned {len(out)} records for {len(pairs)} examples")
+            recs += [r for r in out if row["start"] <= r["index"] < row["stop"]]
+        return records_to_table(recs, self.schema)
+
+
+def batch_rows(shard: Shard) -> list[dict]:
+    """One Ray row per whole batch of the segment: its examples' rows (JSON) and the segment's range.
+
+    Example:
+        >>> from lxmert_viz.analysis import Example
+        >>> s = Shard(1, 2, 4, tuple((i, Example(str(i), "q?", image="x.png")) for i in range(6)), 3)
+        >>> [(len(json.loads(r["examples"])), r["start"], r["stop"]) for r in batch_rows(s)]
+        [(3, 2, 4), (3, 2, 4)]
+    """
+    return [{"examples": json.dumps([{"index": i, **ex.row()} for i, ex in batch]), "start": shard.start,
+             "stop": shard.stop} for batch in shard.batches()]
 
 
 def _pool(ray, concurrency):
@@ -86,63 +112,48 @@ def _connect(ray, address: str | None) -> None:
         ray.init(include_dashboard=False)
 
 
-def run_ray(ds, worker: BatchWorker, model, out: Path, manifest, done, batch_size, shard_size, batch_fn, progress,
-            t0, detector=True, address=None, concurrency=1, num_gpus=0, num_cpus=None, schema_of=None):
-    """Run the segments of ``ds`` that are not done on Ray; see `lxmert_viz.analysis.run`."""
-    ray = require_ray()
-    _connect(ray, address)
-    ctx = ray.data.DataContext.get_current()
-    ctx.enable_progress_bars = bool(progress)
-    schema = None
-    written = n_written = count = 0
-    segment: list[dict] = []
+class RayShards:
+    """Computes and writes segments on Ray (the shard loop's ``write``); ``close()`` does nothing.
 
-    def run_segment(k: int, start: int, stop: int):
-        nonlocal schema, written, n_written
-        if not segment:
-            return
-        if schema is None:  # typed on the driver from the first batch (custom columns too)
-            first = [(r["index"], example_from_row(r)) for r in segment[:batch_size]]
-            schema = schema_of((batch_fn or BatchWorker.records)(worker, first))
-        final = shard_path(out, k, ray=True)
+    Args:
+        plan: the run (its `RayOptions` say where and how).
+        worker: the driver's `BatchWorker`: it types the schema from the first batch.
+        done: the segments already on disk.
+    """
+
+    def __init__(self, plan: RunPlan, worker: BatchWorker, done: dict):
+        self.ray = require_ray()
+        _connect(self.ray, plan.ray.address)
+        self.ray.data.DataContext.get_current().enable_progress_bars = bool(plan.progress)
+        self.plan, self.worker, self.done = plan, worker, done
+        self.schema = None
+
+    def _args(self) -> dict:
+        p, opts = self.plan, self.plan.ray
+        kwargs = {"num_gpus": opts.num_gpus} if opts.num_gpus else {}
+        if opts.num_cpus is not None:
+            kwargs["num_cpus"] = opts.num_cpus
+        ctor = {"model": p.model, **p.worker_args(),
+                "schema": self.schema.serialize().to_pybytes(), "batch_fn": p.batch_fn,
+                "threads": int(opts.num_cpus) if opts.num_cpus else None, "gpu": bool(opts.num_gpus)}
+        return {"fn_constructor_kwargs": ctor, "compute": _pool(self.ray, opts.concurrency), **kwargs}
+
+    def __call__(self, shard: Shard) -> tuple[Path, int]:
+        ray, out = self.ray, Path(self.plan.out)
+        rows = batch_rows(shard)
+        if self.schema is None:  # typed on the driver from the first batch (custom columns too)
+            first = shard.batches()[0]
+            self.schema = run_schema(self.worker, out, self.done, self.plan.records(self.worker, first))
+        final = shard_path(out, shard.k, ray=True)
         tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
         final.parent.mkdir(parents=True, exist_ok=True)
-        data = ray.data.from_items(list(segment))
-        kwargs = {"num_gpus": num_gpus} if num_gpus else {}
-        if num_cpus is not None:
-            kwargs["num_cpus"] = num_cpus
-        records = data.map_batches(
-            RecordWorker, batch_size=batch_size, batch_format="pyarrow", compute=_pool(ray, concurrency),
-            fn_constructor_kwargs={"model": model, "stats": worker.stats, "top_k": worker.top_k,
-                                   "methods": worker.methods, "maps": worker.maps,
-                                   "schema": schema.serialize().to_pybytes(), "batch_fn": batch_fn,
-                                   "threads": int(num_cpus) if num_cpus else None, "gpu": bool(num_gpus),
-                                   "detector": detector},
-            **kwargs)
+        data = ray.data.from_items(rows, override_num_blocks=self.plan.ray.blocks)
+        # one row (one whole batch) per call: how Ray groups rows into blocks cannot change a record
+        records = data.map_batches(RecordWorker, batch_size=1, batch_format="pyarrow", **self._args())
         # writing is I/O: a small CPU share, so it is scheduled even while the workers hold every CPU
-        records.write_parquet(str(tmp), min_rows_per_file=min(len(segment), 10_000), ray_remote_args={"num_cpus": 0.25})
+        records.write_parquet(str(tmp), min_rows_per_file=min(shard.rows, 10_000), ray_remote_args={"num_cpus": 0.25})
         publish_folder(tmp, final)
-        rows = shards_on_disk(out)[k]["rows"]
-        if rows != len(segment):
-            raise RuntimeError(f"Ray wrote {rows} records for {len(segment)} examples of segment {k}")
-        manifest["shards"][str(k)] = {"path": str(final.relative_to(out)), "rows": rows, "start": start, "stop": stop}
-        write_manifest(out, manifest)
-        written += 1
-        n_written += rows
-        segment.clear()
+        return final, shards_on_disk(out)[shard.k]["rows"]
 
-    for i, ex in enumerate(ds):
-        count = i + 1
-        k = i // shard_size
-        if k in done:
-            continue
-        segment.append({"index": i, **ex.row()})
-        if count % shard_size == 0:
-            run_segment(k, k * shard_size, count)
-    if segment:
-        k = (count - 1) // shard_size
-        run_segment(k, k * shard_size, count)
-    manifest["examples"] = count
-    manifest["complete"] = True
-    write_manifest(out, manifest)
-    return RunInfo(out, count, len(done), written, n_written, time.perf_counter() - t0)
+    def close(self) -> None:
+        pass

@@ -2,12 +2,21 @@
 
 Shape letters: N examples, S shard size, B batch size.
 
-Examples ``[k * S, (k + 1) * S)`` make shard ``k``. A shard is computed in batches of B by
-`BatchWorker.records` (or a custom ``batch_fn``) and written atomically when it is complete, so
-at most one shard of records is in memory and memory stays flat in N; a run that is killed and
-started again with the same arguments skips the shards on disk (`lxmert_viz.analysis.manifest`)
-and computes only the rest. The Ray backend runs the same per-batch code on a Ray cluster
-(`lxmert_viz.analysis.ray_backend`).
+`run` checks its arguments and makes a `RunPlan`; `execute` runs a plan: it loads the model
+once in this process, opens the run folder (`lxmert_viz.analysis.manifest`) and hands the shards
+not yet done to one loop (`lxmert_viz.analysis.shards`) with the backend's writer: this process
+(`lxmert_viz.analysis.local_backend`) or Ray Data (`lxmert_viz.analysis.ray_backend`).
+
+Examples ``[k * S, (k + 1) * S)`` make shard ``k``; a shard is written atomically when it is
+complete, so at most one shard of records is in memory and memory stays flat in N, and a run that
+is killed and started again with the same arguments skips the shards on disk and computes only
+the rest. Batch ``j`` (one forward pass) is examples ``[j * B, (j + 1) * B)`` in both backends, so
+a record is the same, bit for bit, whatever the shard size, the backend, Ray's blocks or a resume,
+for the same B, torch thread count and device. It is not the same across batch sizes: float32
+results depend on the padded batch's shape (the same question in batches of 3 and of 8 differs by
+up to 4e-6, answers equal, even with the tokens padded to one length), and only one fixed batch
+shape for every run would remove that (batch 1 runs at about a third of batch 32's rate), so B is
+one of the run's settings.
 """
 from __future__ import annotations
 
@@ -18,140 +27,28 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from .batch import BatchWorker, MapsRequest
+from .batch import MapsRequest
 from .datasets import Dataset, as_dataset, open_dataset
 from .example import Example
-from .manifest import (
-    FORMAT, MANIFEST, clean_temporary, completed_shards, read_manifest, shard_path, shard_files, write_manifest,
-    write_shard,
-)
+from .local_backend import LocalShards
+from .manifest import iter_shard_paths, open_run
+from .plan import BACKENDS, DEFAULT_SHARD_SIZE, BatchFn, RayOptions, RunPlan
+from .ray_backend import RayShards, require_ray
 from .run_info import RunInfo
-from .schema import infer_columns, record_schema, records_to_table
+from .shards import run_shards
 from .stats import Stat, resolve
 
-BACKENDS = ("local", "ray")
-DEFAULT_SHARD_SIZE = {"local": 1000, "ray": 20000}
-BatchFn = Callable[[BatchWorker, list[tuple[int, Example]]], list[dict]]
 
-
-def _describe_model(model, kit) -> dict:
-    if model is None or isinstance(model, str) or hasattr(model, "__fspath__"):
-        spec = "shapes (embedded)" if model is None else str(model)
-    else:
-        spec = getattr(model, "__qualname__", type(model).__name__)
-    return {"spec": spec, "kit": kit.name, "answers": len(kit.answers)}
-
-
-def _config(ds: Dataset, worker: BatchWorker, model, backend, batch_size, shard_size, batch_fn) -> dict:
-    return {
-        "dataset": ds.describe(), "model": _describe_model(model, worker.kit), "shape": worker.shape.to_dict(),
-        "stats": [s.name for s in worker.stats], "top_k": worker.top_k, "methods": list(worker.methods),
-        "maps": None if worker.maps is None else worker.maps.to_dict(), "backend": backend,
-        "batch_size": batch_size, "shard_size": shard_size,
-        "batch_fn": None if batch_fn is None else getattr(batch_fn, "__qualname__", repr(batch_fn)),
-    }
-
-
-def _prepare(out: Path, config: dict) -> tuple[dict, dict[int, dict]]:
-    """The manifest to continue (or a new one) and the shards already done."""
-    manifest = read_manifest(out)
-    if manifest is None:
-        if out.exists() and any(out.iterdir()):
-            raise FileExistsError(f"{out} is not empty and holds no {MANIFEST}: give a new or empty folder for a run")
-        out.mkdir(parents=True, exist_ok=True)
-        manifest = {"format": FORMAT, "config": config, "shards": {}, "created": time.strftime("%Y-%m-%dT%H:%M:%S")}
-        write_manifest(out, manifest)
-        return manifest, {}
-    old = manifest["config"]
-    diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
-    if diff:
-        k = diff[0]
-        raise ValueError(f"{out} holds a run with other settings ({k}: {old.get(k)!r} there, {config.get(k)!r} now); "
-                         "resume it with the same arguments or start in a new folder")
-    clean_temporary(out)
-    done = completed_shards(out, manifest)
-    manifest["shards"] = {str(k): v for k, v in sorted(done.items())}
-    return manifest, done
-
-
-def _schema(worker: BatchWorker, done: dict, out: Path, first_records: list[dict] | None) -> pa.Schema:
-    """The records' schema: a finished shard's (so a resumed run matches it), else the declared
-    columns plus those of undeclared (custom) columns typed from the first batch."""
-    if done:
-        first = min(done)
-        return pq.read_schema(shard_files(out / done[first]["path"])[0])
-    cols = worker.columns()
-    if first_records:
-        extra = infer_columns([{k: v for k, v in r.items() if k not in cols} for r in first_records])
-        cols.update(extra)
-    return record_schema(cols)
-
-
-def _progress(total, initial, enabled, desc):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, initial=initial, disable=not enabled, unit="ex", desc=desc, dynamic_ncols=True)
-
-
-def _run_local(ds, worker, out, manifest, done, batch_size, shard_size, batch_fn, progress, t0) -> RunInfo:
-    fn = batch_fn or BatchWorker.records
-    total = ds.length
-    skipped_examples = sum(v["rows"] for v in done.values())
-    bar = _progress(total, skipped_examples, progress, "analyze")
-    schema = None
-    written = n_written = 0
-    shard_records: list[dict] = []
-    batch: list[tuple[int, Example]] = []
-    count = 0
-
-    def flush_batch():
-        nonlocal schema
-        if not batch:
-            return
-        recs = fn(worker, list(batch))
-        if len(recs) != len(batch):
-            raise ValueError(f"the batch function returned {len(recs)} records for {len(batch)} examples")
-        if schema is None:
-            schema = _schema(worker, done, out, recs)
-        shard_records.extend(recs)
-        bar.update(len(batch))
-        batch.clear()
-
-    def flush_shard(k: int, start: int, stop: int):
-        nonlocal written, n_written
-        flush_batch()
-        if not shard_records:
-            return
-        path = shard_path(out, k)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_shard(path, records_to_table(shard_records, schema))
-        manifest["shards"][str(k)] = {"path": str(path.relative_to(out)), "rows": len(shard_records),
-                                      "start": start, "stop": stop}
-        write_manifest(out, manifest)
-        written += 1
-        n_written += len(shard_records)
-        shard_records.clear()
-
+def execute(plan: RunPlan, t0: float | None = None) -> RunInfo:
+    """Run a plan: load the model, open (or resume) the run folder, write every shard not done."""
+    t0 = time.perf_counter() if t0 is None else t0
+    worker = plan.make_worker()
+    manifest, done = open_run(plan.out, plan.config(worker))
+    write = (LocalShards if plan.backend == "local" else RayShards)(plan, worker, done)
     try:
-        for i, ex in enumerate(ds):
-            count = i + 1
-            k = i // shard_size
-            if k in done:
-                continue
-            batch.append((i, ex))
-            if len(batch) == batch_size:
-                flush_batch()
-            if count % shard_size == 0:
-                flush_shard(k, k * shard_size, count)
-        if count % shard_size and (count - 1) // shard_size not in done:
-            k = (count - 1) // shard_size
-            flush_shard(k, k * shard_size, count)
+        return run_shards(plan, manifest, done, write, t0)
     finally:
-        bar.close()
-    manifest["examples"] = count
-    manifest["complete"] = True
-    write_manifest(out, manifest)
-    return RunInfo(out, count, len(done), written, n_written, time.perf_counter() - t0)
+        write.close()
 
 
 def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat | Callable] | str | None = None,
@@ -168,7 +65,9 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
             ``(result, encoded, ctx) -> {column: value}``; default `DEFAULT_STATS`.
         out: the run folder (made if missing; an existing run there is resumed).
         backend: ``"local"`` (this process) or ``"ray"`` (Ray Data; ``pip install 'lxmert_viz[ray]'``).
-        batch_size: questions per forward pass.
+        batch_size: questions per forward pass: batch j is examples ``[j * B, (j + 1) * B)``, so the
+            records are the same bit for bit across backends, shard sizes and Ray's blocks for
+            one batch size (not across batch sizes: see the module's docstring).
         model: None (the embedded shapes model), a name or folder for `lxmert_viz.load`, a `Kit`,
             or a function returning a kit (what each Ray worker calls once).
         shard_size: examples per shard, the unit a killed run resumes from (default 1000 local,
@@ -198,32 +97,20 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
     t0 = time.perf_counter()
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
-    shard_size = DEFAULT_SHARD_SIZE[backend] if shard_size is None else int(shard_size)
-    if shard_size < 1:
-        raise ValueError(f"shard_size must be at least 1, got {shard_size}")
     if backend == "ray":
-        from .ray_backend import require_ray
-
         require_ray()
     stats = resolve(stats)  # names checked before any model loads
     ds = open_dataset(dataset) if isinstance(dataset, str) else as_dataset(dataset)
     if limit is not None:
         ds = ds.take(limit)
-    maps = MapsRequest.of(maps)
     first = next(iter(ds), None)
-    detector = first is None or first.regions is None  # a features-only data set needs no detector
-    worker = BatchWorker(model, stats, top_k, methods, maps, device=device, detector=detector)
-    out = Path(out)
-    manifest, done = _prepare(out, _config(ds, worker, model, backend, batch_size, shard_size, batch_fn))
-    if backend == "local":
-        return _run_local(ds, worker, out, manifest, done, batch_size, shard_size, batch_fn, progress, t0)
-    from .ray_backend import run_ray
-
-    return run_ray(ds, worker, model, out, manifest, done, batch_size, shard_size, batch_fn, progress, t0,
-                   detector=detector, address=address, concurrency=concurrency, num_gpus=num_gpus, num_cpus=num_cpus,
-                   schema_of=lambda recs: _schema(worker, done, out, recs))
+    plan = RunPlan(
+        dataset=ds, stats=tuple(stats), out=Path(out), backend=backend, batch_size=int(batch_size),
+        shard_size=DEFAULT_SHARD_SIZE[backend] if shard_size is None else int(shard_size), model=model,
+        top_k=int(top_k), methods=tuple(methods), maps=MapsRequest.of(maps), batch_fn=batch_fn, device=device,
+        detector=first is None or first.regions is None,  # a features-only data set needs no detector
+        progress=progress, ray=RayOptions(address, concurrency, num_gpus, num_cpus))
+    return execute(plan, t0)
 
 
 def read_records(out: str | Path, columns: Sequence[str] | None = None) -> pa.Table:
@@ -234,8 +121,6 @@ def read_records(out: str | Path, columns: Sequence[str] | None = None) -> pa.Ta
         >>> read_records(tmp / "r", ["id", "answer"]).num_rows
         10
     """
-    from .manifest import iter_shard_paths
-
     files = iter_shard_paths(Path(out))
     if not files:
         raise FileNotFoundError(f"{out} holds no finished shard yet")
