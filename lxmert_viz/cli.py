@@ -2,26 +2,50 @@
 
     lxmert-viz ask IMAGE "QUESTION" [--png OUT.png] [--force] [--word WORD] [--top 5] [--model DIR] [--allow-unknown]
     lxmert-viz scene --seed N OUT.png [--size 128] [--objects 6] [--force]
-    lxmert-viz lab [NOTEBOOK] [--copy-to DIR] [--dry-run] [-- JUPYTER ARGS]   (JupyterLab on the notebooks)
-    lxmert-viz train ...      (python -m lxmert_viz.shapes.train)
-    lxmert-viz evaluate ...   (python -m lxmert_viz.shapes.evaluate)
+    lxmert-viz lab [NOTEBOOK] [--copy-to DIR] [--force] [--dry-run] [-- JUPYTER ARGS]   (JupyterLab on the notebooks)
+    lxmert-viz train --out DIR [--force] [recipe flags]      (shapes/train.py; needs the [train] extra)
+    lxmert-viz evaluate [--model DIR] [--out RESULTS.md]     (shapes/evaluate.py; needs the [train] extra)
     lxmert-viz analyze DATASET --out DIR [--stats a,b] [--backend ray] [--model M] [--batch-size 32]
     lxmert-viz summarize DIR [--out SUMMARY.md]
 
-Bad input gets one line on stderr and exit status 2, never a traceback. ``ask`` writes its overlay
+Bad input (the kit's own errors, `lxmert_viz.errors`, and OSError) gets one line on stderr and exit
+status 2; any other exception is a bug in the kit and shows its traceback. ``ask`` writes its overlay
 PNG into the current folder (``IMAGE_attention.png``) or to ``--png``; never beside the input
 image unless that is where it was asked to go, never over an existing file without ``--force``,
 never over the input image itself, and through a temporary file renamed into place (a failed run
 leaves nothing). The answers are printed with what their numbers are: softmax probabilities or
-per-answer sigmoid scores, as the checkpoint's answer head was trained.
+per-answer sigmoid scores, as the checkpoint's answer head was trained. On the embedded models a
+question in none of the shapes world's question forms gets a notice naming the nearest ones
+(`lxmert_viz.shapes.question_forms`).
 """
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
+import shlex
+import shutil
+import subprocess
 import sys
 import warnings
 from pathlib import Path
+
+import torch
+
+from .analysis import run as run_analysis
+from .analysis import summarize
+from .analysis.datasets import SPECS, open_dataset
+from .analysis.stats import DEFAULT_STATS, STATS
+from .errors import InputError, LxmertVizError, MissingFileError, UnknownWordsError
+from .inputs.image import open_image
+from .kit import load
+from .shapes import evaluate as evaluate_command
+from .shapes import train as train_command
+from .shapes.question_forms import check_question_form
+from .shapes.world import generate_scene
+from .viz.png import result_png
+
+SHAPES_MODELS = (None, "shapes", "shapes-plain")
 
 SCORING_LINES = {
     "softmax": "answers (softmax probability over the answer vocabulary):",
@@ -62,8 +86,6 @@ def write_png(out: Path, write) -> None:
 
 
 def _ask(a) -> int:
-    from .inputs.image import open_image
-
     path = Path(a.image)
     if not path.exists():
         raise UserError(f"no image file at {path}")
@@ -71,64 +93,68 @@ def _ask(a) -> int:
         raise UserError(f"--top must be at least 1, got {a.top}")
     png = output_path(Path(a.png) if a.png else Path.cwd() / f"{path.stem}_attention.png", a.force, (path,))
     image = open_image(path)  # the one opener: limits, deadline, EXIF; errors are one line
-    import torch
-
     torch.set_num_threads(2)
-    from .kit import load
-
-    from .errors import UnknownWordsError
-
     kit = load(a.model)
     try:
         result = kit.ask(image, a.question, top_k=a.top, unknown="warn" if a.allow_unknown else "error")
     except UnknownWordsError as err:
         raise UserError(str(err).replace('pass unknown="warn"', "pass --allow-unknown")) from None
-    print(SCORING_LINES[getattr(result, "scoring", "softmax")])
+    print(SCORING_LINES[result.scoring])
     for ans, score in result.answers:
         print(f"{score:6.3f}  {ans}")
-    unknown = getattr(result, "unknown_words", ())
-    if unknown:
-        print(f"note: the model's vocabulary does not know {', '.join(repr(w) for w in unknown)}; "
+    if result.unknown_words:
+        print(f"note: the model's vocabulary does not know {', '.join(repr(w) for w in result.unknown_words)}; "
               "it read them as [UNK] or single letters")
+    form = check_question_form(a.question)
+    if a.model in SHAPES_MODELS and not form.known:
+        print(f"note: {form.notice()}")
     if a.word is not None:
         try:
             result.token_index(a.word)
         except KeyError:
             raise UserError(f"--word {a.word!r} is not in the question; its tokens are "
                             f"{result.tokens.labels()}") from None
-    from .viz.png import result_png
-
     drawn = {}
     write_png(png, lambda tmp: drawn.update(result_png(result, tmp, token=a.word)))
     print(f"attention overlay: {png} ({drawn['title']})")
     return 0
 
 
-def _lab(a, extra: list[str]) -> int:
-    import importlib.util
-    import os
-    import shutil
-    import subprocess
+def _copy_notebooks(folder: Path, dest: Path, force: bool, dry_run: bool) -> Path:
+    """Copy the notebooks into ``dest`` (``dry_run``: only say so); refuse to overwrite without ``force``."""
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"--copy-to {dest} is a file; name a folder")
+    if not dest.parent.is_dir():
+        raise MissingFileError(f"folder {dest.parent} does not exist; create it or choose another --copy-to")
+    notebooks = sorted(folder.glob("*.ipynb"))
+    clash = [p.name for p in notebooks if (dest / p.name).exists()]
+    if clash and not force:
+        raise UserError(f"{dest} already holds the notebooks ({', '.join(clash)}); open them there with "
+                        f"lxmert-viz lab --copy-to {dest} --force to overwrite them with fresh copies, "
+                        "or pick another folder")
+    if dry_run:
+        print(f"would copy {len(notebooks)} notebooks into {dest}" + (" (overwriting)" if clash else ""))
+        return dest
+    dest.mkdir(exist_ok=True)
+    for p in notebooks:
+        shutil.copy2(p, dest / p.name)
+    print(f"copied {len(notebooks)} notebooks into {dest}")
+    return dest
 
+
+def _lab(a, extra: list[str]) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
         raise UserError("JupyterLab is not installed: pip install 'lxmert_viz[notebooks]'")
-    folder = _notebooks_dir()
+    folder = source = _notebooks_dir()
     if a.copy_to:
-        dest = Path(a.copy_to)
-        clash = [p.name for p in folder.glob("*.ipynb") if (dest / p.name).exists()]
-        if clash:
-            raise UserError(f"{dest} already holds {', '.join(clash)}; pick an empty folder")
-        dest.mkdir(parents=True, exist_ok=True)
-        for p in sorted(folder.glob("*.ipynb")):
-            shutil.copy2(p, dest / p.name)
-        folder = dest
+        source, folder = folder, _copy_notebooks(folder, Path(a.copy_to), a.force, a.dry_run)
     elif not os.access(folder, os.W_OK):
         raise UserError(f"the notebooks in {folder} are read-only; copy them first: "
                         "lxmert-viz lab --copy-to DIR")
     name = a.notebook or "01_quickstart.ipynb"
     if not name.endswith(".ipynb"):
         name += ".ipynb"
-    if not (folder / name).is_file():
+    if not ((source if a.copy_to and a.dry_run else folder) / name).is_file():
         names = ", ".join(p.name for p in sorted(folder.glob("*.ipynb")))
         raise UserError(f"no notebook {name} in {folder}; there are {names}")
     cmd = [sys.executable, "-m", "jupyterlab", str(folder / name), f"--ServerApp.root_dir={folder}"]
@@ -155,8 +181,6 @@ def _notebooks_dir() -> Path:
 
 
 def _scene(a) -> int:
-    from .shapes.world import generate_scene
-
     if a.size < 32:
         raise UserError(f"--size must be at least 32, got {a.size}")
     if not 1 <= a.objects <= 6:
@@ -169,15 +193,17 @@ def _scene(a) -> int:
 
 
 def _analyze(a) -> int:
-    import torch
-
-    from .analysis import run
-    from .analysis.datasets import open_dataset
-
+    unknown = [s for s in a.stats.split(",") if s.strip() and s.strip() not in STATS]
+    if unknown:
+        raise UserError(f"unknown statistic {unknown[0]!r}; choose from {sorted(STATS)}")
+    for flag, value in (("--batch-size", a.batch_size), ("--shard-size", a.shard_size), ("--top-k", a.top_k),
+                        ("--concurrency", a.concurrency), ("--threads", a.threads)):
+        if value is not None and value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}")
     if a.threads is not None:
         torch.set_num_threads(a.threads)
     ds = open_dataset(a.dataset, annotations=a.annotations, features=a.features, images=a.images)
-    info = run(ds, a.stats, a.out, backend=a.backend, batch_size=a.batch_size, model=a.model,
+    info = run_analysis(ds, a.stats, a.out, backend=a.backend, batch_size=a.batch_size, model=a.model,
                shard_size=a.shard_size, top_k=a.top_k, methods=tuple(a.methods.split(",")) if a.methods else (),
                maps=a.maps, limit=a.limit, progress=not a.quiet, address=a.address, concurrency=a.concurrency,
                num_gpus=a.num_gpus, num_cpus=a.num_cpus)
@@ -188,8 +214,6 @@ def _analyze(a) -> int:
 
 
 def _summarize(a) -> int:
-    from .analysis import summarize
-
     text = summarize(a.dir).to_markdown(a.columns.split(",") if a.columns else None)
     print(text)
     if a.out:
@@ -201,9 +225,6 @@ def _summarize(a) -> int:
 
 
 def _analyze_parser(sub) -> None:
-    from .analysis.datasets import SPECS
-    from .analysis.stats import DEFAULT_STATS, STATS
-
     an = sub.add_parser("analyze", help="statistics of every example of a data set, as Parquet shards")
     an.add_argument("dataset", help="; ".join(SPECS))
     an.add_argument("--out", required=True, help="run folder (a killed run started again resumes there)")
@@ -231,8 +252,8 @@ def _analyze_parser(sub) -> None:
     sm.add_argument("--out", default=None, help="also write the tables to this markdown file")
 
 
-class UserError(Exception):
-    """An error in what the user asked: reported in one line."""
+class UserError(InputError):
+    """An error in what the user asked on the command line: reported in one line."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -250,12 +271,7 @@ def _one_line(err: BaseException) -> str:
     return " ".join(str(msg).split())  # one line, whatever the message held
 
 
-def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in ("train", "evaluate"):
-        from .shapes import evaluate, train
-
-        return (train if argv[0] == "train" else evaluate).main(argv[1:])
+def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="lxmert-viz", description="Look inside LXMERT from the command line.")
     sub = p.add_subparsers(dest="cmd", required=True)
     ask = sub.add_parser("ask", help="answer a question about an image; write the attention overlay PNG")
@@ -278,27 +294,40 @@ def main(argv=None) -> int:
     lab = sub.add_parser("lab", help="open the notebooks in JupyterLab (passes --allow-root as root)")
     lab.add_argument("notebook", nargs="?", default=None, help="default: 01_quickstart.ipynb")
     lab.add_argument("--copy-to", default=None, help="copy the notebooks into this folder first and open them there")
-    lab.add_argument("--dry-run", action="store_true", help="print the JupyterLab command, do not run it")
-    sub.add_parser("train", help="train the embedded model (see python -m lxmert_viz.shapes.train -h)")
-    sub.add_parser("evaluate", help="evaluate it (see python -m lxmert_viz.shapes.evaluate -h)")
+    lab.add_argument("--force", action="store_true", help="with --copy-to: overwrite notebooks already there")
+    lab.add_argument("--dry-run", action="store_true", help="print what it would copy and run; write and run nothing")
+    tr = sub.add_parser("train", help="train the embedded model's recipe into a folder (needs the [train] extra)",
+                        description=train_command.__doc__.split("\n")[0])
+    train_command.add_arguments(tr)
+    ev = sub.add_parser("evaluate", help="figures of a shapes-world model (needs the [train] extra)",
+                        description=evaluate_command.__doc__.split("\n")[0])
+    evaluate_command.add_arguments(ev)
     _analyze_parser(sub)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
     if argv and argv[0] == "lab" and "--" in argv:  # everything after -- goes to jupyter lab
         cut = argv.index("--")
         argv, extra = argv[:cut], argv[cut + 1:]
-    a = p.parse_args(argv)
-    from .errors import LxmertVizError
-
+    a = _parser().parse_args(argv)
+    command = shlex.join(["lxmert-viz", *argv])  # recorded by train and evaluate in what they write
     commands = {"ask": _ask, "scene": _scene, "analyze": _analyze, "summarize": _summarize,
-                "lab": lambda args: _lab(args, extra)}
+                "lab": lambda args: _lab(args, extra),
+                "train": lambda args: train_command.run(args, command),
+                "evaluate": lambda args: evaluate_command.run(args, command)}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             code = commands[a.cmd](a)
-        for w in caught:  # each warning in one line, not Python's two
+        for w in caught:  # each warning in one line, not Python's two; deprecations are for developers
+            if issubclass(w.category, (DeprecationWarning, PendingDeprecationWarning)):
+                continue
             print(f"lxmert-viz: warning: {_one_line(w.message)}", file=sys.stderr)
         return code
-    except (UserError, LxmertVizError, OSError, ValueError, KeyError, ImportError) as err:
+    except (LxmertVizError, OSError) as err:  # the kit's refusals; anything else is a bug: its traceback
         print(f"lxmert-viz: error: {_one_line(err)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

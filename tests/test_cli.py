@@ -101,10 +101,42 @@ def test_lab_passes_allow_root_only_as_root(monkeypatch, capsys):
     assert "no notebook 99_nothing.ipynb" in capsys.readouterr().err
 
 
-def test_lab_copy_to_never_overwrites(tmp_path, capsys):
+def test_lab_copy_to_never_overwrites_without_force_and_dry_run_writes_nothing(tmp_path, capsys):
     from lxmert_viz import cli
 
-    assert cli.main(["lab", "--copy-to", str(tmp_path / "nb"), "--dry-run"]) == 0
-    assert (tmp_path / "nb" / "01_quickstart.ipynb").is_file()
-    assert cli.main(["lab", "--copy-to", str(tmp_path / "nb"), "--dry-run"]) == 2
-    assert "already holds" in capsys.readouterr().err
+    nb = tmp_path / "nb"
+    assert cli.main(["lab", "--copy-to", str(nb), "--dry-run"]) == 0
+    assert "would copy 8 notebooks" in capsys.readouterr().out and not nb.exists(), "--dry-run writes nothing"
+    nb.mkdir()
+    (nb / "01_quickstart.ipynb").write_text("mine")
+    assert cli.main(["lab", "--copy-to", str(nb), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds the notebooks (01_quickstart.ipynb)" in err and "--force" in err
+    assert (nb / "01_quickstart.ipynb").read_text() == "mine"
+    assert cli.main(["lab", "--copy-to", str(nb), "--force", "--dry-run"]) == 0
+    assert "(overwriting)" in capsys.readouterr().out and (nb / "01_quickstart.ipynb").read_text() == "mine"
+    assert len(list(nb.iterdir())) == 1, "--dry-run writes nothing"
+
+
+def test_lab_copy_to_force_copies_fresh_notebooks(tmp_path, capsys, monkeypatch):
+    import subprocess
+
+    from lxmert_viz import cli
+
+    nb = tmp_path / "nb"
+    nb.mkdir()
+    (nb / "01_quickstart.ipynb").write_text("mine")
+    monkeypatch.setattr(subprocess, "call", lambda cmd: 0)  # JupyterLab itself is not started here
+    assert cli.main(["lab", "--copy-to", str(nb), "--force"]) == 0
+    assert "copied 8 notebooks" in capsys.readouterr().out
+    assert (nb / "01_quickstart.ipynb").read_text() != "mine" and len(list(nb.glob("*.ipynb"))) == 8
+
+
+def test_ask_gives_a_notice_for_a_question_outside_the_models_forms(tmp_path):
+    png = tmp_path / "att.png"
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "what shape is on the left?", "--png", str(png))
+    assert p.returncode == 0, p.stderr
+    note = [line for line in p.stdout.splitlines() if "not one of the question forms" in line]
+    assert len(note) == 1 and "'is the {a} on the left?'" in note[0] and "README" in note[0]
+    p = run("ask", str(ROOT / "assets/samples/scene_00.png"), "What color is the circle", "--png", str(png), "--force")
+    assert p.returncode == 0 and "question forms" not in p.stdout

@@ -18,9 +18,9 @@ import torch
 
 from ..inputs.referents import referent_region, referent_token
 from ..inputs.text import Tokenizer
-from .world import COLORS, SHAPES, generate_scene
-from .visual_input import MAX_OBJECTS, shapes_regions
 from .pool import ordered_map
+from .visual_input import MAX_OBJECTS, shapes_regions
+from .world import COLORS, SHAPES, generate_scene
 from .world.dataset import ANSWERS, SCENE_SEED_STRIDE, make_dataset
 from .world.statements import parse_statement, statement_pairs
 
@@ -70,14 +70,15 @@ def _region_row_of(pair) -> tuple:
     return region_row(*pair)
 
 
-def regions_table(images, objects=None, workers: int = 1) -> ImageTable:
+def regions_table(images, objects=None, workers: int = 1, progress: str | None = None) -> ImageTable:
     """Extract regions of PIL images; ``objects`` (per image, ground-truth objects) adds labels.
 
-    ``workers`` processes share the images (``pool.ordered_map``; the table is the same).
+    ``workers`` processes share the images (``pool.ordered_map``; the table is the same);
+    ``progress`` names a progress bar (None: none).
     """
     images = list(images)
     pairs = list(zip(images, objects if objects is not None else [None] * len(images)))
-    return stack_rows(ordered_map(_region_row_of, pairs, workers))
+    return stack_rows(ordered_map(_region_row_of, pairs, workers, progress))
 
 
 @dataclass
@@ -132,15 +133,17 @@ def _drawn_scene(args) -> tuple:
     return scene, region_row(scene.image, scene.objects)
 
 
-def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "varied", workers: int = 1):
+def scenes_split(tokenizer: Tokenizer, n_scenes: int, seed: int, style: str = "varied", workers: int = 1,
+                 progress: bool = False):
     """A balanced generated split: (ImageTable, QATable, scenes), scenes ``"plain"`` or ``"varied"``.
 
     The scenes are drawn and their regions extracted first (over ``workers`` processes), then the
     questions are drawn about those layouts (``make_dataset``); the scenes no kept question asks
-    about are left out of the tables.
+    about are left out of the tables. ``progress``: a bar (count, rate, ETA) while the scenes are drawn.
     """
     seeds = [seed * SCENE_SEED_STRIDE + i for i in range(n_scenes)]
-    drawn = ordered_map(_drawn_scene, [(s, style) for s in seeds], workers)
+    drawn = ordered_map(_drawn_scene, [(s, style) for s in seeds], workers,
+                        f"draw + read {style} scenes" if progress else None)
     samples = make_dataset(n_scenes, seed, size=SCENE_SIZE, style=style, layouts=[sc.objects for sc, _ in drawn])
     used = sorted({s.scene_seed - seeds[0] for s in samples})
     pos_of = {seeds[k]: i for i, k in enumerate(used)}
@@ -160,12 +163,14 @@ def _easyvqa_row(path) -> tuple:
         return region_row(im.convert("RGB"))
 
 
-def easyvqa_split(tokenizer: Tokenizer, split: str, workers: int = 1):
-    """easy-vqa's images and questions: (ImageTable, QATable); ``workers`` as in `regions_table`."""
+def easyvqa_split(tokenizer: Tokenizer, split: str, workers: int = 1, progress: bool = False):
+    """easy-vqa's images and questions: (ImageTable, QATable); ``workers`` as in `regions_table`,
+    ``progress``: a bar while the images are read."""
     from .world import load_easyvqa
 
     items = load_easyvqa(split)
-    table = stack_rows(ordered_map(_easyvqa_row, [it.path for it in items], workers))
+    table = stack_rows(ordered_map(_easyvqa_row, [it.path for it in items], workers,
+                                   f"read easy-vqa {split}" if progress else None))
     texts, answers, idx = [], [], []
     for i, it in enumerate(items):
         for q, a in it.qa:

@@ -2,8 +2,9 @@
 
 Shape letters: B rows, T tokens, R regions, F region features.
 
-    python -m lxmert_viz.shapes.train --out assets/shapes                          # the default model
-    python -m lxmert_viz.shapes.train --word-weight 0 --out assets/shapes-plain    # the control model
+    lxmert-viz train --out runs/shapes                          # the default model's recipe
+    lxmert-viz train --word-weight 0 --out runs/shapes-plain    # the control model's
+    (``python -m lxmert_viz.shapes.train`` is the same command; ``--force`` to write over a model folder)
 
 The recipe is a `TrainConfig` (``train_config.py``), saved as ``train_config.json`` beside the
 weights; the losses are ``objectives.py``, the tables ``training_data.py``. Each step draws
@@ -18,16 +19,21 @@ size questions, then everything. How the recipe and its numbers were reached is 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
+import os
 import random
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
+from ..errors import ConfigError, InputError, MissingFileError
 from ..inputs.answers import Answers
 from ..inputs.text import Tokenizer
 from ..model.config import LxmertConfig
@@ -35,7 +41,8 @@ from ..model.lxmert import Lxmert
 from . import objectives
 from .data import NUM_OBJECT_LABELS
 from .sides import side_corpus
-from .train_config import TrainConfig, add_arguments, from_arguments
+from .train_config import TrainConfig, from_arguments
+from .train_config import add_arguments as train_config_arguments
 from .training_data import LOG_QTYPES, TWO_OBJECT_QTYPES, build_data, object_word_ids, of_types
 from .world.dataset import ANSWERS
 from .world.extract import F as FEATURE_DIM
@@ -72,8 +79,11 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def build_tokenizer(cfg: TrainConfig, out: Path) -> Tokenizer:
+def build_tokenizer(cfg: TrainConfig, out: Path, progress: bool = False) -> Tokenizer:
     """Train the WordPiece vocabulary on the questions, side questions and sentences; save it in ``out``."""
+    if progress:
+        print(f"vocabulary: questions of {cfg.vocab_scenes} scenes and the sentences (about 2 s)",
+              file=sys.stderr, flush=True)
     corpus = {*question_corpus(n_scenes=cfg.vocab_scenes, seed=0, easyvqa=cfg.easyvqa), *statement_corpus()}
     if cfg.sides:
         corpus |= set(side_corpus(cfg.side_kinds))
@@ -230,23 +240,22 @@ def start(cfg: TrainConfig, tok: Tokenizer, data: dict) -> tuple:
     return model, opt, sched, sampler, object_word_ids(tok)
 
 
-def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
+def train(cfg: TrainConfig, out: str | Path, progress: bool = True, command: str | None = None) -> dict:
     """Train a model by ``cfg`` and save it in ``out``; returns the history and timings.
 
     Writes ``config.json``, ``model.safetensors`` (loadable by `transformers`'
     ``LxmertForPreTraining``), ``tokenizer.json``, ``vocab.txt``, ``answers.json``,
-    ``train_config.json`` (``cfg``) and ``training.json`` (history, sizes, seconds).
+    ``train_config.json`` (``cfg``) and ``training.json`` (history, sizes, seconds, and ``command``:
+    the command line that ran it, when given). ``progress``: a bar (count, rate, ETA) for each phase.
     """
-    from tqdm.auto import tqdm
-
     cfg.check()
     t0 = time.perf_counter()
     torch.set_num_threads(cfg.threads)
     seed_all(cfg.seed)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    tok = build_tokenizer(cfg, out)
-    data = build_data(tok, cfg)
+    tok = build_tokenizer(cfg, out, progress)
+    data = build_data(tok, cfg, progress)
     t_data = time.perf_counter() - t0
     model, opt, sched, sampler, object_ids = start(cfg, tok, data)
     history = History(cfg.log_every)
@@ -262,7 +271,7 @@ def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     Answers(list(ANSWERS)).save(out / "answers.json")
     cfg.save(out)
     t_total = time.perf_counter() - t0
-    info = {"questions": int(data["ids"].shape[0]), "sentences": int(data["st_ids"].shape[0]),
+    info = {"command": command, "questions": int(data["ids"].shape[0]), "sentences": int(data["st_ids"].shape[0]),
             "images": int(data["feats"].shape[0]), "data_seconds": round(t_data, 1),
             "total_seconds": round(t_total, 1), "seconds_per_step": round((t_total - t_data) / max(cfg.steps, 1), 4),
             "history": history.entries}
@@ -270,20 +279,66 @@ def train(cfg: TrainConfig, out: str | Path, progress: bool = True) -> dict:
     return info
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m lxmert_viz.shapes.train", description=__doc__.split("\n")[0])
-    p.add_argument("--out", default="assets/shapes", help="output folder (default: assets/shapes)")
+MODEL_FILES = ("model.safetensors", "config.json", "train_config.json")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``lxmert-viz train`` flags: ``--out``, ``--force``, ``--config``, ``--quiet`` and one per recipe field."""
+    p.add_argument("--out", required=True, help="output folder (created; its parent must exist)")
+    p.add_argument("--force", action="store_true", help="write over a folder that already holds a model")
     p.add_argument("--config", default=None, help="start from this train_config.json (flags override it)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_arguments(p)
-    a = p.parse_args(argv)
-    cfg = from_arguments(a, TrainConfig.load(a.config) if a.config else None)
-    info = train(cfg, Path(a.out), progress=not a.quiet)
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    train_config_arguments(p)
+
+
+def writable_folder(out: Path, force: bool, holds: tuple[str, ...], what: str) -> Path:
+    """``out`` if a run may write its files there; otherwise `InputError` saying why and what to do."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{out} is a file; --out names a folder")
+    parent = out if out.is_dir() else (out.parent if str(out.parent) else Path("."))
+    if not parent.is_dir():
+        raise MissingFileError(f"folder {parent} does not exist; create it or choose another --out")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InputError(f"folder {parent} is not writable; choose another --out")
+    there = [n for n in holds if (out / n).exists()]
+    if there and not force:
+        raise InputError(f"{out} already holds {what} ({', '.join(there)}); pass --force to write over it, "
+                         "or choose another --out")
+    return out
+
+
+def check_arguments(a: argparse.Namespace) -> tuple[TrainConfig, Path]:
+    """The recipe and output folder of a parsed command line, every check done before any work."""
+    base = None
+    if a.config:
+        if not Path(a.config).is_file():
+            raise MissingFileError(f"--config {a.config}: no such file")
+        try:
+            base = TrainConfig.load(a.config)
+        except (ValueError, TypeError, KeyError) as err:
+            raise ConfigError(f"--config {a.config} is not a train_config.json: {err}") from None
+    try:
+        cfg = from_arguments(a, base)
+        cfg.check()
+    except (ValueError, TypeError) as err:
+        raise ConfigError(f"bad recipe: {err}") from None
+    if cfg.easyvqa and importlib.util.find_spec("easy_vqa") is None:
+        raise InputError("training reads easy-vqa's train split, which is not installed: "
+                         "pip install 'lxmert_viz[train]' (or pass --no-easyvqa)")
+    return cfg, writable_folder(Path(a.out), a.force, MODEL_FILES, "a model")
+
+
+def run(a: argparse.Namespace, command: str) -> int:
+    """``lxmert-viz train``: check everything, train, print one summary line."""
+    cfg, out = check_arguments(a)
+    info = train(cfg, out, progress=not a.quiet, command=command)
     last = info["history"][-1] if info["history"] else {}
-    print(f"wrote {a.out}: {info['questions']} questions, {info['sentences']} sentences on {info['images']} images, "
+    print(f"wrote {out}: {info['questions']} questions, {info['sentences']} sentences on {info['images']} images, "
           f"{info['total_seconds']} s, last train acc {last.get('train_acc', float('nan')):.3f}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from lxmert_viz.cli import main
+
+    raise SystemExit(main(["train", *sys.argv[1:]]))
