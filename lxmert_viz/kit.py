@@ -34,6 +34,7 @@ from .model.families import FAMILIES
 from .model.lxmert import Lxmert
 from .model.pretrained import from_pretrained, load_answers, load_tokenizer
 from .output_heads import fill, match, region_labels
+from .printing import Card, listing
 from .result import Result
 from .run import image_side, run
 from .shapes.visual_input import shapes_regions
@@ -90,6 +91,14 @@ class Kit:
         c = self.model.config
         return (f"Kit({self.name!r}: {c.l_layers}/{c.r_layers}/{c.x_layers} layers, hidden {c.hidden_size}, "
                 f"{len(self.answers)} answers)")
+
+    def _repr_html_(self) -> str:
+        c = self.model.config
+        return Card(repr(self), [("layers (lang / vis / cross)", f"{c.l_layers} / {c.r_layers} / {c.x_layers}"),
+                                 ("heads", c.num_attention_heads), ("output heads", listing(self.model.output_heads)),
+                                 ("answers", listing(self.answers.names, 8)), ("scoring", self.scoring),
+                                 ("images cached", len(self._cache))],
+                    "kit.ask(image, question), kit.fill / match / region_labels, kit.ask_ablated / patch").html()
 
     # -- image side ----------------------------------------------------------------------------
     def extract(self, image) -> Regions:

@@ -22,12 +22,13 @@ from .inputs.text import Tokens
 from .model.families import FAMILIES, KEY_STREAM, QUERY_STREAM, family, query_stream, stage_names
 from .model.hooks import Intervention
 from .model.output import LxmertOutput
+from .printing import Card, Printable, listing, scored
 
 AGGREGATES = ("mean", "max")
 
 
-@dataclass
-class Result:
+@dataclass(repr=False)
+class Result(Printable):
     """Everything the model did for one (image, question).
 
     Attributes:
@@ -74,6 +75,23 @@ class Result:
     dropped_tokens: tuple[int, ...] = ()
     dropped_regions: tuple[int, ...] = ()
     intervention: Intervention | None = None
+
+    def _card(self) -> Card:
+        score = f" ({self.score_label} {self.answers[0][1]:.2f})" if self.answers else ""
+        rows = [("answers", scored(self.answers)), ("tokens", listing(self.tokens.pieces, 12)),
+                ("regions", listing(self.regions.names(), 8)),
+                ("states", f"lang {tuple(self.lang_hidden.shape)}, vis {tuple(self.vis_hidden.shape)}"),
+                ("attention", listing(f"{f} {tuple(a.shape)}" for f, a in self.attentions.items()))]
+        if self.dropped_tokens or self.dropped_regions:
+            rows.append(("dropped", f"tokens {list(self.dropped_tokens)}, regions {list(self.dropped_regions)}"))
+        if self.intervention is not None:
+            rows.append(("intervention", f"{self.intervention.kind}: {self.intervention.note}"))
+        if self.attention_grads is not None:
+            rows.append(("gradients", f"of answer {self.explained_answer}"))
+        if self.unknown_words:
+            rows.append(("unknown words", listing(self.unknown_words)))
+        return Card(f"Result {self.question!r} -> {self.answer!r}{score}", rows,
+                    "result.attn(family, layer, head) / .labels(family) / .states('lang'); result.answers for all")
 
     def __post_init__(self):
         check_scoring(self.scoring)

@@ -35,6 +35,7 @@ from .inputs.regions import Regions
 from .model.hooks import HookFn, Intervention, hooks, select_names
 from .model.hooks import image_side as image_side_point
 from .model.output import AttentionMaps, LxmertOutput, VisionState
+from .printing import Card, Printable
 from .result import Result
 
 
@@ -269,8 +270,8 @@ def _on_cpu(out: LxmertOutput) -> LxmertOutput:
                    pooled_output=cpu(out.pooled_output), question_answering_score=cpu(out.question_answering_score))
 
 
-@dataclass
-class Batch:
+@dataclass(repr=False)
+class Batch(Printable):
     """What `run` returns: the padded output of one pass and a `Result` per row on demand.
 
     Attributes:
@@ -295,8 +296,13 @@ class Batch:
     def __len__(self) -> int:
         return len(self.rows)
 
-    def __repr__(self) -> str:
-        return f"Batch({len(self.rows)} rows; .results() for Results, .logits() for the answer logits)"
+    def _card(self) -> Card:
+        rows = [(f"row {b}", f"{r.item.question or ' '.join(r.item.tokens.words)!r}"
+                 + (f", dropped {list(r.drop_tokens)} / {list(r.drop_regions)}" if r.drop_tokens or r.drop_regions else "")
+                 + (f", {r.intervention.kind}" if r.intervention is not None else ""))
+                for b, r in enumerate(self.rows[:8])]
+        return Card(f"Batch: {len(self.rows)} rows{', with gradients' if self.grads is not None else ''}", rows,
+                    "batch.results() for Results, batch.logits() for the answer logits, batch.output")
 
     def logits(self) -> torch.Tensor | None:
         """(B, A) answer logits as float32 on the CPU, or None without the QA head."""

@@ -44,6 +44,7 @@ from ..explain.methods import explain_all
 from ..inputs.item import Item
 from ..inputs.text import Tokens
 from ..kit import load
+from ..printing import Card, Printable, listing
 from ..run import Row, run
 from . import protocols
 from .items import examples_from_files, shapes_examples
@@ -72,8 +73,8 @@ def removal_counts(n: int, fractions: np.ndarray, protocol: str = "kit") -> list
     return protocols.removal_counts(n, fractions, protocol)
 
 
-@dataclass
-class PerturbationReport:
+@dataclass(repr=False)
+class PerturbationReport(Printable):
     """Curves and AUCs over all examples.
 
     Attributes:
@@ -91,6 +92,12 @@ class PerturbationReport:
     num_examples: int
     base_accuracy: float
     meta: dict = field(default_factory=dict)
+
+    def _card(self) -> Card:
+        rows = [("examples", self.num_examples), ("unperturbed accuracy", f"{self.base_accuracy:.3f}"),
+                ("removed fractions", listing(f"{f:.2f}" for f in self.fractions)),
+                ("methods", listing(self.methods())), ("protocol", self.meta.get("protocol", "kit"))]
+        return Card("PerturbationReport", rows, "report.table() for the AUCs, report.curves_table(modality, direction)")
 
     def auc(self, method: str, modality: str, direction: str, of: str = "accuracy") -> float:
         curves = self.accuracy if of == "accuracy" else self.agreement

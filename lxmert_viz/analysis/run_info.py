@@ -4,9 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..printing import Card, Printable
 
-@dataclass
-class RunInfo:
+
+@dataclass(repr=False)
+class RunInfo(Printable):
     """What a call to `run` did.
 
     Attributes:
@@ -24,6 +26,12 @@ class RunInfo:
     shards_written: int
     examples_written: int
     seconds: float
+
+    def _card(self) -> Card:
+        return Card(f"RunInfo {self.out}", [("examples", self.examples), ("shards written", self.shards_written),
+                                            ("shards already done", self.shards_skipped),
+                                            ("seconds", f"{self.seconds:.1f}")],
+                    "read_records(out) or summarize(out) for the numbers")
 
     @property
     def examples_per_second(self) -> float:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..printing import Card, listing
 from .manifest import iter_shard_paths, read_manifest
 
 ALL = "all"
@@ -40,7 +41,7 @@ class _Acc:
     layer_count: np.ndarray | None = None
 
     @classmethod
-    def new(cls, m: int, layers: int | None) -> "_Acc":
+    def new(cls, m: int, layers: int | None) -> _Acc:
         z = lambda n: np.zeros(n, dtype=np.float64)  # noqa: E731
         if layers is None:
             return cls(z(m), z(m), z(m))
@@ -101,7 +102,14 @@ class Summary:
 
     def __repr__(self) -> str:
         return (f"Summary({self.counts.get(ALL, 0)} examples, {len(self.head_columns())} per-head columns, "
-                f"groups {self.groups})")
+                f"groups {listing(self.groups, 8)})")
+
+    def _repr_html_(self) -> str:
+        return Card(f"Summary of {self.run_dir}", [
+            ("examples", self.counts.get(ALL, 0)), ("question types", listing(self.groups[1:], 8) or "none"),
+            ("per-head columns", listing(self.head_columns(), 6)), ("other columns", listing(self.scalar_columns(), 6)),
+            ("pointing chance", f"{self.pointing_chance:.3f}")],
+            "summary.grid(stat, family), .top_heads(stat, family), .by_group(), .to_markdown()").html()
 
     # -- what is there ------------------------------------------------------------------------------
     def _kind(self, column: str) -> str:

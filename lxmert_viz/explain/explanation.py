@@ -20,14 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..printing import Card, Printable, listing
+
 METHODS = ("raw", "rollout", "relevancy", "random")  # the kit's four, compared side by side
 EXTRA_METHODS = ("chefer_rollout",)  # the authors' rollout baseline, on request
 ALL_METHODS = METHODS + EXTRA_METHODS
 STREAM_PAIRS = (("lang", "lang"), ("vis", "vis"), ("lang", "vis"), ("vis", "lang"))
 
 
-@dataclass(frozen=True)
-class Explanation:
+@dataclass(frozen=True, repr=False)
+class Explanation(Printable):
     """Relevance maps of one method for one answer of one example, over its kept tokens and regions.
 
     Attributes:
@@ -56,6 +58,12 @@ class Explanation:
     region_index: np.ndarray
     logit: float = float("nan")
     meta: dict = field(default_factory=dict)
+
+    def _card(self) -> Card:
+        return Card(f"Explanation ({self.method}) of answer {self.answer}",
+                    [("tokens x regions", f"{self.num_tokens} x {self.num_regions}"),
+                     ("[CLS] row over the regions", listing(f"{v:.2f}" for v in self.cls_regions()))],
+                    "explanation.lang_vis / lang_lang / vis_vis / vis_lang; relevance_rows(explanation, result)")
 
     def __post_init__(self):
         n = {"lang": len(self.token_index), "vis": len(self.region_index)}

@@ -24,6 +24,7 @@ import torch
 from ..errors import InputError, InputIndexError, InputTypeError
 from ..inputs.item import Item
 from ..model.output import LxmertOutput
+from ..printing import Card, Printable, listing, scored
 from ..result import Result
 from ..run import Row, run
 
@@ -38,8 +39,8 @@ def model_kwargs(inputs: Mapping) -> dict:
     return {k: inputs[k] for k in INPUT_KEYS if k in inputs and inputs[k] is not None}
 
 
-@dataclass
-class MaskedRun:
+@dataclass(repr=False)
+class MaskedRun(Printable):
     """What `ask_masked` returns.
 
     Attributes:
@@ -55,6 +56,11 @@ class MaskedRun:
     dropped_tokens: list[int]
     result: Result | None = None
 
+    def _card(self) -> Card:
+        rows = [("dropped regions", listing(self.dropped_regions)), ("dropped tokens", listing(self.dropped_tokens))]
+        if self.result is not None:
+            rows.append(("answers", scored(self.result.answers)))
+        return Card("MaskedRun", rows, "run.result (a Result, when tokens and regions were given), run.output")
 
 def _positions(items: Iterable, n: int, what: str, tokens=None) -> list[int]:
     out = set()

@@ -24,14 +24,15 @@ from __future__ import annotations
 import csv
 import logging
 import os
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from tqdm.auto import tqdm
 
+from ..printing import Card, Printable, listing
 from .npz import save_npz
 from .preprocess import load_image
 from .tsv import FIELDNAMES, _set_field_limit, format_row, regions_to_row
@@ -49,8 +50,8 @@ class Failure:
     reason: str
 
 
-@dataclass
-class FolderReport:
+@dataclass(repr=False)
+class FolderReport(Printable):
     """What one :func:`extract_folder` call did.
 
     Attributes:
@@ -62,6 +63,11 @@ class FolderReport:
     done: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
+
+    def _card(self) -> Card:
+        return Card("FolderReport", [("extracted", len(self.done)), ("already done", len(self.skipped)),
+                                     ("failed", listing(f"{f.path} ({f.reason})" for f in self.failed) or 0)],
+                    "report.done / skipped / failed")
 
     def summary(self) -> str:
         """One line: counts, and each failed file with its reason."""

@@ -12,11 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..printing import Card, listing
 from .regions import Regions
 from .text import Tokens
 
 
-@dataclass
+@dataclass(repr=False)
 class Item:
     """One question ready for the model.
 
@@ -60,3 +61,7 @@ class Item:
         text = self.question or " ".join(self.tokens.words)
         gold = f", gold {self.gold}" if self.has_gold else ""
         return f"Item({text!r}: {len(self.tokens)} tokens, {self.regions.num_real} regions{gold})"
+
+    def _repr_html_(self) -> str:
+        return Card(repr(self), [("tokens", listing(self.tokens.pieces, 12)),
+                                 ("regions", listing(self.regions.names(), 8))]).html()

@@ -13,12 +13,13 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelInputError
+from ..printing import Card, Printable, listing
 
 WHOLE_IMAGE = 0.9  # a box covering at least this share of the image is "the whole image"
 
 
-@dataclass(frozen=True)
-class Regions:
+@dataclass(frozen=True, repr=False)
+class Regions(Printable):
     """Region boxes and features of one image.
 
     Args:
@@ -47,6 +48,12 @@ class Regions:
     num_real: int | None = None
     extra: dict = field(default_factory=dict)
     labels_absent: str | None = None
+
+    def _card(self) -> Card:
+        real = self.num_real if self.num_real is not None else len(self.boxes)
+        return Card(f"Regions: {real} real of {len(self.boxes)}, {self.feats.shape[1]}-d features, "
+                    f"image {self.image_size[0]}x{self.image_size[1]}", [("names", listing(self.names(), 10))],
+                    "regions.boxes (pixels) / boxes_norm / feats / labels / scores")
 
     def __post_init__(self):
         boxes = _real_array("Regions.boxes", self.boxes)
@@ -130,7 +137,7 @@ class Regions:
         area = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
         return area >= share * float(w * h)
 
-    def real(self) -> "Regions":
+    def real(self) -> Regions:
         """The same regions without their padding rows (``self`` when there is none)."""
         r = self.num_real
         if r == len(self):

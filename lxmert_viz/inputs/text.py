@@ -5,14 +5,14 @@ and each word piece mapped back to the word it came from, for display.
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
-
-import unicodedata
 
 import torch
 
 from ..errors import CheckpointError, MissingFileError, QuestionError, QuestionTypeError
+from ..printing import Card, Printable, listing
 from .files import read_utf8
 
 DEFAULT_MAX_LENGTH = 20
@@ -39,7 +39,8 @@ def check_question(question, max_chars: int = MAX_QUESTION_CHARS) -> str:
         >>> check_question("what\\ud800?")
         Traceback (most recent call last):
         ...
-        lxmert_viz.errors.QuestionError: the question holds a lone surrogate U+D800 at position 4 (half of a UTF-16 pair, not a character): decode the text with errors="replace" or remove it
+        lxmert_viz.errors.QuestionError: the question holds a lone surrogate U+D800 at position 4 (half of a
+        UTF-16 pair, not a character): decode the text with errors="replace" or remove it
     """
     if not isinstance(question, str):
         raise QuestionTypeError(f"a question must be a string, got {type(question).__name__}")
@@ -55,8 +56,8 @@ def check_question(question, max_chars: int = MAX_QUESTION_CHARS) -> str:
     return question
 
 
-@dataclass(frozen=True)
-class Tokens:
+@dataclass(frozen=True, repr=False)
+class Tokens(Printable):
     """One tokenized question.
 
     Attributes:
@@ -75,6 +76,13 @@ class Tokens:
     words: tuple[str, ...]
     truncated: bool = False
     unknown: tuple[str, ...] = ()
+
+    def _card(self) -> Card:
+        rows = [("pieces", listing(self.pieces, 16))]
+        if self.unknown:
+            rows.append(("unknown words", listing(self.unknown)))
+        return Card(f"Tokens: {len(self.ids)}{' (truncated)' if self.truncated else ''}", rows,
+                    "tokens.ids / pieces / words / labels()")
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -154,9 +162,10 @@ class Tokenizer:
         return list(self._tok.encode(text).offsets)
 
     @classmethod
-    def from_vocab(cls, vocab_file: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+    def from_vocab(cls, vocab_file: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
         """From a BERT ``vocab.txt`` (lower-cased, accents stripped, as `bert-base-uncased`)."""
-        from tokenizers import Tokenizer as HFTokenizer, models, normalizers, pre_tokenizers
+        from tokenizers import Tokenizer as HFTokenizer
+        from tokenizers import models, normalizers, pre_tokenizers
 
         path = Path(vocab_file)
         if not path.is_file():
@@ -169,7 +178,7 @@ class Tokenizer:
         return cls(tok, max_length)
 
     @classmethod
-    def from_file(cls, tokenizer_json: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+    def from_file(cls, tokenizer_json: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
         from tokenizers import Tokenizer as HFTokenizer
 
         path = Path(tokenizer_json)
@@ -185,7 +194,7 @@ class Tokenizer:
             raise CheckpointError(f"{path}: {err}") from None
 
     @classmethod
-    def from_pretrained(cls, directory: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> "Tokenizer":
+    def from_pretrained(cls, directory: str | Path, max_length: int = DEFAULT_MAX_LENGTH) -> Tokenizer:
         """From a checkpoint directory: ``tokenizer.json`` first, else ``vocab.txt``."""
         d = Path(directory)
         if (d / "tokenizer.json").is_file():

@@ -20,6 +20,7 @@ from ..inputs.item import Item
 from ..inputs.words import check_known_words
 from ..model.families import FAMILIES, family_layers
 from ..model.hooks import HookFn, Intervention, run_with_hooks
+from ..printing import Card, Printable, listing, scored
 from ..result import Result
 from ..run import Row, run
 
@@ -118,8 +119,8 @@ def ablation(heads: Iterable, config) -> Intervention:
                         "output projection (its bias and the residual stay)", {name: zero for name in keep})
 
 
-@dataclass
-class Ablation:
+@dataclass(repr=False)
+class Ablation(Printable):
     """What `ask_ablated` returns: the same question with and without the heads.
 
     Attributes:
@@ -133,6 +134,14 @@ class Ablation:
     ablated: Result
     heads: list[Head]
     names: list[str] = field(default_factory=list)
+
+    def _card(self) -> Card:
+        rows = [("heads removed", listing(".".join(map(str, h)) for h in self.heads)),
+                ("answer with every head", scored(self.clean.answers[:3])),
+                ("answer with the heads removed", scored(self.ablated.answers[:3])),
+                ("answer changed", self.answer_changed), ("probability drop", f"{self.prob_drop:.3f}")]
+        return Card(f"Ablation {self.clean.question!r}: {len(self.heads)} head(s) removed", rows,
+                    "ablation.compare() for both columns; .clean and .ablated are Results")
 
     def compare(self, k: int = 5) -> list[tuple[str, float, float]]:
         """``[(answer, probability with every head, with the heads removed), ...]`` for the full

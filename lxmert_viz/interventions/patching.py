@@ -25,6 +25,7 @@ from ..errors import InputError, InputIndexError, UnknownNameError
 from ..inputs.item import Item
 from ..model.families import CROSS_FAMILIES, STREAMS, family, stage_names
 from ..model.hooks import Intervention, hook_points
+from ..printing import Card, Printable, listing, scored
 from ..run import Row, run
 from .items import as_item
 
@@ -97,8 +98,8 @@ def _patch_rows(model, source: Item, target: Item, plan: list[tuple[str, list[in
     return src.logits()[0], run(model, rows).logits()
 
 
-@dataclass
-class Patch:
+@dataclass(repr=False)
+class Patch(Printable):
     """What `patch` returns.
 
     Attributes:
@@ -118,6 +119,14 @@ class Patch:
     target_logits: torch.Tensor
     patched_logits: torch.Tensor
     effect: float
+
+    def _card(self) -> Card:
+        rows = [("site", self.site), ("positions", listing(self.positions)),
+                ("heads", "all" if self.heads is None else listing(self.heads)),
+                ("source answer", self.source_answer), ("target answer", self.target_answer),
+                ("patched answers", scored(self.answers)), ("effect", f"{self.effect:.3f}")]
+        return Card(f"Patch {self.site}: {self.target_answer!r} -> {self.answer!r}", rows,
+                    "patch.patched_logits / source_logits / target_logits; effect: 0 = target as it was, 1 = source's")
 
     @property
     def answer(self) -> str:
@@ -174,8 +183,8 @@ def hook_names_of_stream(model, stream: str) -> list[str]:
     return [n for n in hook_points(model) if n.startswith(f"hidden.{stream}.")]
 
 
-@dataclass
-class PatchSweep:
+@dataclass(repr=False)
+class PatchSweep(Printable):
     """What `patch_sweep` returns.
 
     Attributes:
@@ -200,6 +209,17 @@ class PatchSweep:
     target_answer: str
     seconds: float
     position_labels: dict[str, list[str]] = field(default_factory=dict)
+
+    def _card(self) -> Card:
+        rows = [("source / target answer", f"{self.source_answer!r} / {self.target_answer!r}")]
+        for s in self.streams:
+            eff = np.asarray(self.effect[s], dtype=float)
+            best = int(np.nanargmax(np.nanmax(eff.reshape(len(self.stages[s]), -1), 1))) if np.isfinite(eff).any() else None
+            rows.append((f"{s}: states", listing(self.stages[s], 10)))
+            rows.append((f"{s}: largest effect", "none (same answer)" if best is None else
+                         f"{self.stages[s][best]} ({np.nanmax(eff[best]):.3f})"))
+        return Card(f"PatchSweep over {', '.join(self.streams)}{' per position' if self.per_position else ''}",
+                    rows, "sweep.effect[stream] / prob_source[stream] / answers[stream] per state")
 
     @property
     def same_answer(self) -> bool:

@@ -23,6 +23,7 @@ import torch
 
 from ..errors import InputError
 from ..model.families import FAMILIES, family_layers
+from ..printing import Card, Printable, listing
 from ..run import Row, run
 from .ablation import Head, ablation, all_heads
 from .items import as_item
@@ -30,8 +31,8 @@ from .items import as_item
 MEASURES = ("prob_drop", "flips", "accuracy")
 
 
-@dataclass
-class HeadRanking:
+@dataclass(repr=False)
+class HeadRanking(Printable):
     """What `rank_heads` returns.
 
     Attributes:
@@ -52,6 +53,12 @@ class HeadRanking:
     questions: list[str]
     seconds: float
     meta: dict = field(default_factory=dict)
+
+    def _card(self) -> Card:
+        top = [f"{f}.{layer}.{h} {v:.3f}" for f, layer, h, v in self.ranked()[:5]]
+        return Card(f"HeadRanking: {len(self.heads)} heads over {self.num_questions} question(s)",
+                    [("largest probability drop", listing(top)), ("seconds", f"{self.seconds:.1f}")],
+                    "ranking.table(k), ranking.ranked(by), ranking.grid(family, by); by = prob_drop, flips, accuracy")
 
     @property
     def num_questions(self) -> int:

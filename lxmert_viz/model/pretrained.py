@@ -32,8 +32,18 @@ import torch
 from ..errors import ConfigError, MissingFileError
 from ..inputs.answers import Answers
 from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
-from .checkpoint import (WEIGHT_SUFFIXES, CheckpointError, check_values, find_weights, listing, read_json,
-                         read_state_dict, resolve)
+from ..printing import Card, Printable
+from ..printing import listing as listed
+from .checkpoint import (
+    WEIGHT_SUFFIXES,
+    CheckpointError,
+    check_values,
+    find_weights,
+    listing,
+    read_json,
+    read_state_dict,
+    resolve,
+)
 from .config import LxmertConfig, default_answer_scoring
 from .lxmert import OUTPUT_HEADS, Lxmert
 from .tf_checkpoint import is_tf_safetensors, read_tf_safetensors, read_tf_weights, tf_name_guess
@@ -49,8 +59,8 @@ QA_OUT_KEY = "answer_head.logit_fc.3.weight"
 OUTPUT_HEAD_PREFIXES = {"qa": ("answer_head.",), "pretraining": ("cls.", "obj_predict_head.")}
 
 
-@dataclass
-class LoadingReport:
+@dataclass(repr=False)
+class LoadingReport(Printable):
     """What `from_pretrained` did; attached to the model as ``model.loading_report``.
 
     Attributes:
@@ -78,6 +88,13 @@ class LoadingReport:
     answer_scoring: str | None = None
     sources: dict[str, str] = field(default_factory=dict)
 
+    def _card(self) -> Card:
+        rows = [("weights", listed(self.weights)), ("output heads", listed(self.output_heads) or "none"),
+                ("answer scoring", self.answer_scoring), ("notes", listed(self.notes) or "none")]
+        for what in ("dropped", "missing", "unexpected", "mismatched"):
+            if getattr(self, what):
+                rows.append((what, listed(getattr(self, what))))
+        return Card(f"LoadingReport {self.source}", rows, "report.renamed / sources for how each weight was named")
 
 def _read_config(path: Path) -> LxmertConfig:
     if not path.is_file():

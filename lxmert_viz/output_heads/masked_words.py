@@ -23,6 +23,7 @@ from ..inputs.item import Item
 from ..inputs.text import Tokens, check_question
 from ..inputs.words import check_known_words
 from ..model.hooks import Intervention
+from ..printing import Card, Printable, scored
 from ..result import Result
 from ..run import Row, run
 
@@ -80,8 +81,8 @@ def masked_tokens(tokenizer, text: str) -> tuple[Tokens, list[int]]:
     return Tokens(tuple(ids), tuple(pieces), tuple(word_index), tuple(words), unknown=tuple(dict.fromkeys(unknown))), where
 
 
-@dataclass
-class Fill:
+@dataclass(repr=False)
+class Fill(Printable):
     """What `fill` returns.
 
     Attributes:
@@ -105,6 +106,14 @@ class Fill:
     result: Result
     blind: Result
     vocab: list[str] = field(default_factory=list)
+
+    def _card(self) -> Card:
+        rows = []
+        for m in range(len(self.positions)):
+            rows.append((f"[MASK] {m + 1} with the image", scored(self.with_image[m])))
+            rows.append((f"[MASK] {m + 1} without", scored(self.without_image[m])))
+        return Card(f"Fill {self.text!r}: {len(self.positions)} mask(s)", rows,
+                    "fill.compare(mask) for both columns, fill.image_gain(mask), fill.l2v(mask); fill.result / fill.blind")
 
     def l2v(self, mask: int = 0, layer: int = -1, head: int | str = "mean") -> np.ndarray:
         """(R,) the ``mask``-th mask token's attention over the regions (family ``l2v``)."""

@@ -20,14 +20,15 @@ from ..errors import InputTypeError
 from ..inputs.image import open_image
 from ..inputs.item import Item
 from ..inputs.words import check_known_words
+from ..printing import Card, Printable
 from ..run import run
 from .masked_words import require_pretraining
 
 MATCHED = 1  # cross_relationship_score[:, MATCHED] is the "sentence matches the image" logit
 
 
-@dataclass
-class Matching:
+@dataclass(repr=False)
+class Matching(Printable):
     """What `match` returns.
 
     Attributes:
@@ -39,6 +40,12 @@ class Matching:
     sentences: list[str]
     logits: np.ndarray
     trained: bool
+
+    def _card(self) -> Card:
+        trained = "trained" if self.trained else "NOT trained (task_matched off): the scores mean nothing"
+        return Card(f"Matching: {len(self.sentences)} sentence(s), P(matches the image)",
+                    [*((s, f"{p:.3f}") for s, p in self.ranked()[:8]), ("matching head", trained)],
+                    "matching.ranked() for all, matching.scores, matching.logits")
 
     @property
     def scores(self) -> np.ndarray:

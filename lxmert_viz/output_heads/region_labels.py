@@ -26,6 +26,7 @@ from ..features.vg_labels import load_vg_labels
 from ..inputs.image import open_image
 from ..inputs.item import Item
 from ..inputs.regions import Regions
+from ..printing import Card, Printable
 from ..run import run
 from ..shapes.data import NUM_OBJECT_LABELS, object_label
 from ..shapes.visual_input import shapes_regions
@@ -66,8 +67,8 @@ def label_names(kit, vg_vocab: str | Path | None = None) -> LabelNames:
                       tuple(f"attr{i}" for i in range(cfg.num_attr_labels)), "generic names")
 
 
-@dataclass
-class RegionLabels:
+@dataclass(repr=False)
+class RegionLabels(Printable):
     """What `region_labels` returns.
 
     Attributes:
@@ -86,6 +87,11 @@ class RegionLabels:
     attribute_probs: np.ndarray | None
     names: LabelNames
     image: Any = None
+
+    def _card(self) -> Card:
+        rows = [(f"region {i}", self.label(i)) for i in range(min(len(self.objects), 10))]
+        return Card(f"RegionLabels: {len(self.objects)} regions (names: {self.names.source})", rows,
+                    "labels.objects / .attributes for the top-k lists, labels.top(), labels.object_probs")
 
     def label(self, i: int) -> str:
         """``"red circle 0.98"`` (with the best attribute first when there is an attribute head)."""

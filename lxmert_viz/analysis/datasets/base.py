@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from ...printing import Card
 from ..example import Example
 
 
@@ -41,11 +42,15 @@ class Dataset:
         n = "?" if self.length is None else self.length
         return f"Dataset({self.name!r}, {n} examples)"
 
+    def _repr_html_(self) -> str:
+        return Card(repr(self), [(k, v) for k, v in self.spec.items()],
+                    "iterate it for Examples; lxmert_viz.analysis.run(dataset, ...) for statistics").html()
+
     def describe(self) -> dict:
         """What the manifest records: the spec, the name and the length."""
         return {**self.spec, "name": self.name, "length": self.length}
 
-    def take(self, n: int) -> "Dataset":
+    def take(self, n: int) -> Dataset:
         """The first ``n`` examples as a data set of their own."""
         from itertools import islice
 
@@ -54,7 +59,7 @@ class Dataset:
         length = n if self.length is None else min(n, self.length)
         return Dataset(self.name, lambda: islice(iter(self), n), length, {**self.spec, "take": n})
 
-    def filter(self, keep: Callable[[Example], bool], name: str) -> "Dataset":
+    def filter(self, keep: Callable[[Example], bool], name: str) -> Dataset:
         """The examples ``keep`` accepts (length unknown until read); ``name`` says which ones."""
         return Dataset(f"{self.name}, {name}", lambda: (e for e in self if keep(e)), None,
                        {**self.spec, "filter": name})
