@@ -14,6 +14,7 @@ from ..inputs.item import Item
 from ..inputs.referents import referent_region, referent_token
 from ..inputs.regions import Regions
 from .example import Example, FeatureRef, SceneImage
+from .stats.answers import vqa_answer_scores
 
 
 def _image_cache_key(image) -> str:
@@ -98,16 +99,15 @@ class Encoder:
                     referent_token=tt, referent_region=rr, example=example, meta=dict(example.meta))
 
     def gold_scores(self, example: Example) -> dict | None:
-        """``{answer index: score}``: the data set's answer scores, else min(1, humans / 3)."""
+        """``{answer index: score}``: the data set's answer scores (LXMERT's files), else each
+        answer's official VQA accuracy against the annotators' answers (`vqa_answer_scores`: the
+        10-choose-9 average of min(1, matches / 3) after the official normalisation)."""
         if self.answers is None:
             return None
         if example.answer_scores:
             given = example.answer_scores
         elif example.answers:
-            counts: dict[str, int] = {}
-            for a in example.answers:
-                counts[a] = counts.get(a, 0) + 1
-            given = {a: min(1.0, n / 3) for a, n in counts.items()}
+            given = vqa_answer_scores(example.answers, self.answers.names)
         else:
             return None
         return {self.answers.index(a): float(v) for a, v in given.items() if a in self.answers.names}

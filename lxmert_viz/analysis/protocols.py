@@ -9,8 +9,9 @@ Shape letters: S steps, N removable items of one example.
 
 The ``paper`` settings follow the authors' ``lxmert/lxmert/perturbation.py`` (Transformer-MM-
 Explainability, Chefer, Gur & Wolf 2021): their step list, ``int((1 - step) * N)`` items kept, and
-the gold answer's VQA score (``min(1, humans who gave it / 3)``, read from the example's
-``gold_scores``) as accuracy. With one gold answer per question, as in the shapes world, the soft
+the gold answer's VQA score (the official accuracy of the predicted answer against the
+annotators, read from the example's ``gold_scores``: `lxmert_viz.analysis.encode.Encoder.gold_scores`)
+as accuracy. With one gold answer per question, as in the shapes world, the soft
 score of the gold answer is 1 and of any other answer 0, so soft accuracy is plain accuracy.
 
 Two differences remain, both stated where the numbers are reported: regions are removed through
