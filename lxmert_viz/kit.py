@@ -37,6 +37,7 @@ from .output_heads import fill, match, region_labels
 from .printing import Card, listing
 from .result import Result
 from .run import image_side, run
+from .shapes.question_forms import check_question_form
 from .shapes.visual_input import shapes_regions
 
 ImageLike = "PIL.Image.Image | str | Path | np.ndarray"
@@ -54,6 +55,9 @@ class Kit:
         cache_size: how many images' regions and vision states to keep.
         scoring: how answer logits become scores (``"softmax"`` or ``"sigmoid"``); default: the
             model's ``config.answer_scoring`` when it says, else ``answers.scoring``.
+        question_forms: question -> a check with ``.notice()`` (None when the question is of a
+            form the model knows); `load_shapes` gives `check_question_form`, so a question outside
+            the shapes world's forms comes back with ``result.notice``.
 
     Example:
         >>> kit = lxmert_viz.load()
@@ -63,7 +67,7 @@ class Kit:
 
     def __init__(self, model: Lxmert, tokenizer: Tokenizer, answers: Answers,
                  extractor: Callable[..., Regions], name: str = "kit", cache_size: int = 16,
-                 scoring: str | None = None):
+                 scoring: str | None = None, question_forms: Callable | None = None):
         for what, obj, cls in (("model", model, Lxmert), ("tokenizer", tokenizer, Tokenizer), ("answers", answers, Answers)):
             if not isinstance(obj, cls):
                 raise InputTypeError(f"{what} must be a {cls.__name__}, got {type(obj).__name__}")
@@ -83,6 +87,7 @@ class Kit:
         self.answers = answers
         self.extractor = extractor
         self.name = name
+        self.question_forms = question_forms
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[Regions, object]] = OrderedDict()
         self.stats = {"hits": 0, "misses": 0}
@@ -178,6 +183,8 @@ class Kit:
                       pad_id=self.tokenizer.pad_id).results()
         for r in results:
             r.meta["seconds"] = time.perf_counter() - t0
+            if self.question_forms is not None:
+                r.notice = self.question_forms(r.question).notice()
         return results
 
     # -- the pretraining output heads (lxmert_viz.output_heads) ------------------------------------
@@ -225,7 +232,7 @@ def load_shapes(directory: str | Path | None = None, device: str = "cpu", model:
     net = from_pretrained(d, device=device)
     tokenizer = Tokenizer.from_pretrained(d)
     answers = Answers.from_file(d / "answers.json")
-    return Kit(net, tokenizer, answers, shapes_regions, name=model)
+    return Kit(net, tokenizer, answers, shapes_regions, name=model, question_forms=check_question_form)
 
 
 DEFAULT_FRCNN = "unc-nlp/frcnn-vg-finetuned"

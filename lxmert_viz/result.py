@@ -54,6 +54,9 @@ class Result(Printable):
         dropped_tokens, dropped_regions: positions masked out of the run (they stay in the maps,
             with ~0 attention as keys; see `lxmert_viz.explain.masking`).
         intervention: what was done to the pass (heads removed, values replaced), or None.
+        notice: what the kit says about the question before its answer is trusted (the embedded
+            model: a phrasing outside the forms it was trained on, `lxmert_viz.shapes.question_forms`),
+            or None.
     """
 
     question: str
@@ -75,6 +78,7 @@ class Result(Printable):
     dropped_tokens: tuple[int, ...] = ()
     dropped_regions: tuple[int, ...] = ()
     intervention: Intervention | None = None
+    notice: str | None = None
 
     def _card(self) -> Card:
         score = f" ({self.score_label} {self.answers[0][1]:.2f})" if self.answers else ""
@@ -90,6 +94,8 @@ class Result(Printable):
             rows.append(("gradients", f"of answer {self.explained_answer}"))
         if self.unknown_words:
             rows.append(("unknown words", listing(self.unknown_words)))
+        if self.notice:
+            rows.append(("notice", self.notice))
         return Card(f"Result {self.question!r} -> {self.answer!r}{score}", rows,
                     "result.attn(family, layer, head) / .labels(family) / .states('lang'); result.answers for all")
 
