@@ -108,7 +108,7 @@ def split_batch(kit, ds, batch: int) -> tuple[float, float]:
         t0 = time.perf_counter()
         out = worker.forward(enc)
         t1 = time.perf_counter()
-        for r, e in zip(worker.results(enc, out), enc):
+        for r, e in zip(worker.results(out), enc):
             worker.statistics(r, e)
         t2 = time.perf_counter()
         fw.append((t1 - t0) / batch)
