@@ -9,6 +9,7 @@ One result:
 A data set (see `lxmert_viz.analysis.datasets`, `lxmert_viz.analysis.stats`, `schema`):
     run(dataset, stats, out, backend="local", batch_size=32, ...) -> RunInfo   Parquet shards + manifest
     summarize(run_dir) -> Summary         tables by (family, layer, head) and by question type
+    head_atlas(dataset, out) -> AtlasTable  every head: attention statistics and its removal's effect
     read_records(run_dir, columns)        the records as one Arrow table
     result_for_record(kit, record)        the example behind a record, run again (every map)
 
@@ -16,6 +17,7 @@ Prepared items and the perturbation benchmark (a data-set run of its own; ``lxme
     shapes_examples(kit, n), examples_from_files(features, questions, tokenizer, answers) -> Items
     perturbation_benchmark(model, items, ..., protocol="kit"|"paper") -> PerturbationReport
 """
+from .atlas import AtlasTable, head_atlas
 from .batch import BatchWorker, MapsRequest
 from .datasets import Dataset, open_dataset
 from .encode import Encoder
@@ -32,8 +34,8 @@ from .stats import DEFAULT_STATS, STATS, Stat
 from .summary import Summary, summarize
 
 __all__ = [
-    "BatchWorker", "DEFAULT_STATS", "DRIFT_METRICS", "Dataset", "Encoder", "Example", "FeatureRef",
+    "AtlasTable", "BatchWorker", "DEFAULT_STATS", "DRIFT_METRICS", "Dataset", "Encoder", "Example", "FeatureRef",
     "MapsRequest", "PerturbationReport", "Referent", "RunInfo", "STATS", "SceneImage", "Stat", "Summary", "drift",
-    "examples_from_files", "head_stats", "load_map", "open_dataset", "pca_2d", "perturbation_benchmark",
+    "examples_from_files", "head_atlas", "head_stats", "load_map", "open_dataset", "pca_2d", "perturbation_benchmark",
     "read_records", "record_image", "result_for_record", "run", "shapes_examples", "state_points", "summarize",
 ]
