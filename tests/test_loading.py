@@ -16,7 +16,7 @@ from lxmert_viz.model.pretrained import CheckpointError, convert_state_dict, fro
 
 transformers = pytest.importorskip("transformers")
 
-pytestmark = pytest.mark.usefixtures("one_thread")
+pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.exactness]  # exactness: scripts/test.sh reruns it on other kernels
 
 
 def saved(class_name, directory, **config):

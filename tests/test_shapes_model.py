@@ -194,22 +194,25 @@ def test_shipped_results_hold_both_models_pointing_per_layer_and_head():
         assert f"{100 * p['accuracy']:.1f}%" in text and "word-referent objective" in text, name
 
 
+@pytest.mark.exactness
 @pytest.mark.parametrize("name", SHAPES_MODELS)
 def test_shipped_model_loads_in_transformers_with_the_same_outputs(name):
     transformers = pytest.importorskip("transformers")
     d = shapes_model_dir(name)
     ref, info = transformers.LxmertForPreTraining.from_pretrained(d, output_loading_info=True)
     assert not any(info.values()), info  # no missing, unexpected or mismatched keys
-    ours = lxmert_viz.from_pretrained(d).eval()
-    ref.eval()
+    ours = lxmert_viz.from_pretrained(d).eval().double()  # float64: two implementations, any CPU's kernels
+    ref.eval().double()
     gen = torch.Generator().manual_seed(0)
     ids = torch.randint(5, ours.config.vocab_size, (2, 9), generator=gen)
     feats, pos = torch.rand(2, 7, ours.config.visual_feat_dim, generator=gen), torch.rand(2, 7, 4, generator=gen)
+    feats, pos = feats.double(), pos.double()
     with torch.no_grad():
         a = ref(input_ids=ids, visual_feats=feats, visual_pos=pos, token_type_ids=torch.zeros_like(ids))
         b = ours(input_ids=ids, visual_feats=feats, visual_pos=pos, output_attentions=False)
     for key in ("prediction_logits", "question_answering_score", "cross_relationship_score"):
-        assert torch.allclose(getattr(a, key), getattr(b, key), atol=1e-5), key
+        assert getattr(b, key).dtype == torch.float64
+        assert torch.allclose(getattr(a, key), getattr(b, key), rtol=0, atol=1e-9), key
 
 
 def test_count_weight_draws_counting_questions_by_that_weight(tmp_path):
