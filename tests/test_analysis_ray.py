@@ -26,8 +26,15 @@ def local_ray(monkeypatch):
     authentication on for a local cluster with a warning.)"""
     monkeypatch.setenv("RAY_AUTH_MODE", "token")
     ray = pytest.importorskip("ray")
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
-             configure_logging=False)
+    for attempt in range(2):
+        try:
+            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
+                     configure_logging=False)
+            break
+        except Exception as err:  # on a loaded machine the node can miss Ray's fixed 30 s start-up wait
+            ray.shutdown()
+            if attempt or "timed out during startup" not in str(err):
+                raise
     yield ray
     ray.shutdown()
 
