@@ -1,21 +1,46 @@
 #!/usr/bin/env bash
-# Set up a fresh machine and run every test: unit tests, notebooks under nbval, the browser test.
-# Usage: bash scripts/test.sh [extra pytest args]
+# Set up a fresh machine and run every test: unit tests, notebooks under nbval, the browser test, then
+# the exactness tests again on other CPU kernels.
+# Usage: bash scripts/test.sh [extra pytest args]      (the args go to both pytest runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
+step() { printf '\n==> %s\n' "$*"; }
+# pip: no progress bars, no "already satisfied" lines, but every download and install is shown
+pip_install() {  # pipefail: pip's own failure still stops the script
+  .venv/bin/pip install --disable-pip-version-check --progress-bar off "$@" \
+    | { grep -v '^Requirement already satisfied' || true; }
+}
 if [ ! -x .venv/bin/python ]; then
+  step "creating .venv with $("$PY" --version)"
   "$PY" -m venv .venv
 fi
-# torch is pinned to the CPU build first, so nothing pulls a multi-GB CUDA build.
-.venv/bin/pip install -q --disable-pip-version-check torch==2.13.0
-.venv/bin/pip install -q --disable-pip-version-check -e ".[test]"
+# torch alone first: where pip is configured with a CPU wheel (a local wheel or the CPU index,
+# https://download.pytorch.org/whl/cpu) that is what it installs; on PyPI alone it is the CUDA
+# build (about 2.7 GB of wheels). README, "Install", says how to choose.
+step "installing torch==2.13.0 (pip shows where it comes from)"
+pip_install torch==2.13.0
+step "installing lxmert_viz with its [test] extra (notebooks, train, ray, transformers, playwright, ...)"
+pip_install -e ".[test]"
 # Debian's Chromium for the browser test (Playwright drives the system browser; it downloads none).
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    step "installing Debian's chromium for the browser test (apt-get)"
     (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
       || echo "warning: could not install chromium; the browser test will be skipped"
+  else
+    echo "note: no chromium and not root: the browser test will be skipped"
   fi
 fi
 export MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
-exec .venv/bin/python -m pytest -q --doctest-modules lxmert_viz --nbval-lax tests notebooks "$@"
+# -rfEs: one line per failure, error and skip at the end; count style: "[123/600]" per line of dots
+SUMMARY=(-o console_output_style=count -rfEs --durations=15)
+step "pytest: doctests, tests/, notebooks (nbval), the browser test"
+.venv/bin/python -m pytest "${SUMMARY[@]}" --doctest-modules lxmert_viz --nbval-lax tests notebooks "$@"
+# Exactness tests compare numbers computed two ways; float32 results differ between CPUs' kernels,
+# so they run again on the portable kernels and one thread (pytest exit 5: none selected by "$@").
+step "pytest -m exactness again with ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1"
+rc=0
+ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 .venv/bin/python -m pytest -o console_output_style=count -rfEs \
+  -m exactness tests "$@" || rc=$?
+[ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"
