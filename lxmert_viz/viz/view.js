@@ -62,6 +62,8 @@ function render({ model, el: host }) {
   const controlBox = el("div", "lxv-controls");
   const panelBox = el("div", "lxv-panels");
   root.append(style, tabBar, controlBox, panelBox);
+  // keys typed into the view's inputs are the view's: no notebook shortcut may act on them
+  root.addEventListener("keydown", (ev) => { if (ev.target.closest("input, textarea, select")) ev.stopPropagation(); });
   host.appendChild(root);
   hideTwin(model.get("uid"));
 
@@ -119,6 +121,8 @@ function render({ model, el: host }) {
         if (spec.placeholder) input.placeholder = spec.placeholder;
         if (spec.width) input.style.width = spec.width;
         input.addEventListener("change", () => setValue(spec.name, input.value));
+        // Enter commits at once (a host may swallow the implicit change event of Enter)
+        input.addEventListener("keydown", (ev) => { if (ev.key === "Enter") setValue(spec.name, input.value); });
         break;
       case "textarea":
         input = el("textarea");
@@ -256,6 +260,7 @@ function render({ model, el: host }) {
       }
       resolveAssets(n.node);
     });
+    root.dataset.draws = String((+root.dataset.draws || 0) + 1);  // lets a test wait for a redraw
     showTab();
   }
 
