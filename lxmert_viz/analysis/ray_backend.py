@@ -68,7 +68,7 @@ class RecordWorker:
         self.batch_fn = batch_fn or BatchWorker.records
 
     def __call__(self, rows: pa.Table) -> pa.Table:
-        """Rows of `batch_row` -> the records of their examples that lie in the segment."""
+        """Rows of `batch_rows` (whole batches) -> the records of their examples that lie in the segment."""
         recs = []
         for row in rows.to_pylist():
             pairs = [(int(r["index"]), example_from_row(r)) for r in json.loads(row["examples"])]
