@@ -35,7 +35,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from front_end_drive import check_offline_export, drive_all
 
 ROOT = Path(__file__).resolve().parent.parent

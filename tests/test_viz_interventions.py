@@ -1,7 +1,6 @@
 """Figures of the output heads and interventions (the widget: tests/test_viz_widgets.py)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 

@@ -4,7 +4,6 @@ state the browser writes; the panels drawn match the model; each view has a stat
 Shape letters: T tokens, R regions (4 real + 1 padding in the fixtures).
 """
 import base64
-import datetime
 import io
 import re
 
@@ -14,9 +13,10 @@ import pytest
 pytest.importorskip("anywidget")
 pytest.importorskip("matplotlib")
 
+from viz_fixtures import ANSWERS, FakeKit, make_image, ranks, samples  # noqa: E402
+
 from lxmert_viz.analysis import drift as state_drift_values  # noqa: E402
 from lxmert_viz.viz import AttentionExplorer, QAWidget, StatesExplorer, View  # noqa: E402
-from viz_fixtures import ANSWERS, FakeKit, make_image, ranks, samples  # noqa: E402
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 QUESTION = "what color is the circle ?"

@@ -44,7 +44,10 @@ from .dataset_heads import dataset_head_grid, dataset_head_grid_plotly, update_d
 from .dataset_layers import layer_curves
 from .defaults import default_token
 from .explanations import (
-    compare_methods, perturbation_curve, perturbation_curves, relevance_overlay,
+    compare_methods,
+    perturbation_curve,
+    perturbation_curves,
+    relevance_overlay,
 )
 from .export import save
 from .head_grid import head_grid, head_grid_plotly, update_head_grid

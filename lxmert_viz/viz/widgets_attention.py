@@ -109,7 +109,7 @@ class AttentionExplorer(View):
         return {"token": q} if query_stream(family) == "lang" else {"region": q}
 
     def set(self, family: str | None = None, layer: int | None = None, head: int | str | None = None,
-            token: int | str | None = None, region: int | None = None) -> "AttentionExplorer":
+            token: int | str | None = None, region: int | None = None) -> AttentionExplorer:
         """Change any controls at once and redraw once (what the dropdowns and sliders do).
 
         Args:

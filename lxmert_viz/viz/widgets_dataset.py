@@ -58,7 +58,7 @@ class DatasetHeadExplorer(View):
         if panel == "grid" and data:
             self.select(int(data["layer"]), int(data["head"]))
 
-    def select(self, layer: int, head: int) -> "DatasetHeadExplorer":
+    def select(self, layer: int, head: int) -> DatasetHeadExplorer:
         """Show the examples behind (layer, head), as a click on the grid does."""
         n_l = self.summary.layers[self.family]
         if not (0 <= layer < n_l and 0 <= head < self.summary.heads):

@@ -140,7 +140,7 @@ class QAWidget(View):
         return self.value("token")
 
     @property
-    def overlay(self) -> "QAWidget":
+    def overlay(self) -> QAWidget:
         """The view whose overlay panel is redrawn in place (kept for callers that check identity)."""
         return self
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.states import drift as drift_values, state_points
+from ..analysis.states import drift as drift_values
+from ..analysis.states import state_points
 from .states import METRIC_TITLES, PALETTE
 from .svg import legend_svg, lines_svg, scatter_svg, viridis
 from .view import View, options
@@ -61,7 +62,7 @@ class StatesExplorer(View):
         return self.value("metric")
 
     def set(self, token: int | str | None = None, region: int | None = None,
-            metric: str | None = None) -> "StatesExplorer":
+            metric: str | None = None) -> StatesExplorer:
         """Select a token (word or index) or a region (index) and/or a metric; redraw once."""
         if token is not None and region is not None:
             raise ValueError("give token= or region=, not both")
