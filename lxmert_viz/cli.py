@@ -145,18 +145,18 @@ def _copy_notebooks(folder: Path, dest: Path, force: bool, dry_run: bool) -> Pat
 def _lab(a, extra: list[str]) -> int:
     if importlib.util.find_spec("jupyterlab") is None:
         raise UserError("JupyterLab is not installed: pip install 'lxmert_viz[notebooks]'")
-    folder = source = _notebooks_dir()
-    if a.copy_to:
-        source, folder = folder, _copy_notebooks(folder, Path(a.copy_to), a.force, a.dry_run)
-    elif not os.access(folder, os.W_OK):
-        raise UserError(f"the notebooks in {folder} are read-only; copy them first: "
-                        "lxmert-viz lab --copy-to DIR")
+    folder = _notebooks_dir()
     name = a.notebook or "01_quickstart.ipynb"
     if not name.endswith(".ipynb"):
         name += ".ipynb"
-    if not ((source if a.copy_to and a.dry_run else folder) / name).is_file():
+    if not (folder / name).is_file():  # checked before anything is copied
         names = ", ".join(p.name for p in sorted(folder.glob("*.ipynb")))
         raise UserError(f"no notebook {name} in {folder}; there are {names}")
+    if a.copy_to:
+        folder = _copy_notebooks(folder, Path(a.copy_to), a.force, a.dry_run)
+    elif not os.access(folder, os.W_OK):
+        raise UserError(f"the notebooks in {folder} are read-only; copy them first: "
+                        "lxmert-viz lab --copy-to DIR")
     cmd = [sys.executable, "-m", "jupyterlab", str(folder / name), f"--ServerApp.root_dir={folder}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0 and "--allow-root" not in extra:
         cmd.append("--allow-root")  # JupyterLab refuses to start as root without it

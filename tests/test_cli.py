@@ -116,6 +116,8 @@ def test_lab_copy_to_never_overwrites_without_force_and_dry_run_writes_nothing(t
     assert cli.main(["lab", "--copy-to", str(nb), "--force", "--dry-run"]) == 0
     assert "(overwriting)" in capsys.readouterr().out and (nb / "01_quickstart.ipynb").read_text() == "mine"
     assert len(list(nb.iterdir())) == 1, "--dry-run writes nothing"
+    assert cli.main(["lab", "99_nothing", "--copy-to", str(tmp_path / "other")]) == 2
+    assert "no notebook 99_nothing.ipynb" in capsys.readouterr().err and not (tmp_path / "other").exists()
 
 
 def test_lab_copy_to_force_copies_fresh_notebooks(tmp_path, capsys, monkeypatch):
