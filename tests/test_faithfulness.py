@@ -2,6 +2,8 @@
 point, the softmax probability of the answer; Del@k / Ins@k / AUC / AOPC from the curves."""
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch
 from lxmert_viz.analysis import shapes_examples
 from lxmert_viz.explain import explain
 from lxmert_viz.explain.faithfulness import faithfulness, keep_regions, keep_tokens, rank_methods
+from lxmert_viz.explain.top_answers import relevancy_top_k, top_answers
 from lxmert_viz.output_heads.masked_words import BLIND
 from lxmert_viz.run import Row, run
 
@@ -77,3 +80,22 @@ def test_rank_methods_orders_by_insertion_minus_deletion(kit):
     assert [r[3] for r in rows] == [1, 2]
     assert rows[0][1] >= rows[1][1] and len(rank.deletion_auc["raw"]) == 2
     assert "deletion AUC" in rank.table()
+
+
+@pytest.mark.exactness
+def test_top_k_relevancy_in_one_backward_equals_k_single_runs(kit, example):
+    """In float64 the batched rows give the single runs' relevancy to 1e-12 (each row's gradient is
+    its own answer's: rows do not interact); in float32 only the kernels' rounding differs."""
+    item, _ = example
+    for dtype, atol in ((torch.float64, 1e-12), (torch.float32, None)):
+        model = copy.deepcopy(kit.model).to(dtype)
+        got = relevancy_top_k(model, item, k=4)
+        assert [e.answer for e in got] == top_answers(model, item, 4)
+        for e in got:
+            single = explain(run(model, [Row(item, answer=e.answer)], grads=True).result(0), "relevancy")
+            for name in ("lang_lang", "lang_vis", "vis_vis", "vis_lang"):
+                a, b = getattr(e, name), getattr(single, name)
+                # float32: a batch of 4 and a batch of 1 round differently (~1e-7 relative per op);
+                # through 16 maps and their gradients that stays below 1e-4 of the matrix's scale.
+                tol = atol if atol is not None else 1e-4 * max(1.0, float(np.abs(b).max()))
+                np.testing.assert_allclose(a, b, rtol=0, atol=tol, err_msg=f"{dtype} {name} answer {e.answer}")

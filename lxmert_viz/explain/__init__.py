@@ -10,6 +10,7 @@ and live masking. Computation only (torch/numpy). The perturbation benchmark, a 
     ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
     faithfulness(model, item, explanation, fractions, k=0.15) -> Faithfulness   (deletion / insertion, Del@k, Ins@k)
     rank_methods(model, items, methods) -> MethodRanking                  (the methods' AUC rank over a data set)
+    relevancy_top_k(model, item, k=5) -> [Explanation]                   (k answers, one backward pass)
 """
 from .explanation import ALL_METHODS, EXTRA_METHODS, METHODS, Explanation, relevance_rows
 from .faithfulness import Faithfulness, MethodRanking, faithfulness, rank_methods
@@ -17,10 +18,11 @@ from .gradients import run_result, with_gradients
 from .masking import MaskedRun, ask_masked, masked_inputs
 from .methods import explain, explain_all, kept_maps
 from .relevancy import head_mean_positive_grad_attention, normalize_residual
+from .top_answers import relevancy_top_k, top_answers
 
 __all__ = [
     "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "Faithfulness", "MaskedRun", "MethodRanking", "ask_masked",
     "explain", "explain_all", "faithfulness",
     "head_mean_positive_grad_attention", "kept_maps", "masked_inputs", "normalize_residual", "rank_methods", "relevance_rows",
-    "run_result", "with_gradients",
+    "relevancy_top_k", "run_result", "top_answers", "with_gradients",
 ]
