@@ -11,6 +11,8 @@ from dataclasses import replace
 import pytest
 import torch
 
+from lxmert_viz.analysis import BatchWorker
+from lxmert_viz.analysis.datasets import shapes_dataset
 from lxmert_viz.errors import InputError
 from lxmert_viz.inputs.item import Item
 from lxmert_viz.inputs.model_inputs import model_inputs
@@ -144,3 +146,14 @@ def test_bad_calls_say_what_is_wrong(setup):
         run(model, [items[0], other], vision=vision)
     with pytest.raises(InputError, match="answer index 99"):
         run(model, [Row(items[0], answer=99)], grads=True)
+
+
+def test_the_data_set_worker_gives_each_image_one_regions_object(kit):
+    # questions of one image share its image side even when the encoder's cache evicted it between them
+    worker = BatchWorker(kit, ["answer"])
+    worker.encoder.cache_size = 1
+    exs = list(shapes_dataset(2).take(40))
+    a = next(e for e in exs if e.image.seed == exs[0].image.seed)
+    b = next(e for e in exs if e.image.seed != exs[0].image.seed)
+    items = worker.encode([a, b, a])
+    assert items[0].regions is items[2].regions and items[1].regions is not items[0].regions

@@ -123,13 +123,19 @@ class BatchWorker:
 
     # -- the steps, each usable on its own by a custom batch function -----------------------------
     def encode(self, examples: Sequence[Example]) -> list[Item]:
-        """Tokens, regions (cached per image), gold index and referent of each example."""
-        out = []
+        """Tokens, regions (cached per image), gold index and referent of each example. The questions
+        of one image share one `Regions` object, so the one door runs that image's side once, whatever
+        the encoder's cache evicted in between (the batch's shape, and so its numbers, stay the same)."""
+        out, same = [], {}
         for ex in examples:
             try:
-                out.append(self.encoder(ex))
+                item = self.encoder(ex)
             except (OSError, ValueError, KeyError) as err:
                 raise type(err)(f"example {ex.id!r}: {err}") from err
+            key = self.encoder.image_key(ex)
+            if key is not None:
+                item.regions = same.setdefault(key, item.regions)
+            out.append(item)
         return out
 
     def forward(self, items: Sequence[Item], maps: bool = True) -> Batch:

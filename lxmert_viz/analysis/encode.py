@@ -61,7 +61,7 @@ class Encoder:
         src = example.regions
         if isinstance(src, Regions):
             return src
-        key = src.key if isinstance(src, FeatureRef) else _image_cache_key(example.image)
+        key = self.image_key(example)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -76,6 +76,15 @@ class Encoder:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return regions
+
+    @staticmethod
+    def image_key(example: Example) -> str | None:
+        """What identifies the example's image (a feature source, a file, a scene, pixels); None for
+        in-memory `Regions` (the object itself is the image)."""
+        src = example.regions
+        if isinstance(src, Regions):
+            return None
+        return src.key if isinstance(src, FeatureRef) else _image_cache_key(example.image)
 
     def gold(self, example: Example) -> int:
         if self.answers is None or example.answer is None:
