@@ -28,7 +28,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
-from .errors import InputError, ModelInputError
+from .errors import InputError, InputIndexError, InputTypeError, ModelInputError
 from .inputs.answers import Answers
 from .inputs.item import Item
 from .inputs.regions import Regions
@@ -55,6 +55,16 @@ class Row:
     drop_regions: tuple[int, ...] = ()
     intervention: Intervention | None = None
     answer: int | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.item, Item):
+            raise InputTypeError(f"run takes Items (lxmert_viz.inputs.item.Item) or Rows, got {type(self.item).__name__}")
+        for what, given, n in (("token", self.drop_tokens, len(self.item.tokens)),
+                               ("region", self.drop_regions, _real_rows(self.item.regions))):
+            bad = [i for i in given if not 0 <= int(i) < n]
+            if bad:
+                raise InputIndexError(f"dropped {what} positions {bad} are out of range 0..{n - 1}")
+            object.__setattr__(self, f"drop_{what}s", tuple(sorted({int(i) for i in given})))
 
 
 @contextmanager
@@ -167,9 +177,6 @@ def _check_rows(rows) -> list[Row]:
     rows = [r if isinstance(r, Row) else Row(r) for r in rows]
     if not rows:
         raise InputError("run got no rows: give at least one Item")
-    for r in rows:
-        if not isinstance(r.item, Item):
-            raise InputError(f"run takes Items (lxmert_viz.inputs.item.Item) or Rows, got {type(r.item).__name__}")
     return rows
 
 

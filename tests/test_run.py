@@ -13,7 +13,7 @@ import torch
 
 from lxmert_viz.analysis import BatchWorker
 from lxmert_viz.analysis.datasets import shapes_dataset
-from lxmert_viz.errors import InputError
+from lxmert_viz.errors import InputError, InputIndexError, InputTypeError
 from lxmert_viz.inputs.item import Item
 from lxmert_viz.inputs.model_inputs import model_inputs
 from lxmert_viz.interventions import ablation, patching
@@ -137,8 +137,11 @@ def test_bad_calls_say_what_is_wrong(setup):
     model, items = setup
     with pytest.raises(InputError, match="no rows"):
         run(model, [])
-    with pytest.raises(InputError, match="takes Items"):
+    with pytest.raises(InputTypeError, match="takes Items"):
         run(model, [("image.png", "what?")])
+    with pytest.raises(InputIndexError, match=r"dropped region positions \[9\] are out of range 0..3"):
+        Row(items[0], drop_regions=(9,))
+    assert Row(items[0], drop_tokens=[3, 1, 3]).drop_tokens == (1, 3)
     other = replace(items[1], regions=items[1].regions.real())  # another Regions object: another image
     with torch.inference_mode():
         vision = image_side(model, [items[0].regions])
