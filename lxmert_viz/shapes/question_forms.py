@@ -27,6 +27,7 @@ import re
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from ..errors import QuestionTypeError
 from .sides import SIDE_TEMPLATES
 from .world.palette import COLORS
 from .world.templates import NOUNS, TEMPLATES, Template, template_regex
@@ -114,7 +115,7 @@ def check_question_form(question: str, n_nearest: int = 3) -> FormCheck:
         ['relation']
     """
     if not isinstance(question, str):
-        raise TypeError(f"question must be a string, got {type(question).__name__}")
+        raise QuestionTypeError(f"question must be a string, got {type(question).__name__}")
     text = normalize(question)
     for form, rx in _REGEX:
         if rx.match(text):
