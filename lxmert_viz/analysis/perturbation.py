@@ -24,6 +24,10 @@ Command line (writes a markdown table; a progress bar on stderr):
     lxmert-viz perturbation --shapes 200 --out benchmarks/RESULTS_perturbation.md
     lxmert-viz perturbation --shapes 200 --protocol paper
     lxmert-viz perturbation --checkpoint DIR --features FEATS --questions Q.jsonl
+    lxmert-viz perturbation --shapes 20 --protocol published            (`lxmert_viz.analysis.published`)
+    lxmert-viz perturbation --checkpoint unc-nlp/lxmert-vqa-uncased --features FEATS --vqa-valid valid.json \
+        --limit 3303 --protocol published          (the published sample: shuffled with seed 1234, first N)
+    lxmert-viz perturbation --shapes 20 --protocol published --mode aopc     (AOPC / Del@15 / Ins@15)
 (``python -m lxmert_viz.analysis.perturbation`` is the same command.)
 """
 from __future__ import annotations
@@ -46,7 +50,9 @@ from ..inputs.text import Tokens
 from ..kit import load
 from ..printing import Card, Printable, listing
 from ..run import Row, run
-from . import protocols
+from . import protocols, published
+from .datasets import vqa_dataset
+from .encode import Encoder
 from .items import examples_from_files, shapes_examples
 
 MODALITIES = ("regions", "tokens")
@@ -285,8 +291,13 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation
                    help="make_dataset seed of the shapes scenes (2: held out, as lxmert_viz.shapes.evaluate)")
     p.add_argument("--limit", type=int, default=None, help="at most this many questions")
     p.add_argument("--steps", type=int, default=10, help="kit protocol: 0, 1/steps, ..., 1 removed")
-    p.add_argument("--protocol", choices=protocols.PROTOCOLS, default="kit",
-                   help="kit: even steps, masks, exact accuracy; paper: the authors' steps, deletion, soft accuracy")
+    p.add_argument("--protocol", choices=(*protocols.PROTOCOLS, "published"), default="kit",
+                   help="kit: even steps, masks, exact accuracy; paper: the authors' steps, deletion, soft accuracy; "
+                        "published: the published protocol exactly (boxes dropped), beside the published row")
+    p.add_argument("--mode", choices=("curves", "aopc"), default="curves",
+                   help="published protocol: the perturbation curves, or AOPC / Del@15 / Ins@15")
+    p.add_argument("--vqa-valid", help="LXMERT's valid.json (with --features): the published sample, shuffled with "
+                                       "seed 1234, the first --limit questions")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default=",".join(METHODS))
@@ -297,12 +308,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation
         kit = load()
         examples = shapes_examples(kit, args.shapes, args.data_seed)
         title = f"Perturbation benchmark: embedded shapes model, held-out scenes (data seed {args.data_seed})"
+    elif args.vqa_valid:
+        kit = load(args.checkpoint) if args.checkpoint else load()
+        sample = published.write_sample(args.vqa_valid, args.limit if args.limit is not None else 3303)
+        encode = Encoder.from_kit(kit)
+        examples = (encode(ex) for ex in vqa_dataset(sample, args.features))
+        title = f"Perturbation benchmark: {args.vqa_valid} (shuffled with seed 1234) over {args.features}"
     else:
         if not args.questions:
-            p.error("--features needs --questions")
+            p.error("--features needs --questions (or --vqa-valid)")
         kit = load(args.checkpoint) if args.checkpoint else load()
         examples = examples_from_files(args.features, args.questions, kit.tokenizer, kit.answers)
         title = f"Perturbation benchmark: {args.features}"
+    if args.protocol == "published":
+        return _published_main(args, kit, examples, title, prog, argv)
     report = perturbation_benchmark(kit.model, examples, tuple(args.methods.split(",")), steps=args.steps,
                                     seed=args.seed, limit=args.limit, protocol=args.protocol,
                                     progress=not args.no_progress)
@@ -310,6 +329,21 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation
     if args.out:
         given = sys.argv[1:] if argv is None else list(argv)
         write_markdown(report, args.out, f"{prog} " + " ".join(given), title)
+    return report
+
+
+def _published_main(args, kit, examples, title: str, prog: str, argv):
+    """``--protocol published``: the curves beside the published row, or the AOPC mode."""
+    methods = tuple(args.methods.split(",")) if args.methods != ",".join(METHODS) else ("relevancy",)
+    if args.mode == "aopc":
+        report = published.aopc_benchmark(kit.model, examples, methods, limit=args.limit, seed=args.seed)
+    else:
+        report = published.published_benchmark(kit.model, examples, methods, limit=args.limit, seed=args.seed)
+    print(report.table())
+    if args.out:
+        given = sys.argv[1:] if argv is None else list(argv)
+        Path(args.out).write_text(f"# {title}\n\nCommand:\n\n```\n{prog} {' '.join(given)}\n```\n\n"
+                                  f"{report.table()}\n", encoding="utf-8")
     return report
 
 

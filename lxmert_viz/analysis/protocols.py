@@ -6,6 +6,11 @@ Shape letters: S steps, N removable items of one example.
 |---|---|---|---|---|
 | ``kit`` | 0, 1/steps, ..., 1 (default 10 % steps) | round(f N), half up | the attention mask | 1 if the answer is gold |
 | ``paper`` | 0, .25, .5, .75, .8, .85, .9, .95, 1 | N - floor((1 - f) N) | deletion (positions close up) | VQA soft accuracy |
+| ``published`` | as ``paper`` | as ``paper`` | deletion; boxes dropped (not masked) | soft label of the argmax answer; percent curve |
+
+``published`` (`lxmert_viz.analysis.published`, ``lxmert-viz perturbation --protocol published``) is
+the authors' protocol exactly, with the published row printed beside the user's numbers; it is a
+module of its own because regions are dropped from the input there rather than masked here.
 
 The ``paper`` settings follow the authors' ``lxmert/lxmert/perturbation.py`` (Transformer-MM-
 Explainability, Chefer, Gur & Wolf 2021): their step list, ``int((1 - step) * N)`` items kept, and
