@@ -204,9 +204,10 @@ def _analyze(a) -> int:
         torch.set_num_threads(a.threads)
     ds = open_dataset(a.dataset, annotations=a.annotations, features=a.features, images=a.images)
     info = run_analysis(ds, a.stats, a.out, backend=a.backend, batch_size=a.batch_size, model=a.model,
-               shard_size=a.shard_size, top_k=a.top_k, methods=tuple(a.methods.split(",")) if a.methods else (),
-               maps=a.maps, limit=a.limit, progress=not a.quiet, address=a.address, concurrency=a.concurrency,
-               num_gpus=a.num_gpus, num_cpus=a.num_cpus)
+                        shard_size=a.shard_size, top_k=a.top_k,
+                        methods=tuple(a.methods.split(",")) if a.methods else (), maps=a.maps, limit=a.limit,
+                        progress=not a.quiet, address=a.address, concurrency=a.concurrency, num_gpus=a.num_gpus,
+                        num_cpus=a.num_cpus)
     print(f"{info.examples} examples in {a.out}: {info.shards_written} shards written "
           f"({info.examples_written} examples, {info.examples_per_second:.1f}/s), {info.shards_skipped} already done")
     print(f"next: lxmert-viz summarize {a.out}")
@@ -214,12 +215,12 @@ def _analyze(a) -> int:
 
 
 def _summarize(a) -> int:
+    out = Path(a.out) if a.out else None
+    if out is not None and not out.parent.is_dir():  # checked before the tables are computed
+        raise UserError(f"folder {out.parent} does not exist")
     text = summarize(a.dir).to_markdown(a.columns.split(",") if a.columns else None)
     print(text)
-    if a.out:
-        out = Path(a.out)
-        if not out.parent.exists():
-            raise UserError(f"folder {out.parent} does not exist")
+    if out is not None:
         out.write_text(text + "\n", encoding="utf-8")
     return 0
 
