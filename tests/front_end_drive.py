@@ -27,7 +27,7 @@ DRAWN_JS = """(root) => {
     if (!svgs.length && !imgs.length) continue;       // text panels (answers, status)
     let shapes = 0, images = 0;
     for (const s of svgs) {
-      for (const e of s.querySelectorAll('rect.lxv-cell, rect.lxv-bar, polyline, circle.lxv-point, rect.lxv-point')) {
+      for (const e of s.querySelectorAll('rect.lxv-cell, rect.lxv-bar, polyline, circle, rect.lxv-point')) {
         const b = e.getBBox();
         if (b.width > 0 || b.height > 0) shapes++;
       }
@@ -66,14 +66,14 @@ def text_has(css: str, needle: str) -> str:
     return f"r => {{ const e = r.querySelector({css!r}); return !!e && e.textContent.includes({needle!r}); }}"
 
 
-def check_drawn(root, what: str, shots: list | None = None) -> list[dict]:
+def check_drawn(root, what: str, shots: list | None = None, pictures: bool = True) -> list[dict]:
     """Every visible picture panel of the view shows data: drawn SVG shapes or loaded images, and a
-    screenshot whose pixels are not one flat colour."""
+    screenshot whose pixels are not one flat colour (``pictures=False``: a step that shows tables only)."""
     from PIL import Image
 
     time.sleep(0.3)  # let the browser paint
     panels = root.evaluate(DRAWN_JS)
-    assert panels, f"after {what}: the view shows no picture"
+    assert panels or not pictures, f"after {what}: the view shows no picture"
     for p in panels:
         assert p["shapes"] + p["images"] > 0, f"after {what}: panel {p['panel']} draws nothing: {p}"
     for k, loc in enumerate(root.locator(".lxv-panel:has(svg), .lxv-panel:has(img)").all()):
@@ -170,8 +170,9 @@ def drive_qa(page, root, folder: Path) -> dict:
     check_drawn(root, "an upload", steps)
     select(root, ".lxmert-viz-qa-sample", "scene_00", "back to scene_00")
     before = draws(root)
-    root.locator(".lxmert-viz-qa-question input").first.fill("what color is the circle?")
-    root.locator(".lxmert-viz-qa-question input").first.press("Enter")
+    question = root.locator(".lxmert-viz-qa-question input").first
+    question.fill("what color is the circle?")
+    question.press("Enter")
     wait_for(root, text_has(".lxmert-viz-qa-overlay svg", "word 'circle'"), "the overlay of 'circle'")
     redrawn(root, before, "the circle question")
     root.locator(".lxmert-viz-qa-ask button").first.click()  # same question: nothing new, no error
@@ -294,11 +295,11 @@ def drive_interventions(page, root, folder: Path) -> dict:
         root.locator(".lxv-tabs button", has_text=title).first.click()
         wait_for(root, f"r => r.querySelector('.lxv-tabs .lxv-current').textContent === {title!r}", f"tab {title}")
 
-    def run_and_wait(button, panel, what):
+    def run_and_wait(button, panel, what, pictures=True):
         before = root.locator(panel).first.inner_html() if root.locator(panel).count() else ""
         root.locator(f"{button} button").first.click()
         wait_for(root, f"r => r.querySelector({panel!r}) && r.querySelector({panel!r}).innerHTML !== {before!r}", what)
-        check_drawn(root, what, steps)
+        check_drawn(root, what, steps, pictures)
 
     tab("masked word")
     root.locator(".lxmert-viz-iv-fill-text input").first.fill("what color is the [MASK]?")
@@ -310,7 +311,8 @@ def drive_interventions(page, root, folder: Path) -> dict:
     wait_for(root, text_has(".lxmert-viz-iv-match-table", "a yellow square"), "the match table")
     tab("ablation")
     root.locator(".lxmert-viz-iv-ablate-family select").first.select_option(label="lang")
-    run_and_wait(".lxmert-viz-iv-ablate-run", ".lxmert-viz-iv-ablate-table", "ablation")
+    run_and_wait(".lxmert-viz-iv-ablate-run", ".lxmert-viz-iv-ablate-table", "ablation", pictures=False)
+    assert root.locator(".lxmert-viz-iv-ablate-table tr.lxmert-viz-iv-row").count() > 0, "the ablation table is empty"
     tab("patching")
     root.locator(".lxmert-viz-iv-patch-per-position input").first.check()
     run_and_wait(".lxmert-viz-iv-patch-run", ".lxmert-viz-iv-patch-image", "a per-position sweep")
@@ -379,7 +381,8 @@ def check_offline_export(browser, html_path: Path, notebook: dict, shot: Path) -
         seen = page.evaluate(OFFLINE_JS)
         outputs = [o for c in notebook["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
         pngs = sum("image/png" in o.get("data", {}) for o in outputs)
-        views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+        views = sum("application/vnd.jupyter.widget-view+json" in o.get("data", {})  # the kit's views, not tqdm's bars
+                    and "lxmert_viz.viz." in "".join(o["data"].get("text/plain", "")) for o in outputs)
         assert not seen["broken"], f"{html_path.name}: images that do not load offline: {seen['broken']}"
         twin_imgs = sum(t["images"] for t in seen["twins"])
         assert seen["images"] - twin_imgs >= pngs, f"{html_path.name}: {pngs} PNG outputs, {seen['images']} images shown"

@@ -264,7 +264,14 @@ function render({ model, el: host }) {
     showTab();
   }
 
-  const onControls = () => { buildControls(); syncValues(); };
+  let builtControls = null;
+  const onControls = () => {
+    // rebuild only when the controls themselves change (a host may re-send unchanged state; a
+    // rebuild would drop what the reader is typing)
+    const spec = JSON.stringify(model.get("controls") || []);
+    if (spec !== builtControls) { buildControls(); builtControls = spec; }
+    syncValues();
+  };
   const onAssets = () => { for (const n of Object.values(panelNodes)) resolveAssets(n.node); };
   model.on("change:controls", onControls);
   model.on("change:values", syncValues);
