@@ -74,7 +74,7 @@ class View(anywidget.AnyWidget):
         self._pending = False
         self._quiet = 0
         self._twins: list = []
-        self.observe(self._values_changed, names="values")
+        self.observe(self._on_values_change, names="values")
         self.observe(self._event, names="event")
 
     # -- values ----------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class View(anywidget.AnyWidget):
         """What the reader does with a control in the browser (tests and notebooks call it too)."""
         self.values = {**self.values, name: value}
 
-    def _values_changed(self, change) -> None:
+    def _on_values_change(self, change) -> None:
         if self._quiet:
             return
         old, new = change["old"] or {}, change["new"] or {}
