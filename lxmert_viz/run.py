@@ -233,9 +233,9 @@ def run(model, rows: Sequence[Row | Item], answers: Answers | None = None, top_k
 
     Example:
         >>> item = Item(result.tokens, result.regions, question=result.question)
-        >>> batch = run(kit.model, [item, Row(item, drop_regions=(1,))], kit.answers)
+        >>> batch = run(kit.model, [item, Row(item, drop_regions=(1,))], kit.answers)  # region 1: the circle
         >>> [r.answer for r in batch.results()], batch.result(1).dropped_regions
-        (['black', 'black'], (1,))
+        (['black', '0'], (1,))
     """
     rows = _check_rows(rows)
     if grads and "qa" not in model.output_heads:
