@@ -92,7 +92,7 @@ class Measure:
         lo, hi = wilson(float(np.sum(correct)), n)
         m = float(np.mean(loss))
         llo, lhi = mean_interval(m, float(np.std(loss, ddof=1)) if n > 1 else float("nan"), n)
-        return cls(acc, lo, hi, m, llo, lhi, n)
+        return cls(acc, lo, hi, m, max(llo, 0.0), lhi, n)  # a loss is never negative
 
 
 @dataclass
