@@ -79,8 +79,9 @@ napoleon_google_docstring = True
 napoleon_numpy_docstring = False
 napoleon_use_rtype = False
 napoleon_attr_annotations = True
-# "Attributes:" sections as a field list of the class: autodoc already gives each field its entry
-napoleon_use_ivar = True
+# "Attributes:" sections give each field its entry, with its text (api_pages excludes those fields
+# from autodoc's own members, so no field is described twice)
+napoleon_use_ivar = False
 # In docstrings (reStructuredText), `Name` is a reference to the API object when it resolves.
 default_role = "py:obj"
 add_module_names = False

@@ -108,6 +108,25 @@ def plan() -> tuple[dict[str, list[Name]], dict[str, str]]:
     return names, home
 
 
+def described_fields(cls) -> list[str]:
+    """Members (fields, properties, traits) that the class docstring's ``Attributes:`` section
+    describes one by one: napoleon makes their entries, so autodoc must not make them again."""
+    import re
+
+    doc = inspect.getdoc(cls) or ""
+    m = re.search(r"^Attributes:\s*\n((?:[ \t]+.*\n?|\s*\n)*)", doc, flags=re.M)
+    if not m:
+        return []
+    lines = [line for line in m.group(1).splitlines() if line.strip()]
+    indent = min(len(line) - len(line.lstrip()) for line in lines) if lines else 0
+    names = {re.match(r"(\w+)\s*(\(.*?\))?:", line.strip()).group(1) for line in lines
+             if len(line) - len(line.lstrip()) == indent and re.match(r"\w+\s*(\(.*?\))?:", line.strip())}
+    members = set(dir(cls))  # properties, traits, class attributes
+    for klass in inspect.getmro(cls):
+        members |= set(getattr(klass, "__annotations__", {}))
+    return sorted(names & members)
+
+
 def _data_comment(modname: str, name: str) -> list[str]:
     """The ``#:`` comment or docstring after a constant's assignment, searched in the package's
     modules that are loaded (a re-exported constant is documented where it is assigned)."""
@@ -143,7 +162,11 @@ def module_page(modname: str, names: list[Name], home: dict[str, str]) -> str:
     for nm in own:
         kind = _kind(nm.obj)
         if kind in ("class", "exception"):
-            out += [f".. autoclass:: {nm.full}", "   :members:", "   :undoc-members:", "   :show-inheritance:", ""]
+            out += [f".. autoclass:: {nm.full}", "   :members:", "   :show-inheritance:"]
+            described = described_fields(nm.obj)
+            if described:  # their entries come from the docstring's Attributes section, with its text
+                out.append(f"   :exclude-members: {', '.join(described)}")
+            out.append("")
         elif kind == "function":
             out += [f".. autofunction:: {nm.full}", ""]
         else:

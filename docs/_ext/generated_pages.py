@@ -74,18 +74,14 @@ def architecture_figures(out: Path) -> None:
 
 
 def families_table(out: Path) -> None:
-    """The family table (name, query and key streams, layer count field, shape, hook points)."""
+    """The family table (name, query and key streams, the config field counting its layers, shape)."""
     from lxmert_viz.model import FAMILIES, family
 
-    rows = ["| family | queries | keys | layers counted by | shape per example | what | hook points |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| family | queries | keys | layers counted by | shape per example | what |", "|---|---|---|---|---|---|"]
     for name in FAMILIES:
         f = family(name)
         q, k = ("T" if f.query == "lang" else "R"), ("T" if f.key == "lang" else "R")
-        pattern, z = f.hook_names(0)
-        rows.append(f"| `{f.name}` | {f.query} | {f.key} | `{f.layer_field}` | (layers, heads, {q}, {k}) "
-                    f"| {f.what} | `{pattern.replace('.0.', '.{layer}.')}` {f.shape('pattern')}, "
-                    f"`{z.replace('.0.', '.{layer}.')}` {f.shape('z')} |")
+        rows.append(f"| `{f.name}` | {f.query} | {f.key} | `{f.layer_field}` | (layers, heads, {q}, {k}) | {f.what} |")
     _write(out / "families.md", "\n".join(rows) + "\n")
 
 
