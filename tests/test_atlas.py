@@ -12,6 +12,7 @@ import torch
 from lxmert_viz.analysis import BatchWorker, open_dataset, run, summarize
 from lxmert_viz.analysis.atlas import head_atlas, mean_interval, wilson
 from lxmert_viz.interventions.ranking import rank_heads
+from lxmert_viz.viz.findings import atlas_figure
 
 SPEC, FAMS = "shapes:1", ("l2v", "v2l")
 
@@ -87,3 +88,12 @@ def test_ray_equals_local(tmp_path, local_ray):
     local = head_atlas(SPEC, tmp_path / "local", **kw)
     for col in ("d_score", "d_accuracy", "entropy", "pointing"):
         np.testing.assert_array_equal(on_ray.grid(col, "l2v"), local.grid(col, "l2v"))
+
+
+def test_atlas_figure_draws_the_table(atlas):
+    pytest.importorskip("matplotlib")
+    fig = atlas_figure(atlas, "l2v", "entropy")
+    np.testing.assert_array_equal(fig.axes[0].images[0].get_array(), atlas.grid("entropy", "l2v"))
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert texts[0] == f"{atlas.grid('d_score', 'l2v')[0, 0]:+.3f}"  # the causal column in every cell
+    assert len([p for p in fig.axes[0].patches if p.get_gid() == "dormant"]) == int(atlas.grid("dormant", "l2v").sum())

@@ -14,6 +14,7 @@ from lxmert_viz.interventions.ablation import ablation
 from lxmert_viz.output_heads.masked_words import fill_tokens
 from lxmert_viz.output_heads.region_labels import label_names, labels_for
 from lxmert_viz.run import Row, run
+from lxmert_viz.viz.findings import crossmodal_figure
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +86,11 @@ def test_conditions_and_errors(kit, measured):
     assert "masked words" in cm.table()
     with pytest.raises(Exception, match="condition must be one of"):
         cm.measure("words", "half")
+
+
+def test_crossmodal_figure_draws_the_measures(measured):
+    pytest.importorskip("matplotlib")
+    _, cm = measured
+    bars = crossmodal_figure(cm).axes[0].patches[:4]
+    want = [cm.measure(s, c).accuracy for s in ("words", "regions") for c in ("all", "none")]
+    assert [b.get_height() for b in bars] == want

@@ -14,6 +14,7 @@ from lxmert_viz.explain.faithfulness import faithfulness, keep_regions, keep_tok
 from lxmert_viz.explain.top_answers import relevancy_top_k, top_answers
 from lxmert_viz.output_heads.masked_words import BLIND
 from lxmert_viz.run import Row, run
+from lxmert_viz.viz.findings import faithfulness_figure
 
 
 @pytest.fixture(scope="module")
@@ -99,3 +100,12 @@ def test_top_k_relevancy_in_one_backward_equals_k_single_runs(kit, example):
                 # through 16 maps and their gradients that stays below 1e-4 of the matrix's scale.
                 tol = atol if atol is not None else 1e-4 * max(1.0, float(np.abs(b).max()))
                 np.testing.assert_allclose(a, b, rtol=0, atol=tol, err_msg=f"{dtype} {name} answer {e.answer}")
+
+
+def test_faithfulness_figure_draws_both_curves(kit, example):
+    pytest.importorskip("matplotlib")
+    item, e = example
+    f = faithfulness(kit.model, item, e, (0, 0.5, 1))
+    lines = faithfulness_figure(f).axes[0].lines
+    np.testing.assert_array_equal(lines[0].get_ydata(), f.deletion)
+    np.testing.assert_array_equal(lines[1].get_ydata(), f.insertion)

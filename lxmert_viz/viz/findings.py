@@ -82,7 +82,7 @@ def crossmodal_figure(cm, *, ax=None):
         ax: an axes, or None for a new figure.
 
     Returns:
-        the `Figure`; ``axes[0].containers[0]`` are the bars (words: all, none; regions: all, none).
+        the `Figure`; ``axes[0].patches[:4]`` are the bars (words: all, none; regions: all, none).
     """
     fig, a = _figure(ax, (7.5, 3.6))
     sides = (("words", "masked words\n(regions: all → none)"), ("regions", "region labels\n(words: all → none)"))
