@@ -216,7 +216,7 @@ def head_atlas(dataset, out: str | Path, model=None, families: Sequence[str] = F
         `AtlasTable`.
 
     Example:
-        >>> atlas = head_atlas("shapes:1", tmp / "atlas", families=["l2v"], progress=False)
+        >>> atlas = head_atlas("shapes:1", tmp / "atlas", families=["l2v"], limit=2)
         >>> atlas.grid("d_score", "l2v").shape, sorted(atlas.dormant_share)
         ((3, 4), ['l2v'])
     """
