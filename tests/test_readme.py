@@ -7,13 +7,13 @@ The rules (README states the markers where it uses them):
 * ```` ```python ```` blocks run in README's order in one namespace; a line ending in ``# hub`` (it
   needs the network) is left out.
 * ```` ```bash ```` blocks: each command (``\\``-continued lines joined) runs with the venv's ``bin``
-  first on ``PATH``, which is what README's ``source .venv/bin/activate`` does; that line itself, and
-  the set-up commands of "Two commands" (making the venv, ``bash scripts/test.sh``: this test runs
-  inside them) are not run again. A command marked ``# your files`` or ``# hub`` needs data or a
-  network the checkout does not have and is left out; one marked ``# minutes`` (train, evaluate)
-  runs as ``lxmert-viz SUBCOMMAND -h``; ``lxmert-viz lab`` runs with ``--dry-run`` (it would start
-  JupyterLab and wait). The Ray recipe (the block with ``ray start``) is run by
-  ``tests/test_ray_cluster.py``.
+  first on ``PATH``, which is what README's ``source .venv/bin/activate`` does. Not run again: that
+  line itself and the set-up commands (making the venv and ``bash scripts/test.sh``: this test runs
+  inside them; ``bash scripts/docs.sh``: ``tests/test_docs.py`` builds the site). A command marked
+  ``# your files`` or ``# hub`` needs data or a network the checkout does not have and is left out;
+  one marked ``# minutes`` (train, evaluate) runs as ``lxmert-viz SUBCOMMAND -h``; ``lxmert-viz lab``
+  runs with ``--dry-run`` (it would start JupyterLab and wait). The Ray recipe (the block with
+  ``ray start``) is run by ``tests/test_ray_cluster.py``.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from lxmert_viz.shapes.question_forms import FORMS
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 README = (ROOT / "README.md").read_text()
-SETUP = ("python3 -m venv", "bash scripts/test.sh", "source .venv/bin/activate")
+SETUP = ("python3 -m venv", "bash scripts/test.sh", "bash scripts/docs.sh", "source .venv/bin/activate")
 SKIP = ("# your files", "# hub")
 
 
