@@ -11,6 +11,7 @@ import torch
 
 from lxmert_viz.analysis import BatchWorker, open_dataset, run, summarize
 from lxmert_viz.analysis.atlas import head_atlas, mean_interval, wilson
+from lxmert_viz.analysis.atlas import main as atlas_main
 from lxmert_viz.interventions.ranking import rank_heads
 from lxmert_viz.viz.findings import atlas_figure
 
@@ -97,3 +98,10 @@ def test_atlas_figure_draws_the_table(atlas):
     texts = [t.get_text() for t in fig.axes[0].texts]
     assert texts[0] == f"{atlas.grid('d_score', 'l2v')[0, 0]:+.3f}"  # the causal column in every cell
     assert len([p for p in fig.axes[0].patches if p.get_gid() == "dormant"]) == int(atlas.grid("dormant", "l2v").sum())
+
+
+def test_command_line_writes_the_table(tmp_path, capsys):
+    torch.set_num_threads(1)
+    table = atlas_main([SPEC, "--out", str(tmp_path), "--families", "l2v", "--limit", "2"])
+    assert (tmp_path / "atlas.parquet").exists() and table.meta["examples"] == 2
+    assert "l2v         dormant" in capsys.readouterr().out

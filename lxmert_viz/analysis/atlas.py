@@ -27,9 +27,14 @@ accuracy against the gold index (the ranking's rule), not VQA soft accuracy.
 Cost: the statistics need one forward per data-set batch; the causal column one forward of
 ``1 + heads`` rows per question (``ceil((1 + heads) / chunk)`` forwards), i.e. ``N * (1 + heads)``
 rows in all (65 rows per question for the embedded model). `AtlasTable.meta` records both.
+
+Command line (`main`; the CLI's ``lxmert-viz atlas`` can hand its arguments to it):
+    python -m lxmert_viz.analysis.atlas shapes:20 --out atlas_run
+    python -m lxmert_viz.analysis.atlas DATA --out DIR --model unc-nlp/lxmert-vqa-uncased --backend ray
 """
 from __future__ import annotations
 
+import argparse
 import math
 import time
 from collections.abc import Iterable, Sequence
@@ -249,3 +254,31 @@ def read_atlas(out: str | Path, families: Iterable[str] | None = None) -> pa.Tab
         return table
     keep = set(families)
     return table.filter(pa.array([f in keep for f in table.column("family").to_pylist()]))
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz atlas") -> AtlasTable:
+    """The command line: compute the atlas of a data set into ``--out`` and print the dormant shares."""
+    p = argparse.ArgumentParser(prog=prog, description="the head atlas: every head's attention statistics and "
+                                "the effect of removing it alone, over a data set (Parquet table)")
+    p.add_argument("data", help="a data-set spec for lxmert_viz.analysis.open_dataset ('shapes:20', a questions file)")
+    p.add_argument("--out", required=True, help="folder for the run and atlas.parquet")
+    p.add_argument("--model", default=None, help="checkpoint folder or hub id (default: the embedded model)")
+    p.add_argument("--families", default=",".join(FAMILIES), help="families whose heads are removed")
+    p.add_argument("--backend", choices=("local", "ray"), default="local")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--chunk", type=int, default=128, help="ablated rows per forward")
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--tolerance", type=float, default=0.01)
+    args = p.parse_args(argv)
+    table = head_atlas(args.data, args.out, model=args.model, families=[f for f in args.families.split(",") if f],
+                       backend=args.backend, batch_size=args.batch_size, chunk=args.chunk, limit=args.limit,
+                       tolerance=args.tolerance)
+    print(f"{table.meta['examples']} questions, {table.meta['heads']} heads, {table.meta['seconds']:.1f} s "
+          f"({table.meta['forwards_causal']} forwards for the causal column); table: {table.path}")
+    for fam, share in table.dormant_share.items():
+        print(f"{fam:<11} dormant {share:.0%}")
+    return table
+
+
+if __name__ == "__main__":
+    main()
