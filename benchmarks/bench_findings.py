@@ -56,7 +56,7 @@ def main(argv=None) -> str:
     args = p.parse_args(argv)
     torch.set_num_threads(1)
     kit = lxmert_viz.load()
-    lines = [f"## Findings (issue 26): atlas, top-k relevancy, cross-modal ablation",
+    lines = ["## Findings (issue 26): atlas, top-k relevancy, cross-modal ablation",
              "", f"Command: `python benchmarks/bench_findings.py --scenes {args.scenes} --rounds {args.rounds}`; "
              f"{platform.processor() or platform.machine()}, torch {torch.__version__}, 1 thread, embedded model, CPU.", ""]
 

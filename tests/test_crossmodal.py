@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from lxmert_viz.analysis.atlas import mean_interval, wilson
-from lxmert_viz.analysis.crossmodal import (DEAF, crossmodal_ablation, masked_copy, region_gold,
-                                            shapes_statements)
+from lxmert_viz.analysis.crossmodal import DEAF, crossmodal_ablation, masked_copy, region_gold, shapes_statements
 from lxmert_viz.interventions.ablation import ablation
 from lxmert_viz.output_heads.masked_words import fill_tokens
 from lxmert_viz.output_heads.region_labels import label_names, labels_for

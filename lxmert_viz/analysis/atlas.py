@@ -7,16 +7,19 @@ One data-set run (`lxmert_viz.analysis.run`, local or Ray) computes per example 
 atlas is then read from the run's `summarize` tables, so every number in it is the data-set
 runner's own. One row per (family, layer, head):
 
-| column | meaning |
-|---|---|
-| ``entropy`` | mean over examples of the head's mean query entropy, nats (``entropy.F``) |
-| ``mass_cls`` / ``mass_sep`` | mean weight on [CLS] / [SEP] (families whose keys are tokens; NaN elsewhere) |
-| ``mass_scene`` | mean weight on the whole-image row (families whose keys are regions; NaN elsewhere) |
-| ``pointing``, ``pointing_lo/hi``, ``pointing_n`` | l2v only: share of examples with a referent where the naming token's row ranks the named region first (``ref_top1.l2v``), Wilson interval |
-| ``d_accuracy``, ``d_accuracy_lo/hi`` | change in accuracy (answer == gold) when the head alone is removed; mean of the per-question paired change, normal interval |
-| ``d_score``, ``d_score_lo/hi`` | change in the probability of the full model's answer when the head alone is removed (negative: it falls) |
-| ``flips`` | share of questions whose top answer changes |
-| ``dormant`` | True when neither interval shows a change: the accuracy interval meets 0 and the score interval meets [-tolerance, tolerance] |
+- ``entropy``: mean over examples of the head's mean query entropy, nats (``entropy.F``);
+- ``mass_cls`` / ``mass_sep``: mean weight on [CLS] / [SEP] (families whose keys are tokens; NaN
+  elsewhere); ``mass_scene``: mean weight on the whole-image row (families whose keys are regions);
+- ``pointing``, ``pointing_lo`` / ``pointing_hi``, ``pointing_n`` (l2v only): the share of examples
+  with a referent where the naming token's row ranks the named region first (``ref_top1.l2v``),
+  with its Wilson interval;
+- ``d_accuracy`` (``_lo`` / ``_hi`` / ``_n``): change in accuracy (answer == gold) when the head
+  alone is removed: the mean of the per-question paired change, with a normal interval;
+- ``d_score`` (``_lo`` / ``_hi`` / ``_n``): change in the probability of the full model's answer
+  when the head alone is removed (negative: it falls); ``flips``: share of questions whose top
+  answer changes;
+- ``dormant``: True when neither interval shows a change: the accuracy interval meets 0 and the
+  score interval meets [-tolerance, tolerance].
 
 The causal columns are those of `lxmert_viz.interventions.ranking.rank_heads` on the same items:
 the ``causal`` statistic calls it per example (row 0 the full model, then one row per ablated

@@ -43,7 +43,7 @@ conditions are rows of one batch (``chunk`` rows per forward, no maps).
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -59,7 +59,7 @@ from ..output_heads.region_labels import LabelNames, label_names
 from ..run import Row, run
 from ..shapes.world.scenes import layout_scene
 from ..shapes.world.statements import true_statements
-from .atlas import Z95, mean_interval, wilson
+from .atlas import mean_interval, wilson
 from .datasets import open_dataset
 from .encode import Encoder
 from .example import Example, SceneImage
@@ -83,7 +83,7 @@ class Measure:
     n: int
 
     @classmethod
-    def of(cls, correct: np.ndarray, loss: np.ndarray) -> "Measure":
+    def of(cls, correct: np.ndarray, loss: np.ndarray) -> Measure:
         n = len(correct)
         if n == 0:
             nan = float("nan")
