@@ -88,3 +88,9 @@ def test_sample_is_the_authors_shuffle_and_the_command_runs_it(kit, tmp_path):
     rep = main(["--features", str(tmp_path / "feats"), "--vqa-valid", str(tmp_path / "valid.json"), "--limit", "2",
                 "--protocol", "published", "--out", str(tmp_path / "out.md")])
     assert rep.num_questions == 2 and "published" in (tmp_path / "out.md").read_text()
+
+
+def test_the_command_on_the_shapes_world_offline(capsys):
+    rep = main(["--shapes", "1", "--protocol", "published", "--mode", "aopc", "--limit", "1", "--no-progress"])
+    assert list(rep.aopc) == ["relevancy"] and rep.del_at_15["relevancy"].shape == (1,)
+    assert "AOPC" in capsys.readouterr().out
