@@ -124,7 +124,9 @@ def test_attention_explorer_family_switch_changes_query_side(result):
 
 def test_attention_explorer_controls_and_clicks_drive_redraw(result):
     ex = AttentionExplorer(result)
-    ex.choose("head", 3)  # what the dropdown does in the browser
+    ex.events = [{"kind": "set", "name": "head", "data": 3, "seq": 1, "session": "a"}]  # the dropdown
+    ex.events = [*ex.events, {"kind": "set", "name": "head", "data": 3, "seq": 1, "session": "b"}]  # another tab
+    assert ex.value("head") == 3
     np.testing.assert_allclose(ex.drawn["map"], result.attn("l2v", -1, 3), rtol=1e-6)
     ex.choose("query", 2)
     np.testing.assert_allclose(ex.drawn["weights"], result.attn("l2v", -1, 3)[2], rtol=1e-6)
@@ -195,14 +197,15 @@ def test_qa_widget_upload_and_ask_button():
     image = qa.assets["image"]
     buf = io.BytesIO()
     samples(3)[2][1].save(buf, format="PNG")
-    qa.event = {"kind": "upload", "name": "upload", "seq": "1",  # what the file chooser sends
-                "data": {"filename": "mine.png", "base64": base64.b64encode(buf.getvalue()).decode()}}
+    qa.events = [{"kind": "upload", "name": "upload", "seq": 1, "session": "s",  # what the file chooser queues
+                  "data": {"filename": "mine.png", "base64": base64.b64encode(buf.getvalue()).decode()}}]
     assert qa.image_name == "mine.png" and qa.result.image is qa.image and qa.assets["image"] != image
     assert qa.value("sample") == -1 and ["uploaded: mine.png", -1] in qa.controls[0]["options"]
     assert kit.calls == 2
     qa.press("ask")  # same question, same image: answered from the last result
     assert kit.calls == 2
-    qa.event = {"kind": "upload", "name": "upload", "seq": "2", "data": {"filename": "bad.png", "base64": "AAAA"}}
+    qa.events = [*qa.events, {"kind": "upload", "name": "upload", "seq": 2, "session": "s",
+                              "data": {"filename": "bad.png", "base64": "AAAA"}}]
     assert "could not read bad.png" in qa.error and "lxmert-viz-qa-error" in qa.panel("status")
     assert_static_twin(qa)
 

@@ -5,8 +5,8 @@
 // Synced state (see view.py): root (CSS class), uid, controls [{name, kind, label, options, ...}],
 // values {name: value}, panels [{name, html, css, tab}], assets {key: data URI}, tabs [titles].
 // What the reader does goes back through synced state only (no custom messages, so every host that
-// syncs anywidget traitlets runs it): a control sets values[name]; a button, a click on a panel
-// element carrying data-lxv-click, or an upload sets `event` = {kind, name, data, seq}.
+// syncs anywidget traitlets runs it): `events`, a queue of {kind: "set" | "press" | "click" |
+// "upload", name, data, seq, session}; Python applies each once and sets `values` in return.
 
 const STYLE = `
 .lxv-root{font:13px/1.35 system-ui,-apple-system,"Segoe UI",sans-serif;color:#222;max-width:100%;overflow-x:auto}
@@ -71,17 +71,20 @@ function render({ model, el: host }) {
   let panelNodes = {}; // name -> {node, html}
 
   const values = () => model.get("values") || {};
-  function setValue(name, v) {
-    const next = Object.assign({}, values());
-    next[name] = v;
-    model.set("values", next);
-    model.save_changes();
-  }
+  // Everything the reader does is queued in `events` (each with this view's session and a running
+  // number), never written into `values` directly: Python owns the values and applies each event
+  // once, in order, so a host that delivers state late or coalesces updates loses nothing and never
+  // brings back a stale value.
+  const session = Math.random().toString(36).slice(2);
+  let queue = [];
   let seq = 0;
   function send(kind, name, data) {
-    model.set("event", { kind, name, data: data ?? null, seq: `${Date.now()}.${++seq}` });
+    queue.push({ kind, name, data: data ?? null, seq: ++seq, session });
+    queue = queue.slice(-50).map((e, i, all) => (e.kind === "upload" && i < all.length - 3 ? { ...e, data: null } : e));
+    model.set("events", queue.slice());
     model.save_changes();
   }
+  const setValue = (name, v) => send("set", name, v);
 
   function optionIndex(spec, v) {
     return (spec.options || []).findIndex((o) => same(o[1], v));
@@ -140,7 +143,7 @@ function render({ model, el: host }) {
       case "toggle":
         input = el("button", "", spec.label);
         input.title = spec.tooltip || "";
-        input.addEventListener("click", () => setValue(spec.name, !values()[spec.name]));
+        input.addEventListener("click", () => setValue(spec.name, !input.classList.contains("lxv-on")));
         break;
       case "button":
         input = el("button", spec.primary ? "lxv-primary" : "", spec.label);

@@ -19,7 +19,9 @@ State (all synced):
     assets    ``{key: data URI}``: images shared by panels (``data-lxv-asset="key"``), so a new
               query on the same image re-sends the shading, not the image
     tabs      tab titles (empty: no tab bar); ``values["tab"]`` is the tab shown
-    event     the last button press, panel click or upload ``{kind, name, data, seq}``
+    events    what the reader did, queued by the module: ``{kind, name, data, seq, session}`` with
+              kind "set" (a control's new value), "press" (a button), "click" (a panel element
+              carrying ``data-lxv-click``) or "upload"; applied once each, in order (`receive`)
 
 Kernel-free twin: displayed in IPython, a view shows two outputs: the live view, and its static
 twin (``twin_html``: the same panels with images inlined, and the controls' current values as a
@@ -66,7 +68,7 @@ class View(anywidget.AnyWidget):
     panels = t.List().tag(sync=True)
     assets = t.Dict().tag(sync=True)
     tabs = t.List().tag(sync=True)
-    event = t.Dict().tag(sync=True)
+    events = t.List().tag(sync=True)
 
     def __init__(self, root: str, **kwargs):
         super().__init__(root=root, uid=uuid.uuid4().hex, **kwargs)
@@ -74,8 +76,9 @@ class View(anywidget.AnyWidget):
         self._pending = False
         self._quiet = 0
         self._twins: list = []
+        self._seen: dict[str, int] = {}  # the last event applied, per browser view
         self.observe(self._on_values_change, names="values")
-        self.observe(self._event, names="event")
+        self.observe(self._on_events, names="events")
 
     # -- values ----------------------------------------------------------------------------------
     def value(self, name: str):
@@ -107,25 +110,34 @@ class View(anywidget.AnyWidget):
         """Controls changed (``{name: new value}``); the view redraws once afterwards."""
 
     # -- events ----------------------------------------------------------------------------------
-    def _event(self, change) -> None:
-        ev = change["new"] or {}
-        kind, name, data = ev.get("kind"), ev.get("name"), ev.get("data")
-        if kind == "press":
+    def _on_events(self, change) -> None:
+        for ev in change["new"] or []:
+            session, seq = str(ev.get("session", "")), int(ev.get("seq", 0))
+            if seq <= self._seen.get(session, 0):
+                continue
+            self._seen[session] = seq
+            self.receive(ev.get("kind"), ev.get("name"), ev.get("data"))
+
+    def receive(self, kind: str, name: str, data=None) -> None:
+        """Apply one thing the reader did (what the module queues in ``events``)."""
+        if kind == "set":
+            self.choose(name, data)
+        elif kind == "press":
             self.on_press(name)
         elif kind == "click":
             self.on_click(name, data)
-        elif kind == "upload":
+        elif kind == "upload" and data:
             import base64
 
-            self.on_upload(name, (data or {}).get("filename", "upload"), base64.b64decode((data or {}).get("base64", "")))
+            self.on_upload(name, data.get("filename", "upload"), base64.b64decode(data.get("base64", "")))
 
     def press(self, name: str) -> None:
         """What a click on button ``name`` does."""
-        self.event = {"kind": "press", "name": name, "data": None, "seq": uuid.uuid4().hex}
+        self.receive("press", name)
 
     def click(self, panel: str, data) -> None:
         """What a click on a panel element with ``data-lxv-click=data`` does."""
-        self.event = {"kind": "click", "name": panel, "data": data, "seq": uuid.uuid4().hex}
+        self.receive("click", panel, data)
 
     def on_press(self, name: str) -> None:
         """A button was pressed."""
