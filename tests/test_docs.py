@@ -54,7 +54,8 @@ def site(tmp_path_factory):
     if prebuilt:
         html = Path(prebuilt).resolve()
         assert (html / "index.html").is_file(), f"LXMERT_VIZ_DOCS_SITE={prebuilt} holds no index.html"
-        return {"html": html, "cache": html.parent / ".jupyter_cache", "log": None, "seconds": None}
+        cache = Path(os.environ.get("LXMERT_VIZ_DOCS_CACHE", html.parent / ".jupyter_cache"))
+        return {"html": html, "cache": cache, "log": None, "seconds": None}
     base = tmp_path_factory.mktemp("docs")
     env = dict(os.environ, LXMERT_VIZ_DOCS_CACHE=str(base / "jupyter_cache"), HF_HUB_OFFLINE="1",
                TRANSFORMERS_OFFLINE="1")

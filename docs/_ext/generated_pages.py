@@ -11,6 +11,8 @@ On ``builder-inited`` (before Sphinx reads any page) this writes, under ``docs/`
 * ``_generated/readme_<section>.md``: README sections (checkpoints, file formats, command line).
 * ``_generated/benchmarks/RESULTS*.md``: the benchmark results, one page each.
 
+It also gives the notebooks' kernels an IPython profile of the build's own (`kernel_profile`).
+
 A file is rewritten only when its content changed, so an incremental build rereads only what moved.
 """
 from __future__ import annotations
@@ -147,7 +149,26 @@ def benchmark_pages(root: Path, out: Path) -> list[str]:
     return names
 
 
+KERNEL_STARTUP = """\
+# Written by docs/_ext/generated_pages.py for the kernels of the documentation build only.
+# A notebook progress bar is a widget with no static view (on a page it would stay at 0 %), so
+# tqdm.auto gives the plain bar, which TQDM_DISABLE=1 (set by docs/conf.py) turns off.
+import tqdm.auto
+import tqdm.std
+
+tqdm.auto.tqdm, tqdm.auto.trange = tqdm.std.tqdm, tqdm.std.trange
+"""
+
+
+def kernel_profile(app) -> None:
+    """An IPython profile of the build's own (in the doctree folder) for the notebooks' kernels."""
+    ipython = Path(app.doctreedir) / "ipython"
+    _write(ipython / "profile_default" / "startup" / "00-lxmert-viz-docs.py", KERNEL_STARTUP)
+    os.environ["IPYTHONDIR"] = str(ipython)
+
+
 def generate(app) -> None:
+    kernel_profile(app)
     docs = Path(app.srcdir)
     root = docs.parent
     out = docs / "_generated"
