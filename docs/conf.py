@@ -18,6 +18,8 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(DOCS / "_ext"))
 sys.path.insert(0, str(ROOT))
 
+from parallel_execution import package_hash  # noqa: E402  (docs/_ext, on the path just above)
+
 project = "lxmert_viz"
 author = "the lxmert_viz authors"
 copyright = "the lxmert_viz authors, MIT licence"
@@ -29,6 +31,7 @@ extensions = [
     "sphinx.ext.napoleon",  # the package's Google-style Args / Returns / Example sections
     "docstring_fixes",  # docs/_ext: the docstrings' Markdown habits, read as reStructuredText
     "generated_pages",  # docs/_ext: pages made from the package and the repo at build time
+    "parallel_execution",  # docs/_ext: the tutorials executed into the cache two at a time first
     "api_pages",  # docs/_ext: the API reference, one entry per public name, aliases in objects.inv
     "code_links",  # docs/_ext: inline code naming an API object becomes a link to its entry
 ]
@@ -53,9 +56,11 @@ html_last_updated_fmt = None
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3
 nb_execution_mode = os.environ.get("LXMERT_VIZ_DOCS_EXECUTE", "cache")
-# The execution cache (jupyter-cache) is keyed by each notebook's code; by default it lives in the
-# build folder, so a rebuild executes only notebooks whose code changed.
-nb_execution_cache_path = os.environ.get("LXMERT_VIZ_DOCS_CACHE", str(DOCS / "_build" / ".jupyter_cache"))
+# The execution cache (jupyter-cache) matches a notebook by its code; the folder it lives in is
+# named by a hash of the package and its assets, so after any change there every tutorial runs
+# again (and, this setting having changed, Sphinx reads every page again, docstrings included).
+nb_execution_cache_path = os.environ.get("LXMERT_VIZ_DOCS_CACHE") or str(
+    DOCS / "_build" / ".jupyter_cache" / package_hash(ROOT))
 nb_execution_timeout = 600
 nb_execution_raise_on_error = True  # a failing tutorial fails the build
 nb_execution_show_tb = True
