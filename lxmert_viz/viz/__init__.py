@@ -33,7 +33,7 @@ or PNG rendered here; the browser computes nothing and loads nothing from the ne
 in IPython, a view also shows a kernel-free static twin of its current state (see `view`).
 
 Modules import matplotlib and plotly inside the functions that draw, so importing this package stays
-cheap until something is drawn (the views import anywidget).
+cheap until something is drawn; the views (which import anywidget) load on first use.
 """
 from __future__ import annotations
 
@@ -57,12 +57,21 @@ from .plotly_overlay import box_alphas, box_weights, empty_overlay, overlay_plot
 from .pointing import pointing_figure
 from .region_picture import regions_overlay
 from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly, update_state_drift, update_state_pca
-from .view import View
-from .widgets_attention import AttentionExplorer
-from .widgets_dataset import DatasetHeadExplorer
-from .widgets_masking import MaskingWidget
-from .widgets_qa import QAWidget
-from .widgets_states import StatesExplorer
+
+# The views import anywidget (and through it ipywidgets): loaded on first use, so that importing this
+# package stays cheap (PEP 562).
+_VIEWS = {"AttentionExplorer": "widgets_attention", "DatasetHeadExplorer": "widgets_dataset",
+          "MaskingWidget": "widgets_masking", "QAWidget": "widgets_qa", "StatesExplorer": "widgets_states",
+          "View": "view"}
+
+
+def __getattr__(name: str):
+    if name in _VIEWS:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_VIEWS[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "AttentionExplorer", "DatasetHeadExplorer", "MaskingWidget", "QAWidget", "StatesExplorer",
