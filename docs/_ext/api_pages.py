@@ -177,7 +177,7 @@ def module_page(modname: str, names: list[Name], home: dict[str, str]) -> str:
 
 
 def index_page() -> str:
-    rows = [f"| {{doc}}`{m}` | {TITLES.get(m, '')} |" for m in MODULES]
+    rows = [f"| {{doc}}`{m} <{m}>` | {TITLES.get(m, '')} |" for m in MODULES]
     return "\n".join([
         "# API reference", "",
         "Generated from the docstrings at build time. Every public name has an entry: each package's",
