@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from .errors import InputError, MissingFileError
 
 SHAPES_MODEL = "shapes"
 SHAPES_MODELS = ("shapes", "shapes-plain")
@@ -28,7 +29,7 @@ def assets_dir() -> Path:
     for path in tried:
         if (path / SHAPES_MODEL / "config.json").is_file():
             return path
-    raise FileNotFoundError(
+    raise MissingFileError(
         "the embedded shapes-world model was not found; looked in " + ", ".join(str(p) for p in tried)
         + " (set LXMERT_VIZ_ASSETS to a folder holding shapes/config.json)"
     )
@@ -37,10 +38,10 @@ def assets_dir() -> Path:
 def shapes_model_dir(name: str = SHAPES_MODEL) -> Path:
     """The folder of one of the shipped shapes-world models (``SHAPES_MODELS``)."""
     if name not in SHAPES_MODELS:
-        raise ValueError(f"no shipped shapes model {name!r}; shipped: {', '.join(SHAPES_MODELS)}")
+        raise InputError(f"no shipped shapes model {name!r}; shipped: {', '.join(SHAPES_MODELS)}")
     path = assets_dir() / name
     if not (path / "config.json").is_file():
-        raise FileNotFoundError(f"the shapes model {name!r} is missing: no {path / 'config.json'}")
+        raise MissingFileError(f"the shapes model {name!r} is missing: no {path / 'config.json'}")
     return path
 
 

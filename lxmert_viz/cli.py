@@ -7,6 +7,8 @@
     lxmert-viz evaluate [--model DIR] [--out RESULTS.md]     (shapes/evaluate.py; needs the [train] extra)
     lxmert-viz analyze DATASET --out DIR [--stats a,b] [--backend ray] [--model M] [--batch-size 32]
     lxmert-viz summarize DIR [--out SUMMARY.md]
+    lxmert-viz perturbation --shapes N | --features F (--questions Q | --vqa-valid V) [--protocol kit|paper|published]
+    lxmert-viz atlas DATASET --out DIR [--model M] [--families l2v,...] [--backend ray]
 
 Bad input (the kit's own errors, `lxmert_viz.errors`, and OSError) gets one line on stderr and exit
 status 2; any other exception is a bug in the kit and shows its traceback. ``ask`` writes its overlay
@@ -32,6 +34,8 @@ from pathlib import Path
 
 import torch
 
+from .analysis import atlas as atlas_command
+from .analysis import perturbation as perturbation_command
 from .analysis import run as run_analysis
 from .analysis import summarize
 from .analysis.datasets import SPECS, open_dataset
@@ -304,7 +308,17 @@ def _parser() -> argparse.ArgumentParser:
                         description=evaluate_command.__doc__.split("\n")[0])
     evaluate_command.add_arguments(ev)
     _analyze_parser(sub)
+    pe = sub.add_parser("perturbation", help="the perturbation benchmark of explanation methods (kit, paper or "
+                        "the published protocol)", description=perturbation_command.__doc__.split("\n")[0])
+    perturbation_command.add_arguments(pe)
+    at = sub.add_parser("atlas", help="every head's statistics and causal effect over a data set (Parquet)",
+                        description=atlas_command.DESCRIPTION)
+    atlas_command.add_arguments(at)
     return p
+
+
+def _done(_result) -> int:
+    return 0
 
 
 def main(argv=None) -> int:
@@ -318,7 +332,9 @@ def main(argv=None) -> int:
     commands = {"ask": _ask, "scene": _scene, "analyze": _analyze, "summarize": _summarize,
                 "lab": lambda args: _lab(args, extra),
                 "train": lambda args: train_command.run(args, command),
-                "evaluate": lambda args: evaluate_command.run(args, command)}
+                "evaluate": lambda args: evaluate_command.run(args, command),
+                "perturbation": lambda args: _done(perturbation_command.run_command(args, command)),
+                "atlas": lambda args: _done(atlas_command.run_command(args))}
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -23,6 +23,7 @@ from .model.families import FAMILIES, KEY_STREAM, QUERY_STREAM, family, query_st
 from .model.hooks import Intervention
 from .model.output import LxmertOutput
 from .printing import Card, Printable, listing, scored
+from .errors import InputError, InputIndexError, UnknownNameError
 
 AGGREGATES = ("mean", "max")
 
@@ -105,20 +106,20 @@ class Result(Printable):
         self.dropped_regions = tuple(sorted(int(i) for i in self.dropped_regions))
         t, r = len(self.tokens), self.regions.num_real
         if self.lang_hidden.shape[:2] != (1 + self.l_layers + self.x_layers, t):
-            raise ValueError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
+            raise InputError(f"lang_hidden {tuple(self.lang_hidden.shape)} does not fit "
                              f"{1 + self.l_layers + self.x_layers} states x {t} tokens")
         if self.vis_hidden.shape[:2] != (1 + self.r_layers + self.x_layers, r):
-            raise ValueError(f"vis_hidden {tuple(self.vis_hidden.shape)} does not fit "
+            raise InputError(f"vis_hidden {tuple(self.vis_hidden.shape)} does not fit "
                              f"{1 + self.r_layers + self.x_layers} states x {r} regions")
         sizes = {"lang": t, "vis": r}
         for what, maps in (("attentions", self.attentions), ("attention_grads", self.attention_grads or {})):
             for fam, a in maps.items():
                 if fam not in FAMILIES:
-                    raise ValueError(f"unknown attention family {fam!r} in {what}")
+                    raise InputError(f"unknown attention family {fam!r} in {what}")
                 want_q, want_k = sizes[QUERY_STREAM[fam]], sizes[KEY_STREAM[fam]]
                 want_l = family(fam).layers(self)  # a Result has the config's layer counts
                 if a.dim() != 4 or a.shape[0] != want_l or a.shape[2:] != (want_q, want_k):
-                    raise ValueError(f"{what}[{fam!r}] is {tuple(a.shape)}; "
+                    raise InputError(f"{what}[{fam!r}] is {tuple(a.shape)}; "
                                      f"expected ({want_l}, heads, {want_q}, {want_k})")
 
     # -- construction ----------------------------------------------------------------------------
@@ -190,7 +191,7 @@ class Result(Printable):
 
     def _family(self, family: str) -> torch.Tensor:
         if family not in self.attentions:
-            raise KeyError(f"no attention family {family!r}; this result has {list(self.attentions)}")
+            raise UnknownNameError(f"no attention family {family!r}; this result has {list(self.attentions)}")
         return self.attentions[family]
 
     def attn(self, family: str, layer: int = -1, head: int | str = "mean") -> np.ndarray:
@@ -199,15 +200,15 @@ class Result(Printable):
         a = self._family(family)
         n = a.shape[0]
         if not -n <= layer < n:
-            raise IndexError(f"{family} has {n} layers; layer {layer} is out of range")
+            raise InputIndexError(f"{family} has {n} layers; layer {layer} is out of range")
         a = a[layer]  # (H, Q, K)
         if isinstance(head, str):
             if head not in AGGREGATES:
-                raise ValueError(f"head must be an index or one of {AGGREGATES}, got {head!r}")
+                raise InputError(f"head must be an index or one of {AGGREGATES}, got {head!r}")
             a = a.mean(0) if head == "mean" else a.max(0).values
         else:
             if not -a.shape[0] <= head < a.shape[0]:
-                raise IndexError(f"{family} has {a.shape[0]} heads; head {head} is out of range")
+                raise InputIndexError(f"{family} has {a.shape[0]} heads; head {head} is out of range")
             a = a[head]
         return a.numpy()
 
@@ -215,7 +216,7 @@ class Result(Printable):
         """(K,) weights of one query of ``family`` at a layer and head (or ``"mean"``/``"max"``)."""
         a = self.attn(family, layer, head)
         if not -a.shape[0] <= query < a.shape[0]:
-            raise IndexError(f"{family} has {a.shape[0]} queries; query {query} is out of range")
+            raise InputIndexError(f"{family} has {a.shape[0]} queries; query {query} is out of range")
         return a[query]
 
     def side_labels(self, side: str) -> list[str]:
@@ -231,14 +232,14 @@ class Result(Printable):
         """A token's position from its index or its word/piece text."""
         if isinstance(word, (int, np.integer)):
             if not -len(self.tokens) <= word < len(self.tokens):
-                raise IndexError(f"token {word} is out of range for {len(self.tokens)} tokens")
+                raise InputIndexError(f"token {word} is out of range for {len(self.tokens)} tokens")
             return int(word) % len(self.tokens)
         return self.tokens.find(word)
 
     def states(self, side: str) -> torch.Tensor:
         """(S, N, D) hidden states of ``"lang"`` or ``"vis"``."""
         if side not in ("lang", "vis"):
-            raise ValueError(f"side must be 'lang' or 'vis', got {side!r}")
+            raise InputError(f"side must be 'lang' or 'vis', got {side!r}")
         return self.lang_hidden if side == "lang" else self.vis_hidden
 
     def single_index(self, side: str) -> int:

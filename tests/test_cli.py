@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+N_NOTEBOOKS = len(list((Path(__file__).resolve().parent.parent / "notebooks").glob("*.ipynb")))
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -106,7 +108,7 @@ def test_lab_copy_to_never_overwrites_without_force_and_dry_run_writes_nothing(t
 
     nb = tmp_path / "nb"
     assert cli.main(["lab", "--copy-to", str(nb), "--dry-run"]) == 0
-    assert "would copy 8 notebooks" in capsys.readouterr().out and not nb.exists(), "--dry-run writes nothing"
+    assert f"would copy {N_NOTEBOOKS} notebooks" in capsys.readouterr().out and not nb.exists(), "--dry-run writes nothing"
     nb.mkdir()
     (nb / "01_quickstart.ipynb").write_text("mine")
     assert cli.main(["lab", "--copy-to", str(nb), "--dry-run"]) == 2
@@ -130,7 +132,7 @@ def test_lab_copy_to_force_copies_fresh_notebooks(tmp_path, capsys, monkeypatch)
     (nb / "01_quickstart.ipynb").write_text("mine")
     monkeypatch.setattr(subprocess, "call", lambda cmd: 0)  # JupyterLab itself is not started here
     assert cli.main(["lab", "--copy-to", str(nb), "--force"]) == 0
-    assert "copied 8 notebooks" in capsys.readouterr().out
+    assert f"copied {N_NOTEBOOKS} notebooks" in capsys.readouterr().out
     assert (nb / "01_quickstart.ipynb").read_text() != "mine" and len(list(nb.glob("*.ipynb"))) == 8
 
 

@@ -1,7 +1,8 @@
 """The computation side never imports rendering libraries (matplotlib, plotly, ipywidgets).
 
 Checked in a fresh interpreter: import `lxmert_viz` and every module under it except
-`lxmert_viz.viz`, then look at ``sys.modules``.
+`lxmert_viz.viz` and the command line (`lxmert_viz.cli`, a front end that draws its PNG), then look at
+``sys.modules``.
 """
 import json
 import subprocess
@@ -20,7 +21,8 @@ def walk(path, prefix):
     # walk by hand so that the rendering package is never imported at all
     for info in pkgutil.iter_modules(path, prefix):
         name = info.name
-        if name in ("lxmert_viz.viz", "lxmert_viz.conftest"):  # rendering; pytest's doctest set-up
+        # rendering, the command line (a front end that draws its PNG) and pytest's doctest set-up
+        if name in ("lxmert_viz.viz", "lxmert_viz.cli", "lxmert_viz.conftest"):
             continue
         try:
             mod = importlib.import_module(name)

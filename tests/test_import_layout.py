@@ -40,3 +40,8 @@ def test_the_scan_sees_a_local_import(tmp_path):
         assert _local_package_imports(p) == ["lxmert_viz/_probe_for_test.py:2 .result"]
     finally:
         p.unlink()
+
+
+def test_the_network_file_stays_one_read_of_at_most_500_lines():
+    lines = (PACKAGE / "model" / "lxmert.py").read_text(encoding="utf-8").count("\n")
+    assert lines <= 500, f"lxmert_viz/model/lxmert.py has {lines} lines; move bookkeeping out of the network file"

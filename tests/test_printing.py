@@ -12,7 +12,11 @@ import lxmert_viz.explain as explain_package
 from lxmert_viz import analysis, interventions, output_heads
 from lxmert_viz.analysis import open_dataset, perturbation_benchmark, read_records, shapes_examples, summarize
 from lxmert_viz.analysis import run as analysis_run
+from lxmert_viz.analysis.atlas import head_atlas
+from lxmert_viz.analysis.crossmodal import crossmodal_ablation
+from lxmert_viz.analysis.published import aopc_benchmark, published_benchmark
 from lxmert_viz.explain import ask_masked, explain
+from lxmert_viz.explain.faithfulness import faithfulness, rank_methods
 from lxmert_viz.features.batch import Failure, FolderReport
 from lxmert_viz.inputs.item import Item
 from lxmert_viz.printing import MAX_CHARS
@@ -49,12 +53,19 @@ def returned(kit, tmp_path_factory):
         "FolderReport": FolderReport(["a"], [], [Failure("b", out / "b.png", "not an image")]),
         "LoadingReport": kit.model.loading_report,
         "records": read_records(out / "run"),  # an Arrow table: pyarrow prints it short itself
+        "AtlasTable": head_atlas("shapes:1", out / "atlas", model=kit, families=["l2v"], limit=2),
+        "CrossModal": crossmodal_ablation(kit, "shapes:1", limit=2),
+        "Faithfulness": faithfulness(kit.model, item, explain(r, "raw")),
+        "MethodRanking": rank_methods(kit.model, list(shapes_examples(kit, 1))[:2], ("raw", "random")),
+        "PublishedReport": published_benchmark(kit.model, list(shapes_examples(kit, 1))[:1], ("raw",)),
+        "AopcReport": aopc_benchmark(kit.model, list(shapes_examples(kit, 1))[:1], ("raw",)),
     }
 
 
 TYPES = ["Kit", "Result", "Tokens", "Regions", "Item", "Batch", "Fill", "Matching", "RegionLabels", "Ablation",
          "Patch", "PatchSweep", "HeadRanking", "MaskedRun", "Explanation", "PerturbationReport", "RunInfo",
-         "Summary", "Dataset", "FolderReport", "LoadingReport"]
+         "Summary", "Dataset", "FolderReport", "LoadingReport", "AtlasTable", "CrossModal", "Faithfulness",
+         "MethodRanking", "PublishedReport", "AopcReport"]
 
 
 @pytest.mark.parametrize("name", TYPES)

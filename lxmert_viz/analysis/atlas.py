@@ -51,6 +51,7 @@ import pyarrow.parquet as pq
 from ..errors import InputError
 from ..interventions.ranking import rank_heads
 from ..model.families import FAMILIES, KEY_STREAM, family
+from ..printing import Card
 from .runner import run
 from .stats import Stat
 from .stats.registry import per_head, register
@@ -141,6 +142,11 @@ class AtlasTable:
         share = ", ".join(f"{f} {v:.0%}" for f, v in self.dormant_share.items())
         return (f"AtlasTable({len(self.rows)} heads over {self.meta.get('examples', '?')} examples; dormant: {share}; "
                 ".grid(column, family), .to_arrow())")
+
+    def _repr_html_(self) -> str:
+        rows = [("examples", self.meta.get("examples", "?")), ("heads", len(self.rows)),
+                *((f"{f} dormant", f"{v:.0%}") for f, v in self.dormant_share.items()), ("table", self.path)]
+        return Card("AtlasTable", rows, "atlas.grid(column, family), atlas.to_arrow(), atlas.rows").html()
 
     def to_arrow(self) -> pa.Table:
         return pa.Table.from_pylist(self.rows)
@@ -259,10 +265,12 @@ def read_atlas(out: str | Path, families: Iterable[str] | None = None) -> pa.Tab
     return table.filter(pa.array([f in keep for f in table.column("family").to_pylist()]))
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz atlas") -> AtlasTable:
-    """The command line: compute the atlas of a data set into ``--out`` and print the dormant shares."""
-    p = argparse.ArgumentParser(prog=prog, description="the head atlas: every head's attention statistics and "
-                                "the effect of removing it alone, over a data set (Parquet table)")
+DESCRIPTION = ("the head atlas: every head's attention statistics and the effect of removing it alone, over a "
+               "data set (Parquet table)")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``lxmert-viz atlas`` flags."""
     p.add_argument("data", help="a data-set spec for lxmert_viz.analysis.open_dataset ('shapes:20', a questions file)")
     p.add_argument("--out", required=True, help="folder for the run and atlas.parquet")
     p.add_argument("--model", default=None, help="checkpoint folder or hub id (default: the embedded model)")
@@ -272,7 +280,17 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz atlas") -> A
     p.add_argument("--chunk", type=int, default=128, help="ablated rows per forward")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--tolerance", type=float, default=0.01)
-    args = p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz atlas") -> AtlasTable:
+    """The command line: compute the atlas of a data set into ``--out`` and print the dormant shares."""
+    p = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
+    add_arguments(p)
+    return run_command(p.parse_args(argv))
+
+
+def run_command(args: argparse.Namespace) -> AtlasTable:
+    """Compute the atlas ``args`` describe and print its size, cost and dormant shares."""
     table = head_atlas(args.data, args.out, model=args.model, families=[f for f in args.families.split(",") if f],
                        backend=args.backend, batch_size=args.batch_size, chunk=args.chunk, limit=args.limit,
                        tolerance=args.tolerance)

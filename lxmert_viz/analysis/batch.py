@@ -68,7 +68,7 @@ class NoDetector:
     checkpoint's kit loads without the Faster R-CNN (no download of its weights)."""
 
     def extract(self, images, num_regions=36):
-        raise ValueError("this run was set up for precomputed features, so no region detector was loaded; "
+        raise InputError("this run was set up for precomputed features, so no region detector was loaded; "
                          "an example that is an image needs a kit with a detector (model=lxmert_viz.load(...))")
 
 

@@ -56,6 +56,7 @@ from ..interventions.patching import patching
 from ..model.hooks import Intervention
 from ..output_heads.masked_words import BLIND, require_pretraining
 from ..output_heads.region_labels import LabelNames, label_names
+from ..printing import Card
 from ..run import Row, run
 from ..shapes.world.scenes import layout_scene
 from ..shapes.world.statements import true_statements
@@ -118,6 +119,15 @@ class CrossModal:
         return (f"CrossModal(masked words: {self.measure(WORDS, 'none').accuracy:.2f} without regions vs "
                 f"{w.accuracy:.2f} with (n={w.n}); region labels: {self.measure(REGIONS, 'none').accuracy:.2f} "
                 f"without words vs {r.accuracy:.2f} with (n={r.n}); .table(), .measure(side, condition))")
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for side in self.conditions:
+            for cond in self.conditions[side][:2]:
+                m = self.measure(side, cond)
+                rows.append((f"{side}, {cond}", f"accuracy {m.accuracy:.3f} (n={m.n})"))
+        return Card("CrossModal: the other modality present vs absent", rows,
+                    "crossmodal.table(), crossmodal.measure(side, condition)").html()
 
     def measure(self, side: str, condition: str) -> Measure:
         """Accuracy and loss of one side under one condition (see ``conditions``)."""

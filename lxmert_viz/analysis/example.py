@@ -25,6 +25,7 @@ from ..features.npz import load_npz
 from ..features.tsv_line import read_tsv_line
 from ..inputs.regions import Regions
 from ..shapes.world.scenes import generate_scene
+from ..errors import InputError, InputTypeError
 
 SCENE_PREFIX = "shapes-scene:"
 
@@ -93,7 +94,7 @@ class FeatureRef:
             path, _, tail = rest.rpartition("@")
             offset, _, image_id = tail.partition("#")
             return cls(path, image_id, int(offset))
-        raise ValueError(f"not a feature source: {source!r} (expected 'npz:PATH' or 'tsv:PATH@OFFSET#ID')")
+        raise InputError(f"not a feature source: {source!r} (expected 'npz:PATH' or 'tsv:PATH@OFFSET#ID')")
 
 
 @dataclass(frozen=True)
@@ -116,9 +117,9 @@ class Referent:
 
     def __post_init__(self):
         if self.char is None and self.word is None:
-            raise ValueError("a Referent needs the naming word: char= (its offset) or word=")
+            raise InputError("a Referent needs the naming word: char= (its offset) or word=")
         if self.region is None and self.box is None:
-            raise ValueError("a Referent needs the named region: region= or box=")
+            raise InputError("a Referent needs the named region: region= or box=")
 
 
 @dataclass(frozen=True)
@@ -154,9 +155,9 @@ class Example:
 
     def __post_init__(self):
         if not isinstance(self.question, str) or not self.question.strip():
-            raise ValueError(f"example {self.id!r} has no question text")
+            raise InputError(f"example {self.id!r} has no question text")
         if self.image is None and self.regions is None:
-            raise ValueError(f"example {self.id!r} has neither an image nor regions")
+            raise InputError(f"example {self.id!r} has neither an image nor regions")
         object.__setattr__(self, "id", str(self.id))
         object.__setattr__(self, "answers", tuple(str(a) for a in self.answers))
 
@@ -186,9 +187,9 @@ class Example:
                 save them to files first (`lxmert_viz.features.save_npz`).
         """
         if self.image is not None and self.image_source is None:
-            raise ValueError(f"example {self.id!r}: an in-memory image has no source string; give a path")
+            raise InputError(f"example {self.id!r}: an in-memory image has no source string; give a path")
         if self.regions is not None and self.features_source is None:
-            raise ValueError(f"example {self.id!r}: in-memory Regions have no source string; save them with "
+            raise InputError(f"example {self.id!r}: in-memory Regions have no source string; save them with "
                              "lxmert_viz.features.save_npz and give a FeatureRef")
         ref = self.referent
 
@@ -208,7 +209,7 @@ class Example:
 def _jsonable(v):
     if isinstance(v, np.generic):
         return v.item()
-    raise TypeError(f"example meta values must be strings or numbers, got {type(v).__name__}")
+    raise InputTypeError(f"example meta values must be strings or numbers, got {type(v).__name__}")
 
 
 def open_image_source(source: str):

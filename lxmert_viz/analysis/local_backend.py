@@ -17,6 +17,7 @@ from .manifest import shard_path, write_shard
 from .plan import RunPlan
 from .schema import records_to_table
 from .shards import Pair, Shard, run_schema
+from ..errors import InputError
 
 
 class LocalShards:
@@ -45,7 +46,7 @@ class LocalShards:
             return self._last[1]
         recs = self.plan.records(self.worker, batch)
         if len(recs) != len(batch):
-            raise ValueError(f"the batch function returned {len(recs)} records for {len(batch)} examples")
+            raise InputError(f"the batch function returned {len(recs)} records for {len(batch)} examples")
         if self.schema is None:
             self.schema = run_schema(self.worker, self.plan.out, self.done, recs)
         self._last = (j, recs)

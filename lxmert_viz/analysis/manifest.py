@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+from ..errors import InputError, MissingFileError
 
 FORMAT = "lxmert_viz.analysis/1"
 MANIFEST = "manifest.json"
@@ -79,9 +80,9 @@ def read_manifest(out: Path) -> dict | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON ({err}); it was not written by lxmert_viz.analysis.run") from None
+        raise InputError(f"{path} is not valid JSON ({err}); it was not written by lxmert_viz.analysis.run") from None
     if data.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a run manifest of this version (format {data.get('format')!r}, "
+        raise InputError(f"{path} is not a run manifest of this version (format {data.get('format')!r}, "
                          f"expected {FORMAT!r})")
     return data
 
@@ -130,7 +131,7 @@ def completed_shards(out: Path, manifest: dict) -> dict[int, dict]:
     disk = shards_on_disk(out)
     for k in listed:
         if k not in disk:
-            raise FileNotFoundError(f"the manifest of {out} lists shard {k} ({listed[k]['path']}) but it is gone; "
+            raise MissingFileError(f"the manifest of {out} lists shard {k} ({listed[k]['path']}) but it is gone; "
                                     "restore it or start the run in a new folder")
     return {k: {**disk[k], **listed.get(k, {})} for k in disk}
 
@@ -151,7 +152,7 @@ def open_run(out: Path, config: dict) -> tuple[dict, dict[int, dict]]:
     diff = sorted(k for k in set(old) | set(config) if old.get(k) != config.get(k))
     if diff:
         k = diff[0]
-        raise ValueError(f"{out} holds a run with other settings ({k}: {old.get(k)!r} there, {config.get(k)!r} now); "
+        raise InputError(f"{out} holds a run with other settings ({k}: {old.get(k)!r} there, {config.get(k)!r} now); "
                          "resume it with the same arguments or start in a new folder")
     clean_temporary(out)
     done = completed_shards(out, manifest)
@@ -163,7 +164,7 @@ def iter_shard_paths(out: Path) -> list[Path]:
     """Every Parquet file of a run, in shard order."""
     manifest = read_manifest(out)
     if manifest is None:
-        raise FileNotFoundError(f"{out} is not a run folder (no {MANIFEST}); make one with lxmert_viz.analysis.run")
+        raise MissingFileError(f"{out} is not a run folder (no {MANIFEST}); make one with lxmert_viz.analysis.run")
     files = []
     for k, info in sorted(completed_shards(out, manifest).items()):
         files += shard_files(Path(out) / info["path"])

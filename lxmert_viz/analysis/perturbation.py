@@ -69,7 +69,7 @@ def removal_order(relevance: np.ndarray, direction: str, rng: np.random.Generato
     """Item indices in removal order: most relevant first (positive) or least (negative); ties random."""
     rel = np.asarray(relevance, float)
     if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
+        raise InputError(f"direction must be one of {DIRECTIONS}, got {direction!r}")
     key = -rel if direction == "positive" else rel
     return np.lexsort((rng.random(len(rel)), key))  # last key sorts first
 
@@ -278,10 +278,8 @@ def write_markdown(report: PerturbationReport, path, command: str, title: str, n
     Path(path).write_text("\n".join(parts), encoding="utf-8")
 
 
-def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation") -> PerturbationReport:
-    """The command line (``lxmert-viz perturbation``); ``argv`` None reads ``sys.argv``."""
-    p = argparse.ArgumentParser(prog=prog,
-                                description=__doc__.split("\n")[0])
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """The ``lxmert-viz perturbation`` flags."""
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--shapes", type=int, metavar="N_SCENES", help="embedded kit on N generated held-out scenes")
     src.add_argument("--features", help="folder of <image_id>.npz or a .tsv feature file (with --questions)")
@@ -302,7 +300,20 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--methods", default=",".join(METHODS))
     p.add_argument("--out", default=None, help="write the markdown report here")
-    args = p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation") -> PerturbationReport:
+    """The command line (``lxmert-viz perturbation``); ``argv`` None reads ``sys.argv``."""
+    p = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n")[0])
+    add_arguments(p)
+    given = list(sys.argv[1:] if argv is None else argv)
+    return run_command(p.parse_args(given), f"{prog} {' '.join(given)}")
+
+
+def run_command(args: argparse.Namespace, command: str) -> PerturbationReport:
+    """Run the benchmark ``args`` describe; ``command`` (the line that asked) is written into ``--out``."""
+    if args.features is not None and not (args.questions or args.vqa_valid):
+        raise InputError("--features needs --questions (or --vqa-valid): the questions to ask about those features")
     torch.manual_seed(args.seed)
     if args.shapes is not None:
         kit = load()
@@ -315,24 +326,21 @@ def main(argv: Sequence[str] | None = None, prog: str = "lxmert-viz perturbation
         examples = (encode(ex) for ex in vqa_dataset(sample, args.features))
         title = f"Perturbation benchmark: {args.vqa_valid} (shuffled with seed 1234) over {args.features}"
     else:
-        if not args.questions:
-            p.error("--features needs --questions (or --vqa-valid)")
         kit = load(args.checkpoint) if args.checkpoint else load()
         examples = examples_from_files(args.features, args.questions, kit.tokenizer, kit.answers)
         title = f"Perturbation benchmark: {args.features}"
     if args.protocol == "published":
-        return _published_main(args, kit, examples, title, prog, argv)
+        return _published_main(args, kit, examples, title, command)
     report = perturbation_benchmark(kit.model, examples, tuple(args.methods.split(",")), steps=args.steps,
                                     seed=args.seed, limit=args.limit, protocol=args.protocol,
                                     progress=not args.no_progress)
     print(report.table())
     if args.out:
-        given = sys.argv[1:] if argv is None else list(argv)
-        write_markdown(report, args.out, f"{prog} " + " ".join(given), title)
+        write_markdown(report, args.out, command, title)
     return report
 
 
-def _published_main(args, kit, examples, title: str, prog: str, argv):
+def _published_main(args, kit, examples, title: str, command: str):
     """``--protocol published``: the curves beside the published row, or the AOPC mode."""
     methods = tuple(args.methods.split(",")) if args.methods != ",".join(METHODS) else ("relevancy",)
     if args.mode == "aopc":
@@ -341,9 +349,8 @@ def _published_main(args, kit, examples, title: str, prog: str, argv):
         report = published.published_benchmark(kit.model, examples, methods, limit=args.limit, seed=args.seed)
     print(report.table())
     if args.out:
-        given = sys.argv[1:] if argv is None else list(argv)
-        Path(args.out).write_text(f"# {title}\n\nCommand:\n\n```\n{prog} {' '.join(given)}\n```\n\n"
-                                  f"{report.table()}\n", encoding="utf-8")
+        Path(args.out).write_text(f"# {title}\n\nCommand:\n\n```\n{command}\n```\n\n{report.table()}\n",
+                                  encoding="utf-8")
     return report
 
 

@@ -16,6 +16,7 @@ from .batch import BatchWorker, MapsRequest
 from .datasets import Dataset
 from .example import Example
 from .stats import Stat
+from ..errors import InputError
 
 BACKENDS = ("local", "ray")
 DEFAULT_SHARD_SIZE = {"local": 1000, "ray": 20000}
@@ -96,11 +97,11 @@ class RunPlan:
 
     def __post_init__(self):
         if self.backend not in BACKENDS:
-            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+            raise InputError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.batch_size < 1:
-            raise ValueError(f"batch_size must be at least 1, got {self.batch_size}")
+            raise InputError(f"batch_size must be at least 1, got {self.batch_size}")
         if self.shard_size < 1:
-            raise ValueError(f"shard_size must be at least 1, got {self.shard_size}")
+            raise InputError(f"shard_size must be at least 1, got {self.shard_size}")
 
     @property
     def records(self) -> BatchFn:

@@ -28,6 +28,7 @@ while the kit runs whatever examples it is given.
 from __future__ import annotations
 
 import numpy as np
+from ..errors import InputError
 
 PROTOCOLS = ("kit", "paper")
 PAPER_FRACTIONS = (0.0, 0.25, 0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
@@ -78,4 +79,4 @@ def deletes_tokens(protocol: str) -> bool:
 
 def check(protocol: str) -> None:
     if protocol not in PROTOCOLS:
-        raise ValueError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")
+        raise InputError(f"protocol must be one of {PROTOCOLS}, got {protocol!r}")

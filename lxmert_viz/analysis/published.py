@@ -61,6 +61,7 @@ from ..explain.explanation import ALL_METHODS, Explanation
 from ..explain.faithfulness import faithfulness, perturbed_row
 from ..explain.methods import explain_all
 from ..inputs.item import Item
+from ..printing import Card, Printable, listing
 from ..run import run
 
 STEPS = (0.0, 0.25, 0.5, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0)
@@ -133,8 +134,8 @@ def curve(model, item: Item, explanation: Explanation, modality: str, direction:
     return np.array([soft_score(int(p), item) for p in logits.argmax(-1)])
 
 
-@dataclass
-class PublishedReport:
+@dataclass(repr=False)
+class PublishedReport(Printable):
     """Percent-scale curves and AUCs of the published protocol, beside the published row.
 
     Attributes:
@@ -146,6 +147,11 @@ class PublishedReport:
     curves: dict[tuple[str, str, str], np.ndarray]
     num_questions: int
     meta: dict = field(default_factory=dict)
+
+    def _card(self) -> Card:
+        rows = [("questions", self.num_questions), ("steps", listing([f"{s:.2f}" for s in self.steps], 9)),
+                *((f"{m} {mo} {d[:3]}. AUC", f"{self.auc(m, mo, d):.2f}") for m, mo, d in list(self.curves)[:8])]
+        return Card("PublishedReport (percent-scale curves)", rows, "report.table() beside the published row")
 
     def auc(self, method: str, modality: str, direction: str) -> float:
         return auc(self.curves[(method, modality, direction)], self.steps)
@@ -210,14 +216,19 @@ def published_benchmark(model, items: Iterable[Item], methods: Sequence[str] = (
                            {"protocol": "published", "methods": list(methods)})
 
 
-@dataclass
-class AopcReport:
+@dataclass(repr=False)
+class AopcReport(Printable):
     """AOPC, Del@15 and Ins@15 per method (softmax confidence of the argmax answer)."""
 
     aopc: dict[str, np.ndarray]
     del_at_15: dict[str, np.ndarray]
     ins_at_15: dict[str, np.ndarray]
     ks: tuple[int, ...] = AOPC_KS
+
+    def _card(self) -> Card:
+        rows = [(m, f"AOPC {self.aopc[m].mean():.4f}, Del@15 {self.del_at_15[m].mean():.4f}, "
+                    f"Ins@15 {self.ins_at_15[m].mean():.4f} ({len(self.aopc[m])} questions)") for m in self.aopc]
+        return Card("AopcReport (softmax confidence of the argmax answer)", rows, "report.table()")
 
     def table(self) -> str:
         lines = ["| method | AOPC ↑ | Del@15 ↓ | Ins@15 ↑ | questions |", "|---|---|---|---|---|"]

@@ -30,6 +30,7 @@ from .manifest import publish_folder, shard_path, shards_on_disk
 from .plan import RunPlan
 from .schema import records_to_table
 from .shards import Shard, run_schema
+from ..errors import InputError
 
 INSTALL = "pip install 'lxmert_viz[ray]'"
 
@@ -74,7 +75,7 @@ class RecordWorker:
             pairs = [(int(r["index"]), example_from_row(r)) for r in json.loads(row["examples"])]
             out = self.batch_fn(self.worker, pairs)
             if len(out) != len(pairs):
-                raise ValueError(f"the batch function returned {len(out)} records for {len(pairs)} examples")
+                raise InputError(f"the batch function returned {len(out)} records for {len(pairs)} examples")
             recs += [r for r in out if row["start"] <= r["index"] < row["stop"]]
         return records_to_table(recs, self.schema)
 
@@ -99,7 +100,7 @@ def _pool(ray, concurrency):
         lo, hi = concurrency
         return ray.data.ActorPoolStrategy(min_size=int(lo), max_size=int(hi))
     if int(concurrency) < 1:
-        raise ValueError(f"concurrency must be at least 1 worker, got {concurrency}")
+        raise InputError(f"concurrency must be at least 1 worker, got {concurrency}")
     return ray.data.ActorPoolStrategy(size=int(concurrency))
 
 

@@ -37,6 +37,7 @@ from .ray_backend import RayShards, require_ray
 from .run_info import RunInfo
 from .shards import run_shards
 from .stats import Stat, resolve
+from ..errors import InputError, MissingFileError
 
 
 def execute(plan: RunPlan, t0: float | None = None) -> RunInfo:
@@ -96,7 +97,7 @@ def run(dataset: Dataset | Iterable[Example] | str, stats: Sequence[str | Stat |
     """
     t0 = time.perf_counter()
     if backend not in BACKENDS:
-        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+        raise InputError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if backend == "ray":
         require_ray()
     stats = resolve(stats)  # names checked before any model loads
@@ -123,6 +124,6 @@ def read_records(out: str | Path, columns: Sequence[str] | None = None) -> pa.Ta
     """
     files = iter_shard_paths(Path(out))
     if not files:
-        raise FileNotFoundError(f"{out} holds no finished shard yet")
+        raise MissingFileError(f"{out} holds no finished shard yet")
     tables = [pq.read_table(f, columns=list(columns) if columns is not None else None) for f in files]
     return pa.concat_tables(tables).sort_by("index") if "index" in tables[0].column_names else pa.concat_tables(tables)

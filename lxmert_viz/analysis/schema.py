@@ -33,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..model.families import FAMILIES, KEY_STREAM, QUERY_STREAM
+from ..errors import InputError, UnknownNameError
 
 BASE_COLUMNS: dict[str, pa.DataType] = {
     "index": pa.int64(), "id": pa.string(), "question": pa.string(), "qtype": pa.string(),
@@ -71,7 +72,7 @@ def load_map(record: dict, family: str, layers: int, heads: int) -> np.ndarray:
     """The (L, H, Q, K) float16 map of ``family`` from a record that holds ``maps.<family>``."""
     blob = record.get(f"maps.{family}")
     if blob is None:
-        raise KeyError(f"record {record.get('id')!r} holds no map of {family!r} (maps are kept only for the "
+        raise UnknownNameError(f"record {record.get('id')!r} holds no map of {family!r} (maps are kept only for the "
                        "examples asked for with maps=)")
     size = {"lang": record["n_tokens"], "vis": record["n_regions"]}
     shape = (layers, heads, size[QUERY_STREAM[family]], size[KEY_STREAM[family]])
@@ -83,7 +84,7 @@ def record_schema(columns: dict[str, pa.DataType]) -> pa.Schema:
     fields = dict(BASE_COLUMNS)
     for name, typ in columns.items():
         if name in fields and fields[name] != typ:
-            raise ValueError(f"column {name!r} is declared twice with different types")
+            raise InputError(f"column {name!r} is declared twice with different types")
         fields[name] = typ
     return pa.schema(list(fields.items()))
 
@@ -98,11 +99,11 @@ def records_to_table(records: list[dict], schema: pa.Schema) -> pa.Table:
     names = set(schema.names)
     for r in records:
         if r.get("index") is None or r.get("id") is None:
-            raise ValueError(f"a record lacks 'index' or 'id' (keys {sorted(r)[:8]}...): a custom batch function "
+            raise InputError(f"a record lacks 'index' or 'id' (keys {sorted(r)[:8]}...): a custom batch function "
                              "must start each record from the example's base record (worker.records does)")
         extra = set(r) - names
         if extra:
-            raise ValueError(f"record {r.get('id')!r} has undeclared columns {sorted(extra)}; give the Stat "
+            raise InputError(f"record {r.get('id')!r} has undeclared columns {sorted(extra)}; give the Stat "
                              "columns= for them")
     arrays = [pa.array([r.get(f.name) for r in records], type=f.type) for f in schema]
     return pa.Table.from_arrays(arrays, schema=schema)
@@ -118,7 +119,7 @@ def infer_columns(records: list[dict]) -> dict[str, pa.DataType]:
         values = [r.get(name) for r in records]
         typ = pa.array(values).type
         if pa.types.is_null(typ):
-            raise ValueError(f"column {name!r} is null in every record of the first batch, so its type is "
+            raise InputError(f"column {name!r} is null in every record of the first batch, so its type is "
                              "unknown; declare it with Stat(columns=...)")
         if pa.types.is_floating(typ):
             typ = pa.float32()

@@ -6,6 +6,7 @@ Shape letters: S states, N items (T tokens or R regions), D hidden, M points.
 from __future__ import annotations
 
 import numpy as np
+from ..errors import InputError
 
 DRIFT_METRICS = ("cosine", "norm", "distance")
 EPS = 1e-12  # guards divisions by a zero norm or variance
@@ -23,7 +24,7 @@ def drift(result, side: str, metric: str = "cosine") -> tuple[np.ndarray, list[s
         ``(values (1 + x_layers, N), stage names)``; row 0 is the single-modality state.
     """
     if metric not in DRIFT_METRICS:
-        raise ValueError(f"metric must be one of {DRIFT_METRICS}, got {metric!r}")
+        raise InputError(f"metric must be one of {DRIFT_METRICS}, got {metric!r}")
     h = result.states(side).numpy().astype(np.float64)  # (S, N, D)
     s0 = result.single_index(side)
     h = h[s0:]  # (1 + X, N, D): single state, then each cross layer
@@ -49,7 +50,7 @@ def pca_2d(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
-        raise ValueError(f"pca_2d needs a (rows, dims) array, got shape {x.shape}")
+        raise InputError(f"pca_2d needs a (rows, dims) array, got shape {x.shape}")
     xc = x - x.mean(0, keepdims=True)
     u, s, vt = np.linalg.svd(xc, full_matrices=False)
     k = min(2, vt.shape[0])

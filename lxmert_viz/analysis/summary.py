@@ -22,6 +22,7 @@ import pyarrow.parquet as pq
 
 from ..printing import Card, listing
 from .manifest import iter_shard_paths, read_manifest
+from ..errors import InputError, InputIndexError, MissingFileError, UnknownNameError
 
 ALL = "all"
 DISPLAY = ("index", "id", "question", "qtype", "image", "features", "tokens", "gold", "referent_token",
@@ -134,9 +135,9 @@ class Summary:
     def _acc(self, column: str, group: str | None) -> _Acc:
         g = ALL if group is None else group
         if g not in self._accs:
-            raise KeyError(f"no question type {g!r}; this run has {self.groups}")
+            raise UnknownNameError(f"no question type {g!r}; this run has {self.groups}")
         if column not in self._accs[g]:
-            raise KeyError(f"no column {column!r} in this run; per-head columns: {self.head_columns()}, "
+            raise UnknownNameError(f"no column {column!r} in this run; per-head columns: {self.head_columns()}, "
                            f"others: {[c for c in self.columns() if self._kind(c) != 'head']}")
         return self._accs[g][column]
 
@@ -157,7 +158,7 @@ class Summary:
         col = self._name(stat, family)
         acc = self._acc(col, group)
         if self._kind(col) != "head":
-            raise ValueError(f"{col!r} is not a per-head column; per-head columns are {self.head_columns()}")
+            raise InputError(f"{col!r} is not a per-head column; per-head columns are {self.head_columns()}")
         mean, _ = _mean_std(acc.total, acc.squares, acc.count)
         return mean.reshape(self.layers[family], self.heads)
 
@@ -182,7 +183,7 @@ class Summary:
             mean, sd = _mean_std(acc.total, acc.squares, acc.count)
             return {"mean": mean, "head_min": mean, "head_max": mean, "example_std": sd}
         if kind != "head":
-            raise ValueError(f"{col!r} is a scalar column; curves need a per-head or per-layer column")
+            raise InputError(f"{col!r} is a scalar column; curves need a per-head or per-layer column")
         g = self.grid(stat, family, group)
         mean, sd = _mean_std(acc.layer_total, acc.layer_squares, acc.layer_count)
         return {"mean": mean, "head_min": np.nanmin(g, 1), "head_max": np.nanmax(g, 1), "example_std": sd}
@@ -256,7 +257,7 @@ class Summary:
         if kind == "head":
             n_l = self.layers[family]
             if layer is None or head is None or not (-n_l <= layer < n_l and -self.heads <= head < self.heads):
-                raise IndexError(f"{col} needs layer in 0..{n_l - 1} and head in 0..{self.heads - 1}")
+                raise InputIndexError(f"{col} needs layer in 0..{n_l - 1} and head in 0..{self.heads - 1}")
             pos = (layer % n_l) * self.heads + head % self.heads
         elif kind == "layer":
             pos = layer % self.layers[family]
@@ -319,7 +320,7 @@ def summarize(run_dir: str | Path, group_by: str = "qtype") -> Summary:
     run_dir = Path(run_dir)
     manifest = read_manifest(run_dir)
     if manifest is None:
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no manifest.json); make one with lxmert_viz.analysis.run")
+        raise MissingFileError(f"{run_dir} is not a run folder (no manifest.json); make one with lxmert_viz.analysis.run")
     shape = manifest["config"]["shape"]
     layers, heads = shape["layers"], shape["heads"]
     accs: dict[str, dict[str, _Acc]] = defaultdict(dict)
@@ -356,7 +357,7 @@ def summarize(run_dir: str | Path, group_by: str = "qtype") -> Summary:
                         accs[g][c] = _Acc.new(values.shape[1], per_layer)
                     accs[g][c].add(sel, per_layer)
     if not counts:
-        raise FileNotFoundError(f"{run_dir} holds no finished shard yet")
+        raise MissingFileError(f"{run_dir} holds no finished shard yet")
     return Summary(run_dir, manifest, dict(accs), counts, tuple(chance))
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from ..errors import InputError
 
 F64 = torch.float64
 
@@ -50,7 +51,7 @@ def start(t: int, r: int) -> dict[tuple[str, str], torch.Tensor]:
 def raw_attention(maps: dict[str, torch.Tensor]) -> dict[tuple[str, str], torch.Tensor]:
     """Head-mean maps of the last cross layer."""
     if "l2v" not in maps or not len(maps["l2v"]):
-        raise ValueError("raw attention needs at least one cross layer (x_layers >= 1)")
+        raise InputError("raw attention needs at least one cross layer (x_layers >= 1)")
     return {("lang", "lang"): _mean(maps["cross_lang"][-1]), ("vis", "vis"): _mean(maps["cross_vis"][-1]),
             ("lang", "vis"): _mean(maps["l2v"][-1]), ("vis", "lang"): _mean(maps["v2l"][-1])}
 
@@ -96,7 +97,7 @@ def _stream_rollout(mats: list[torch.Tensor], n: int) -> torch.Tensor:
 def chefer_rollout(maps: dict[str, torch.Tensor], t: int, r: int) -> dict[tuple[str, str], torch.Tensor]:
     """The authors' rollout baseline for LXMERT (see the module docstring)."""
     if "l2v" not in maps or not len(maps["l2v"]):
-        raise ValueError("the rollout baseline needs at least one cross layer (x_layers >= 1)")
+        raise InputError("the rollout baseline needs at least one cross layer (x_layers >= 1)")
     x = len(maps["l2v"])
     text = [_mean(a) for a in maps.get("lang", ())] + [_mean(maps["cross_lang"][i]) for i in range(x - 1)]
     image = [_mean(a) for a in maps.get("vis", ())] + [_mean(maps["cross_vis"][i]) for i in range(x - 1)]

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..printing import Card, Printable, listing
+from ..errors import InputError, InputIndexError, UnknownNameError
 
 METHODS = ("raw", "rollout", "relevancy", "random")  # the kit's four, compared side by side
 EXTRA_METHODS = ("chefer_rollout",)  # the authors' rollout baseline, on request
@@ -70,13 +71,13 @@ class Explanation(Printable):
         for q, k in STREAM_PAIRS:
             a = self.matrix(q, k)
             if tuple(a.shape) != (n[q], n[k]):
-                raise ValueError(f"Explanation.{q}_{k} is {tuple(a.shape)}; {n['lang']} tokens and "
+                raise InputError(f"Explanation.{q}_{k} is {tuple(a.shape)}; {n['lang']} tokens and "
                                  f"{n['vis']} regions need {(n[q], n[k])}")
 
     def matrix(self, query: str, key: str) -> np.ndarray:
         """The (query stream, key stream) matrix, e.g. ``matrix("lang", "vis")``."""
         if (query, key) not in STREAM_PAIRS:
-            raise KeyError(f"streams are 'lang' and 'vis'; got {(query, key)}")
+            raise UnknownNameError(f"streams are 'lang' and 'vis'; got {(query, key)}")
         return getattr(self, f"{query}_{key}")
 
     @property
@@ -108,7 +109,7 @@ class Explanation(Printable):
     @staticmethod
     def _row(i: int, n: int, what: str) -> int:
         if not -n <= int(i) < n:
-            raise IndexError(f"{what} {i} is out of range for {n} {what}s")
+            raise InputIndexError(f"{what} {i} is out of range for {n} {what}s")
         return int(i) % n
 
 
@@ -148,7 +149,7 @@ def relevance_rows(explanation: Explanation, result=None, token: int | str | Non
         q = result.token_index(token) if result is not None else int(token) % t
         hits = np.flatnonzero(tok_pos == q)
         if not len(hits):
-            raise ValueError(f"token {token!r} (position {q}) is not in the explanation (masked?)")
+            raise InputError(f"token {token!r} (position {q}) is not in the explanation (masked?)")
         row = int(hits[0])
     regions, tokens = np.zeros(r), np.zeros(t)
     keep_r, keep_t = reg_pos < r, tok_pos < t

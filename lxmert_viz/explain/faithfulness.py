@@ -40,6 +40,7 @@ from ..inputs.item import Item
 from ..inputs.regions import Regions
 from ..inputs.text import Tokens
 from ..output_heads.masked_words import BLIND
+from ..printing import Card, Printable
 from ..run import Row, run
 from .explanation import ALL_METHODS, Explanation
 from .methods import explain_all
@@ -146,6 +147,12 @@ class Faithfulness:
         return (f"Faithfulness({self.method}: Del@{self.k:.0%} {self.del_at_k:.3f}, Ins@{self.k:.0%} "
                 f"{self.ins_at_k:.3f}, deletion AUC {self.deletion_auc:.3f}, insertion AUC {self.insertion_auc:.3f})")
 
+    def _repr_html_(self) -> str:
+        return Card(f"Faithfulness of {self.method} (answer {self.answer})",
+                    [(f"Del@{self.k:.0%}", f"{self.del_at_k:.3f}"), (f"Ins@{self.k:.0%}", f"{self.ins_at_k:.3f}"),
+                     ("deletion AUC", f"{self.deletion_auc:.3f}"), ("insertion AUC", f"{self.insertion_auc:.3f}"),
+                     ("inputs", self.num_inputs)], "faithfulness.deletion / .insertion over .fractions").html()
+
     def _at(self, curve: np.ndarray, k: float) -> float:
         hit = np.flatnonzero(np.isclose(self.fractions, k))
         if not len(hit):
@@ -234,8 +241,8 @@ def faithfulness(model, item: Item, explanation: Explanation, fractions: Sequenc
                         {"score": "softmax probability of the explained answer", "ranking": "joint, min-max per modality"})
 
 
-@dataclass
-class MethodRanking:
+@dataclass(repr=False)
+class MethodRanking(Printable):
     """What `rank_methods` returns: mean deletion / insertion AUC per method over a data set.
 
     Attributes:
@@ -249,6 +256,11 @@ class MethodRanking:
     del_at_k: dict[str, np.ndarray]
     ins_at_k: dict[str, np.ndarray]
     k: float = 0.15
+
+    def _card(self) -> Card:
+        rows = [(m, f"deletion AUC {d:.3f}, insertion AUC {i:.3f}, rank {r}") for m, d, i, r in self.ranked()]
+        n = len(next(iter(self.deletion_auc.values()))) if self.deletion_auc else 0
+        return Card(f"MethodRanking over {n} question(s)", rows, "ranking.table(), ranking.rank(method)")
 
     def ranked(self) -> list[tuple[str, float, float, int]]:
         """``[(method, mean insertion AUC − mean deletion AUC, deletion AUC, rank), ...]``, best first."""

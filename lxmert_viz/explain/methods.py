@@ -19,6 +19,7 @@ from .attention_methods import chefer_rollout, random_baseline, raw_attention, r
 from .explanation import ALL_METHODS, METHODS, Explanation
 from .gradients import with_gradients
 from .relevancy import relevancy
+from ..errors import InputError
 
 
 def kept_maps(result: Result, grads: bool = False) -> dict[str, torch.Tensor]:
@@ -32,7 +33,7 @@ def kept_maps(result: Result, grads: bool = False) -> dict[str, torch.Tensor]:
 def _answer_index(result: Result, answer, answers) -> int | None:
     if isinstance(answer, str):
         if answers is None:
-            raise ValueError("an answer given as text needs answers= (the model's Answers)")
+            raise InputError("an answer given as text needs answers= (the model's Answers)")
         return answers.index(answer)
     return None if answer is None else int(answer)
 
@@ -64,12 +65,12 @@ def explain_all(result: Result, methods: Sequence[str] = METHODS, model=None, an
     methods = tuple(methods)
     for meth in methods:
         if meth not in ALL_METHODS:
-            raise ValueError(f"unknown method {meth!r}; choose from {ALL_METHODS}")
+            raise InputError(f"unknown method {meth!r}; choose from {ALL_METHODS}")
     ans = _answer_index(result, answer, answers)
     if "relevancy" in methods:
         if result.attention_grads is None or (ans is not None and ans != result.explained_answer):
             if model is None:
-                raise ValueError("gradient relevancy needs model= (or a result from with_gradients)")
+                raise InputError("gradient relevancy needs model= (or a result from with_gradients)")
             result = with_gradients(model, result, ans)
         ans = result.explained_answer
     if ans is None:

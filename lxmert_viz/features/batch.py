@@ -36,6 +36,7 @@ from ..printing import Card, Printable, listing
 from .npz import save_npz
 from .preprocess import load_image
 from .tsv import FIELDNAMES, _set_field_limit, format_row, regions_to_row
+from ..errors import InputError, MissingFileError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 log = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ def list_images(folder: str | Path, suffixes=IMAGE_SUFFIXES) -> list[tuple[str, 
     """``(img_id, path)`` of every image under ``folder``, sorted by id."""
     folder = Path(folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f"no image folder at {folder}")
+        raise MissingFileError(f"no image folder at {folder}")
     found = [p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in suffixes]
     return sorted(((p.relative_to(folder).with_suffix("").as_posix(), p) for p in found), key=lambda t: t[0])
 
@@ -178,9 +179,9 @@ def extract_folder(folder: str | Path, out: str | Path, extractor, fmt: str = "n
         (['a'], [('broken.jpg', 'ImageError')])
     """
     if fmt not in ("npz", "tsv"):
-        raise ValueError(f"fmt must be 'npz' or 'tsv', got {fmt!r}")
+        raise InputError(f"fmt must be 'npz' or 'tsv', got {fmt!r}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        raise InputError(f"batch_size must be at least 1, got {batch_size}")
     out = Path(out)
     items = list_images(folder)
     if fmt == "npz":

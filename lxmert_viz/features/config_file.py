@@ -34,7 +34,7 @@ from pathlib import Path
 
 import yaml
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingFileError
 from ..model.checkpoint import CheckpointError
 
 DEPTHS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
@@ -72,7 +72,7 @@ def read_yaml(path: str | Path) -> dict:
     """
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"no config file at {path}")
+        raise MissingFileError(f"no config file at {path}")
     try:
         tree = yaml.safe_load(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as err:

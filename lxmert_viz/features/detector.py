@@ -30,6 +30,7 @@ from .frcnn_config import FRCNNConfig
 from .preprocess import ImageBatch
 from .roi_heads import HeadOutputs, Res5ROIHeads
 from .rpn import RPN, cell_anchors
+from ..errors import InputError, MissingFileError, UnknownNameError
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth", "model.pkl")
 
@@ -101,13 +102,13 @@ class FasterRCNN(nn.Module):
             dtype: ``torch.float32``, ``torch.float16`` or ``torch.bfloat16``.
         """
         if dtype not in (torch.float32, torch.float16, torch.bfloat16):
-            raise ValueError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
+            raise InputError(f"dtype must be torch.float32, torch.float16 or torch.bfloat16, got {dtype}")
         try:
             device = torch.device(device)
         except RuntimeError as err:
-            raise ValueError(f"device {str(device)!r} is not one torch knows ({err})") from None
+            raise InputError(f"device {str(device)!r} is not one torch knows ({err})") from None
         if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError(f"device {str(device)!r} was asked for, but torch sees no CUDA GPU "
+            raise InputError(f"device {str(device)!r} was asked for, but torch sees no CUDA GPU "
                              f"(torch {torch.__version__}, built {'with' if torch.version.cuda else 'without'} CUDA)")
         self.to(device=device, dtype=dtype)
         self.proposal_generator.anchor_generator.float()
@@ -143,10 +144,10 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     if path.is_dir():
         found = [path / n for n in WEIGHT_FILES if (path / n).is_file()]
         if not found:
-            raise FileNotFoundError(f"no weights file ({', '.join(WEIGHT_FILES)}) in {path}")
+            raise MissingFileError(f"no weights file ({', '.join(WEIGHT_FILES)}) in {path}")
         path = found[0]
     if not path.is_file():
-        raise FileNotFoundError(f"no weights file at {path}")
+        raise MissingFileError(f"no weights file at {path}")
     if path.suffix == ".safetensors":
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -189,13 +190,13 @@ def load_strict(model: nn.Module, state_dict: dict[str, torch.Tensor]) -> None:
     missing = sorted(set(own) - set(state_dict))
     unexpected = sorted(set(state_dict) - set(own))
     if missing or unexpected:
-        raise KeyError(f"checkpoint does not match the detector: missing keys {missing[:20]}"
+        raise UnknownNameError(f"checkpoint does not match the detector: missing keys {missing[:20]}"
                        f"{' ...' if len(missing) > 20 else ''} ({len(missing)}), unexpected keys "
                        f"{unexpected[:20]}{' ...' if len(unexpected) > 20 else ''} ({len(unexpected)})")
     bad = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {tuple(v.shape)}"
            for k, v in own.items() if tuple(state_dict[k].shape) != tuple(v.shape)]
     if bad:
-        raise ValueError("mis-shaped keys: " + "; ".join(bad))
+        raise InputError("mis-shaped keys: " + "; ".join(bad))
     with torch.no_grad():
         for k, v in own.items():
             v.copy_(state_dict[k].to(v.dtype))

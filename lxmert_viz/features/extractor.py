@@ -25,6 +25,7 @@ from .frcnn_config import FRCNNConfig
 from .preprocess import Prepared, collate, prepare
 from .selection import BOTTOM_UP_BOXES, Selected, SelectionSettings, select
 from .vg_labels import VGLabels, load_vg_labels
+from ..errors import MissingFileError
 
 
 def to_regions(sel: Selected, labels: VGLabels | None = None) -> Regions:
@@ -195,5 +196,5 @@ def _hub_download(repo_id: str) -> Path:
     try:
         from huggingface_hub import snapshot_download
     except ImportError as err:  # pragma: no cover - optional
-        raise FileNotFoundError(f"{repo_id} is not a local path and huggingface_hub is not installed") from err
+        raise MissingFileError(f"{repo_id} is not a local path and huggingface_hub is not installed") from err
     return Path(snapshot_download(repo_id, allow_patterns=["config.yaml", "pytorch_model.bin", "*.txt"]))

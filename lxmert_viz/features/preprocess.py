@@ -30,6 +30,7 @@ from torch.nn import functional as F
 
 from ..inputs.image import open_image
 from .frcnn_config import FRCNNConfig
+from ..errors import InputError
 
 
 def load_image(image) -> np.ndarray:
@@ -102,7 +103,7 @@ def resize_pixels(rgb: np.ndarray, size: tuple[int, int], how: str = "reference"
             rgb = np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
         return _chw_float(rgb)
     if how != "reference":
-        raise ValueError(f"resize must be 'reference' or 'antialias', got {how!r}")
+        raise InputError(f"resize must be 'reference' or 'antialias', got {how!r}")
     x = _chw_float(rgb)  # (3, H0, W0)
     if (h, w) == rgb.shape[:2]:
         return x
@@ -163,7 +164,7 @@ def preprocess(images, cfg: FRCNNConfig) -> ImageBatch:
     if not isinstance(images, (list, tuple)):
         images = [images]
     if not images:
-        raise ValueError("no images to preprocess")
+        raise InputError("no images to preprocess")
     return collate([prepare(image, cfg) for image in images], cfg)
 
 

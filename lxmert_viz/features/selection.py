@@ -39,6 +39,7 @@ import torch
 from . import ops
 from .detector import RawDetections
 from .frcnn_config import FRCNNConfig
+from ..errors import InputError
 
 RECIPES = ("bottom_up", "hf_demo")
 
@@ -75,14 +76,14 @@ class SelectionSettings:
 
     def __post_init__(self):
         if self.recipe not in RECIPES:
-            raise ValueError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
+            raise InputError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
         if not 0 < self.min_boxes <= self.max_boxes:
-            raise ValueError(f"need 0 < min_boxes <= max_boxes, got {self.min_boxes}, {self.max_boxes}")
+            raise InputError(f"need 0 < min_boxes <= max_boxes, got {self.min_boxes}, {self.max_boxes}")
         if self.nms_boxes not in ("proposal", "regressed"):
-            raise ValueError(f"nms_boxes must be 'proposal' or 'regressed', got {self.nms_boxes!r}")
+            raise InputError(f"nms_boxes must be 'proposal' or 'regressed', got {self.nms_boxes!r}")
         thresholds = (self.nms_thresh, *self.demo_nms)
         if not self.demo_nms or not all(0.0 <= t <= 1.0 for t in thresholds):
-            raise ValueError(f"NMS thresholds must lie in 0..1, got nms_thresh={self.nms_thresh}, "
+            raise InputError(f"NMS thresholds must lie in 0..1, got nms_thresh={self.nms_thresh}, "
                              f"demo_nms={self.demo_nms}")
 
 

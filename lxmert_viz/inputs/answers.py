@@ -25,7 +25,7 @@ from typing import Sequence
 
 import torch
 
-from ..errors import CheckpointError, InputError, InputTypeError, MissingFileError
+from ..errors import CheckpointError, InputError, InputTypeError, MissingFileError, UnknownNameError
 from .files import read_utf8
 
 SCORINGS = ("softmax", "sigmoid")
@@ -107,7 +107,7 @@ class Answers:
         try:
             return self._index[answer]
         except (KeyError, TypeError):
-            raise KeyError(f"{answer!r} is not in the answer vocabulary ({len(self)} answers)") from None
+            raise UnknownNameError(f"{answer!r} is not in the answer vocabulary ({len(self)} answers)") from None
 
     @classmethod
     def from_file(cls, path: str | Path, scoring: str = "softmax") -> "Answers":

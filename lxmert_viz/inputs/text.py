@@ -11,7 +11,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import CheckpointError, MissingFileError, QuestionError, QuestionTypeError
+from ..errors import CheckpointError, MissingFileError, QuestionError, QuestionTypeError, UnknownNameError
 from ..printing import Card, Printable, listing
 from .files import read_utf8
 
@@ -102,7 +102,7 @@ class Tokens(Printable):
         for i, (p, wi) in enumerate(zip(self.pieces, self.word_index)):
             if p.lower() == w or (wi is not None and self.words[wi].lower() == w):
                 return i
-        raise KeyError(f"{word!r} is not among the tokens {list(self.pieces)}")
+        raise UnknownNameError(f"{word!r} is not among the tokens {list(self.pieces)}")
 
 
 class Tokenizer:

@@ -23,6 +23,7 @@ from ..model.hooks import HookFn, Intervention, run_with_hooks
 from ..printing import Card, Printable, listing, scored
 from ..result import Result
 from ..run import Row, run
+from ..errors import InputError, InputIndexError
 
 Head = tuple[str, int, int]
 
@@ -38,9 +39,9 @@ def _index(value, n: int, name: str, context: str, spec, valid: str) -> int:
     try:
         k = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} of {spec!r} must be {valid}") from None
+        raise InputError(f"{name} of {spec!r} must be {valid}") from None
     if not -n <= k < n:
-        raise IndexError(f"{context}; {name} {k} in {spec!r} is out of range")
+        raise InputIndexError(f"{context}; {name} {k} in {spec!r} is out of range")
     return k % n
 
 
@@ -58,7 +59,7 @@ def parse_heads(heads: Iterable, config) -> list[Head]:
     for spec in heads:
         parts = spec.split(".") if isinstance(spec, str) else list(spec)
         if len(parts) != 3:
-            raise ValueError(f"a head is (family, layer, head) or 'family.layer.head', got {spec!r}")
+            raise InputError(f"a head is (family, layer, head) or 'family.layer.head', got {spec!r}")
         fam, layer, head = parts
         n_layers = family_layers(config, fam)
         layer = _index(layer, n_layers, "layer", f"{fam} has {n_layers} layers", spec, "an integer")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, UnknownNameError
 from ..model.families import FAMILIES, family_layers
 from ..printing import Card, Printable, listing
 from ..run import Row, run
@@ -73,16 +73,16 @@ class HeadRanking(Printable):
             return self.flipped.mean(0)
         if by == "accuracy":
             if self.correct is None:
-                raise ValueError("accuracy needs gold answers: give Examples or (image, question, answer)")
+                raise InputError("accuracy needs gold answers: give Examples or (image, question, answer)")
             return self.correct.mean(0)
-        raise ValueError(f"by must be one of {MEASURES}, got {by!r}")
+        raise InputError(f"by must be one of {MEASURES}, got {by!r}")
 
     def grid(self, family: str, by: str = "prob_drop") -> np.ndarray:
         """(L, H) ``measure(by)`` of one family's heads."""
         values = self.measure(by)
         cols = [i for i, h in enumerate(self.heads) if h[0] == family]
         if not cols:
-            raise KeyError(f"family {family!r} was not measured; measured: {sorted({h[0] for h in self.heads})}")
+            raise UnknownNameError(f"family {family!r} was not measured; measured: {sorted({h[0] for h in self.heads})}")
         layers = 1 + max(self.heads[i][1] for i in cols)
         n_heads = 1 + max(self.heads[i][2] for i in cols)
         out = np.full((layers, n_heads), np.nan)

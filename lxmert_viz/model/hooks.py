@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from .families import STREAM_LETTER, STREAMS, family, family_layers
+from ..errors import InputError, InputTypeError, UnknownNameError
 
 HookFn = Callable[[torch.Tensor, str], "torch.Tensor | None"]
 
@@ -145,11 +146,11 @@ def select_names(model: nn.Module, names: str | Iterable[str] | None = None) -> 
     out: list[str] = []
     for w in wanted:
         if not isinstance(w, str):
-            raise TypeError(f"hook names are strings such as 'hidden.lang.3', got {w!r}")
+            raise InputTypeError(f"hook names are strings such as 'hidden.lang.3', got {w!r}")
         hits = [n for n in every if fnmatch.fnmatchcase(n, w)] if any(c in w for c in "*?[") else (
             [w] if w in every else [])
         if not hits:
-            raise KeyError(f"no hook point {w!r}; names look like {every[0]!r}, 'l2v.0.z', 'hidden.lang.3', "
+            raise UnknownNameError(f"no hook point {w!r}; names look like {every[0]!r}, 'l2v.0.z', 'hidden.lang.3', "
                            f"'pooled' (see lxmert_viz.model.hooks.hook_table)")
         out.extend(h for h in hits if h not in out)
     return out
@@ -190,7 +191,7 @@ def hooks(model: nn.Module, fns: Mapping[str, HookFn | Iterable[HookFn]], strict
                 if new is not None:
                     if not isinstance(new, torch.Tensor) or new.shape != value.shape:
                         got = tuple(new.shape) if isinstance(new, torch.Tensor) else type(new).__name__
-                        raise ValueError(f"hook on {name!r} returned {got}; it must return a tensor of "
+                        raise InputError(f"hook on {name!r} returned {got}; it must return a tensor of "
                                          f"{tuple(value.shape)} or None")
                     value = new
             return value

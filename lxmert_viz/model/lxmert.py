@@ -37,6 +37,7 @@ from .config import LAYER_NORM_EPS, LxmertConfig
 from .hooks import HookPoint
 from .output import AttentionMaps, LxmertOutput, VisionState
 from .save import save_checkpoint
+from ..errors import InputError, InputTypeError
 
 OUTPUT_HEADS = ("qa", "pretraining")
 
@@ -398,9 +399,8 @@ class Lxmert(nn.Module):
 
     def __init__(self, config: LxmertConfig, output_heads: tuple[str, ...] = ("qa",)):
         super().__init__()
-        unknown = set(output_heads) - set(OUTPUT_HEADS)
-        if unknown:
-            raise ValueError(f"unknown output heads {sorted(unknown)}; choose from {OUTPUT_HEADS}")
+        if unknown := set(output_heads) - set(OUTPUT_HEADS):
+            raise InputError(f"unknown output heads {sorted(unknown)}; choose from {OUTPUT_HEADS}")
         self.config = config
         self.output_heads = tuple(h for h in OUTPUT_HEADS if h in output_heads)
         self.lxmert = Backbone(config)
@@ -462,7 +462,7 @@ class Lxmert(nn.Module):
             `LxmertOutput`.
         """
         if unused:
-            raise TypeError(f"unexpected arguments {sorted(unused)}")
+            raise InputTypeError(f"unexpected arguments {sorted(unused)}")
         need = output_attentions is not False
         input_ids, inputs_embeds, attention_mask, token_type_ids = checks.check_text(
             self.config, input_ids, inputs_embeds, attention_mask, token_type_ids, self.dtype, self.device)
@@ -470,9 +470,9 @@ class Lxmert(nn.Module):
         if vision is None:
             vision = self.encode_image(visual_feats, visual_pos, visual_attention_mask, need)
         elif visual_feats is not None:
-            raise ValueError("give either vision= or visual_feats/visual_pos, not both")
+            raise InputError("give either vision= or visual_feats/visual_pos, not both")
         elif need and vision.attentions is None:
-            raise ValueError("this vision state was encoded without attentions; encode it with output_attentions=True")
+            raise InputError("this vision state was encoded without attentions; encode it with output_attentions=True")
         vision = vision.expand(bsz)
         lang_h, lang_att, lmask = self.lxmert.encode_text(input_ids, attention_mask, token_type_ids, inputs_embeds,
                                                           need)

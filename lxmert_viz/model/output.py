@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import torch
 
 from .families import CROSS_FAMILIES, FAMILIES, KEY_STREAM, QUERY_STREAM, key_stream, query_stream
+from ..errors import InputError, InputTypeError, UnknownNameError
 
 # The family table lives in `lxmert_viz.model.families`; these names are re-exported for old imports.
 __all__ = ["AttentionMaps", "CROSS_FAMILIES", "FAMILIES", "KEY_STREAM", "LxmertOutput", "QUERY_STREAM", "VisionState",
@@ -52,7 +53,7 @@ class VisionState:
         if self.batch_size == batch:
             return self
         if self.batch_size != 1:
-            raise ValueError(f"a vision state of batch {self.batch_size} cannot serve a text batch of {batch}")
+            raise InputError(f"a vision state of batch {self.batch_size} cannot serve a text batch of {batch}")
         ex = lambda t: None if t is None else t.expand(batch, *t.shape[1:])  # noqa: E731
         atts = None if self.attentions is None else tuple(ex(a) for a in self.attentions)
         return VisionState(tuple(ex(h) for h in self.hidden), atts, ex(self.visual_attention_mask))
@@ -67,11 +68,11 @@ class AttentionMaps(Mapping):
 
     def __getitem__(self, family: str) -> torch.Tensor:
         if family not in self._layers:
-            raise KeyError(f"unknown attention family {family!r}; families are {list(FAMILIES)}")
+            raise UnknownNameError(f"unknown attention family {family!r}; families are {list(FAMILIES)}")
         if family not in self._stacked:
             layers = self._layers[family]
             if not layers:
-                raise KeyError(f"attention family {family!r} has no layers in this model")
+                raise UnknownNameError(f"attention family {family!r} has no layers in this model")
             self._stacked[family] = torch.stack(layers, dim=1)  # (B, L, H, Q, K)
         return self._stacked[family]
 
@@ -177,7 +178,7 @@ class LxmertOutput:
     def __getitem__(self, key: str):
         """Dict-style access by `transformers`' output names (``out["pooled_output"]``)."""
         if not isinstance(key, str):
-            raise TypeError("index LxmertOutput by a transformers output name, e.g. out['pooled_output']")
+            raise InputTypeError("index LxmertOutput by a transformers output name, e.g. out['pooled_output']")
         if key in ("language_output", "vision_output", "pooled_output"):
             return getattr(self, key)
         return self.as_transformers()[key]

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from ..errors import ConfigError, MissingFileError
+from ..errors import ConfigError, InputError, MissingFileError
 from ..inputs.answers import Answers
 from ..inputs.text import DEFAULT_MAX_LENGTH, Tokenizer
 from ..printing import Card, Printable
@@ -320,7 +320,7 @@ def _wanted_heads(output_heads, present: tuple[str, ...], files: list[Path]) -> 
         output_heads = (output_heads,)
     unknown = [h for h in output_heads if h not in OUTPUT_HEADS]
     if unknown:
-        raise ValueError(f"unknown output heads {unknown}; choose from {OUTPUT_HEADS}")
+        raise InputError(f"unknown output heads {unknown}; choose from {OUTPUT_HEADS}")
     lacking = [h for h in output_heads if h not in present]
     if lacking:
         where = ", ".join(str(f) for f in files)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InputTypeError
+from ..errors import InputError, InputTypeError
 from ..inputs.image import open_image
 from ..inputs.item import Item
 from ..inputs.words import check_known_words
@@ -58,7 +58,7 @@ class Matching(Printable):
     def score(self) -> float:
         """The one sentence's probability (for a single sentence)."""
         if len(self.sentences) != 1:
-            raise ValueError(f"{len(self.sentences)} sentences were scored; use .scores or .ranked()")
+            raise InputError(f"{len(self.sentences)} sentences were scored; use .scores or .ranked()")
         return float(self.scores[0])
 
     def ranked(self) -> list[tuple[str, float]]:

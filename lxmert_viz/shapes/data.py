@@ -20,7 +20,7 @@ from ..inputs.referents import referent_region, referent_token
 from ..inputs.text import Tokenizer
 from .pool import ordered_map
 from .visual_input import MAX_OBJECTS, shapes_regions
-from .world import COLORS, SHAPES, generate_scene
+from .world import COLORS, SHAPES, generate_scene, load_easyvqa
 from .world.dataset import ANSWERS, SCENE_SEED_STRIDE, make_dataset
 from .world.statements import parse_statement, statement_pairs
 
@@ -166,8 +166,6 @@ def _easyvqa_row(path) -> tuple:
 def easyvqa_split(tokenizer: Tokenizer, split: str, workers: int = 1, progress: bool = False):
     """easy-vqa's images and questions: (ImageTable, QATable); ``workers`` as in `regions_table`,
     ``progress``: a bar while the images are read."""
-    from .world import load_easyvqa
-
     items = load_easyvqa(split)
     table = stack_rows(ordered_map(_easyvqa_row, [it.path for it in items], workers,
                                    f"read easy-vqa {split}" if progress else None))

@@ -25,6 +25,7 @@ import argparse
 import importlib.util
 import json
 import os
+import shlex
 import sys
 import time
 from collections import defaultdict
@@ -44,6 +45,7 @@ from .pointing import pointed_regions, pointing_game
 from .report import to_markdown
 from .robustness import drawn_set
 from .training_data import TRAIN_SEED
+from .world import load_easyvqa_questions
 from .world.dataset import make_dataset, question_only_baseline
 from .world.templates import match_template
 
@@ -142,8 +144,6 @@ def evaluate(model_dir: Path, n_scenes: int = 2000, robust_scenes: int = 1000, e
     res["question_only_baseline"] = {"held_out": question_only_baseline(train, make_dataset(n_scenes, HELD_OUT_SEED,
                                                                                               style="varied"))}
     if easyvqa:
-        from .world import load_easyvqa_questions
-
         pairs = lambda s: [(q, a) for q, a, _ in load_easyvqa_questions(s)]  # noqa: E731
         res["question_only_baseline"]["easyvqa_test"] = question_only_baseline(pairs("train"), pairs("test"))
     phases.update(1)
@@ -212,7 +212,13 @@ def run(a: argparse.Namespace, command: str) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from lxmert_viz.cli import main
+def main(argv=None) -> int:
+    """``python -m lxmert_viz.shapes.evaluate``: the same as ``lxmert-viz evaluate`` (without its one-line errors)."""
+    p = argparse.ArgumentParser(prog="lxmert-viz evaluate", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    given = list(sys.argv[1:] if argv is None else argv)
+    return run(p.parse_args(given), shlex.join(["lxmert-viz", "evaluate", *given]))
 
-    raise SystemExit(main(["evaluate", *sys.argv[1:]]))
+
+if __name__ == "__main__":
+    raise SystemExit(main())

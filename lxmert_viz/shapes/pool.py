@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from tqdm.auto import tqdm
+from ..errors import InputError
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,7 +38,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int = 1, prog
     """
     items = list(items)
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+        raise InputError(f"workers must be an integer >= 1, got {workers!r}")
     workers = min(workers, len(items) // MIN_ITEMS_PER_WORKER)
     with tqdm(total=len(items), desc=progress, disable=progress is None, mininterval=2.0) as bar:
         if workers <= 1:

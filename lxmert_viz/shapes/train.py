@@ -24,6 +24,7 @@ import json
 import math
 import os
 import random
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -338,7 +339,13 @@ def run(a: argparse.Namespace, command: str) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from lxmert_viz.cli import main
+def main(argv=None) -> int:
+    """``python -m lxmert_viz.shapes.train``: the same as ``lxmert-viz train`` (without its one-line errors)."""
+    p = argparse.ArgumentParser(prog="lxmert-viz train", description=__doc__.split("\n")[0])
+    add_arguments(p)
+    given = list(sys.argv[1:] if argv is None else argv)
+    return run(p.parse_args(given), shlex.join(["lxmert-viz", "train", *given]))
 
-    raise SystemExit(main(["train", *sys.argv[1:]]))
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_type_hints
+from ..errors import InputError, MissingFileError
 
 CONFIG_FILE = "train_config.json"
 
@@ -70,7 +71,7 @@ class TrainConfig:
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
         if unknown:
-            raise ValueError(f"unknown training settings {unknown}; known: {sorted(names)}")
+            raise InputError(f"unknown training settings {unknown}; known: {sorted(names)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
     def save(self, directory: str | Path) -> Path:
@@ -85,7 +86,7 @@ class TrainConfig:
         if path.is_dir():
             path = path / CONFIG_FILE
         if not path.is_file():
-            raise FileNotFoundError(f"no training config at {path}")
+            raise MissingFileError(f"no training config at {path}")
         return cls.from_dict(json.loads(path.read_text()))
 
     @classmethod
@@ -98,11 +99,11 @@ class TrainConfig:
     def check(self) -> None:
         """Raise ValueError on settings that cannot work together."""
         if (self.side_steps or self.pair_steps) and not self.sides:
-            raise ValueError("side_steps/pair_steps need sides=True (the side questions); pass 0 for both")
+            raise InputError("side_steps/pair_steps need sides=True (the side questions); pass 0 for both")
         if self.style not in ("plain", "varied"):
-            raise ValueError(f"style must be 'plain' or 'varied', got {self.style!r}")
+            raise InputError(f"style must be 'plain' or 'varied', got {self.style!r}")
         if self.side_steps + self.pair_steps > self.steps:
-            raise ValueError(f"the curriculum ({self.side_steps} + {self.pair_steps} steps) is longer than steps={self.steps}")
+            raise InputError(f"the curriculum ({self.side_steps} + {self.pair_steps} steps) is longer than steps={self.steps}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -16,6 +16,7 @@ from .features import FeatureStore
 from .files import image_folder_dataset, questions_dataset, read_json_rows
 from .shapes import HELD_OUT_SEED, easyvqa_dataset, shapes_dataset
 from .vqa import vqa_dataset
+from ...errors import InputError, MissingFileError
 
 SPECS = ("shapes[:N_SCENES]", "easy-vqa[:SPLIT]", "FOLDER (images + questions.json)",
          "QUESTIONS.json (with --features or --images)")
@@ -42,9 +43,9 @@ def open_dataset(spec: str, annotations: str | None = None, features: str | None
         try:
             n = int(arg) if arg else 500
         except ValueError:
-            raise ValueError(f"shapes:N needs a number of scenes, got {arg!r}") from None
+            raise InputError(f"shapes:N needs a number of scenes, got {arg!r}") from None
         if n < 1:
-            raise ValueError(f"shapes:N needs at least one scene, got {n}")
+            raise InputError(f"shapes:N needs at least one scene, got {n}")
         return shapes_dataset(n)
     if name in ("easy-vqa", "easyvqa") and not Path(spec).exists():
         return easyvqa_dataset(arg or "test")
@@ -59,7 +60,7 @@ def open_dataset(spec: str, annotations: str | None = None, features: str | None
                 return questions_dataset(path, features=features)
             return vqa_dataset(path, features, annotations)
         return questions_dataset(path, images=images)
-    raise FileNotFoundError(f"no data set {spec!r}: give one of {', '.join(SPECS)}")
+    raise MissingFileError(f"no data set {spec!r}: give one of {', '.join(SPECS)}")
 
 
 __all__ = [

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from ...printing import Card
 from ..example import Example
+from ...errors import InputError, InputTypeError
 
 
 class Dataset:
@@ -35,7 +36,7 @@ class Dataset:
 
     def __len__(self) -> int:
         if self.length is None:
-            raise TypeError(f"the data set {self.name!r} does not know its length before it is read")
+            raise InputTypeError(f"the data set {self.name!r} does not know its length before it is read")
         return self.length
 
     def __repr__(self) -> str:
@@ -55,7 +56,7 @@ class Dataset:
         from itertools import islice
 
         if n < 0:
-            raise ValueError(f"take needs n >= 0, got {n}")
+            raise InputError(f"take needs n >= 0, got {n}")
         length = n if self.length is None else min(n, self.length)
         return Dataset(self.name, lambda: islice(iter(self), n), length, {**self.spec, "take": n})
 
@@ -74,7 +75,7 @@ def as_dataset(data: Dataset | Iterable[Example], name: str = "examples") -> Dat
     if isinstance(data, Dataset):
         return data
     if isinstance(data, Iterator):
-        raise TypeError("a run reads its data set again when it resumes: give a list, a Dataset or "
+        raise InputTypeError("a run reads its data set again when it resumes: give a list, a Dataset or "
                         "another re-iterable, not a one-shot iterator or generator")
     length = len(data) if hasattr(data, "__len__") else None
     return Dataset(name, lambda: iter(data), length, {"name": name, "kind": type(data).__name__})

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from ...errors import FeatureFileError, MissingFileError
+from ...errors import FeatureFileError, MissingFileError, UnknownNameError
 from ...features.tsv import LAYOUTS
 from ..example import FeatureRef
 
@@ -94,6 +94,6 @@ class FeatureStore:
         key = self._key(image_id)
         if key is None:
             some = next(iter(self._refs))
-            raise KeyError(f"no region features for image {image_id!r} in {self.path} "
+            raise UnknownNameError(f"no region features for image {image_id!r} in {self.path} "
                            f"({len(self)} images, e.g. {some!r})")
         return self._refs[key]

@@ -22,6 +22,7 @@ from pathlib import Path
 from ..example import Example, Referent
 from .base import Dataset
 from .features import FeatureStore
+from ...errors import InputError, MissingFileError, UnknownNameError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 
@@ -29,7 +30,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 def read_json_rows(path: Path) -> list:
     """A JSON document, or the rows of a JSON-lines file; errors name the file and line."""
     if not path.is_file():
-        raise FileNotFoundError(f"no questions file at {path}")
+        raise MissingFileError(f"no questions file at {path}")
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
         rows = []
@@ -38,12 +39,12 @@ def read_json_rows(path: Path) -> list:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as err:
-                    raise ValueError(f"{path} line {n} is not JSON: {err}") from None
+                    raise InputError(f"{path} line {n} is not JSON: {err}") from None
         return rows
     try:
         return json.loads(text)
     except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from None
+        raise InputError(f"{path} is not valid JSON: {err}") from None
 
 
 def _referent(row: dict, path: Path, k: int) -> Referent | None:
@@ -51,13 +52,13 @@ def _referent(row: dict, path: Path, k: int) -> Referent | None:
     if ref is None:
         return None
     if not isinstance(ref, dict):
-        raise ValueError(f"{path}: question {k} has a referent that is not an object: {ref!r}")
+        raise InputError(f"{path}: question {k} has a referent that is not an object: {ref!r}")
     try:
         box = ref.get("box")
         return Referent(ref.get("char"), ref.get("word"), ref.get("region"),
                         None if box is None else tuple(float(v) for v in box))
     except (ValueError, TypeError) as err:
-        raise ValueError(f"{path}: question {k}: {err}") from None
+        raise InputError(f"{path}: question {k}: {err}") from None
 
 
 def _image_finder(folder: Path):
@@ -65,13 +66,13 @@ def _image_finder(folder: Path):
         if "image" in row:
             p = folder / str(row["image"])
             if not p.is_file():
-                raise FileNotFoundError(f"{path}: question {k} names image {row['image']!r}, not found in {folder}")
+                raise MissingFileError(f"{path}: question {k} names image {row['image']!r}, not found in {folder}")
             return str(p)
         for suf in IMAGE_SUFFIXES:
             p = folder / f"{row['image_id']}{suf}"
             if p.is_file():
                 return str(p)
-        raise FileNotFoundError(f"{path}: question {k}: no image {row['image_id']}{{{','.join(IMAGE_SUFFIXES)}}} "
+        raise MissingFileError(f"{path}: question {k}: no image {row['image_id']}{{{','.join(IMAGE_SUFFIXES)}}} "
                                 f"in {folder}")
     return find
 
@@ -98,23 +99,23 @@ def questions_dataset(questions: str | Path, images: str | Path | None = None,
     path = Path(questions)
     rows = read_json_rows(path)
     if not isinstance(rows, list):
-        raise ValueError(f"{path}: expected a list of question objects (or JSON lines); for the VQA / GQA "
+        raise InputError(f"{path}: expected a list of question objects (or JSON lines); for the VQA / GQA "
                          "files use lxmert_viz.analysis.datasets.vqa_dataset")
     for k, row in enumerate(rows):
         if isinstance(row, dict) and "question" not in row and ("sentf" in row or "sent" in row):
             which = "pre-training format ({img_id, sentf, labelf})" if "sentf" in row else "format ({img_id, sent, label})"
-            raise ValueError(f"{path}: question {k} is in LXMERT's {which}, which is read over region features: "
+            raise InputError(f"{path}: question {k} is in LXMERT's {which}, which is read over region features: "
                              f"use vqa_dataset(questions, features) (command line: --features)")
         if not isinstance(row, dict) or "question" not in row:
-            raise ValueError(f"{path}: question {k} has no 'question' key: {str(row)[:80]}")
+            raise InputError(f"{path}: question {k} has no 'question' key: {str(row)[:80]}")
         if "image" not in row and "image_id" not in row:
-            raise ValueError(f"{path}: question {k} has neither 'image' nor 'image_id'")
+            raise InputError(f"{path}: question {k} has neither 'image' nor 'image_id'")
     store = features if isinstance(features, FeatureStore) or features is None else FeatureStore(features)
     find = _image_finder(Path(images) if images is not None else path.parent)
     if store is not None:
         missing = [r.get("image_id", r.get("image")) for r in rows if r.get("image_id", r.get("image")) not in store]
         if missing:
-            raise KeyError(f"{len(missing)} questions of {path} have no features in {store.path}, e.g. image "
+            raise UnknownNameError(f"{len(missing)} questions of {path} have no features in {store.path}, e.g. image "
                            f"{missing[0]!r}")
 
     def make():
@@ -141,5 +142,5 @@ def image_folder_dataset(folder: str | Path, questions: str = "questions") -> Da
     for suffix in (".json", ".jsonl"):
         if (folder / f"{questions}{suffix}").is_file():
             return questions_dataset(folder / f"{questions}{suffix}", images=folder)
-    raise FileNotFoundError(f"{folder} has no {questions}.json or {questions}.jsonl (one object per question: "
+    raise MissingFileError(f"{folder} has no {questions}.json or {questions}.jsonl (one object per question: "
                             "image, question, optional answer)")

@@ -8,6 +8,10 @@ pointing game (the region whose box overlaps the object's most, IoU > 0.5).
 """
 from __future__ import annotations
 
+from ...shapes.world.dataset import make_dataset
+from ...shapes.world.easyvqa import easyvqa_data_dir, load_easyvqa_questions
+from ...shapes.world.palette import SHAPES
+from ...shapes.world.scenes import layout_scene
 from ..example import Example, Referent, SceneImage
 from .base import Dataset
 
@@ -34,9 +38,6 @@ def shapes_dataset(n_scenes: int = 500, seed: int = HELD_OUT_SEED, size: int = 1
         >>> ex.question[ex.referent.char:].split()[0].strip("?") == ex.referent.word
         True
     """
-    from ...shapes.world.dataset import make_dataset
-    from ...shapes.world.scenes import layout_scene
-
     def make():
         objects_of: dict[int, tuple] = {}
         for k, sample in enumerate(make_dataset(n_scenes, seed, size=size)):
@@ -70,9 +71,6 @@ def easyvqa_dataset(split: str = "test") -> Dataset:
         A `Dataset`; ids are ``"easyvqa-<split>-<k>"``, ``meta`` has ``qtype`` (easy-vqa's three
         kinds: ``shape``, ``color``, ``yes/no``) and ``image_id``.
     """
-    from ...shapes.world.easyvqa import easyvqa_data_dir, load_easyvqa_questions
-    from ...shapes.world.palette import SHAPES
-
     rows = load_easyvqa_questions(split)  # checks the split and that the package is installed
     images = easyvqa_data_dir() / split / "images"
 

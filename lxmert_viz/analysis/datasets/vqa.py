@@ -22,6 +22,7 @@ from .base import Dataset
 from .features import FeatureStore
 from .files import read_json_rows
 from .lxmert_pretrain import is_pretraining, pretraining_rows, read_answer_table
+from ...errors import InputError, UnknownNameError
 
 
 def _format(data, path: Path) -> str:
@@ -33,7 +34,7 @@ def _format(data, path: Path) -> str:
         return "lxmert"
     if isinstance(data, dict) and data and all(isinstance(v, dict) and "imageId" in v for v in list(data.values())[:5]):
         return "gqa"
-    raise ValueError(f"{path} is neither VQA v2 ({{'questions': [...]}}), GQA ({{qid: {{'imageId', ...}}}}), "
+    raise InputError(f"{path} is neither VQA v2 ({{'questions': [...]}}), GQA ({{qid: {{'imageId', ...}}}}), "
                      "LXMERT's format ([{'img_id', 'sent', 'label'}]) nor LXMERT's pre-training format ([{'img_id', "
                      "'sentf', 'labelf'}]); for a plain list of {image_id, question, answer} use questions_dataset")
 
@@ -41,11 +42,11 @@ def _format(data, path: Path) -> str:
 def _annotations(path: Path) -> dict:
     data = read_json_rows(path)
     if not isinstance(data, dict) or not isinstance(data.get("annotations"), list):
-        raise ValueError(f"{path} is not a VQA annotations file ({{'annotations': [...]}})")
+        raise InputError(f"{path} is not a VQA annotations file ({{'annotations': [...]}})")
     out = {}
     for k, a in enumerate(data["annotations"]):
         if "question_id" not in a or "answers" not in a:
-            raise ValueError(f"{path}: annotation {k} lacks question_id or answers")
+            raise InputError(f"{path}: annotation {k} lacks question_id or answers")
         out[a["question_id"]] = a
     return out
 
@@ -61,10 +62,10 @@ def _rows(path: Path, annotations: Path | None, table: frozenset[str] | None = N
         for k, q in enumerate(data["questions"]):
             for key in ("image_id", "question", "question_id"):
                 if key not in q:
-                    raise ValueError(f"{path}: question {k} lacks {key!r}")
+                    raise InputError(f"{path}: question {k} lacks {key!r}")
             a = ann.get(q["question_id"])
             if annotations is not None and a is None:
-                raise KeyError(f"{annotations} has no annotation for question {q['question_id']} of {path}")
+                raise UnknownNameError(f"{annotations} has no annotation for question {q['question_id']} of {path}")
             answers = tuple(str(x["answer"]) for x in a["answers"]) if a else ()
             meta = {"image_id": q["image_id"]}
             if a:
@@ -81,7 +82,7 @@ def _rows(path: Path, annotations: Path | None, table: frozenset[str] | None = N
         for k, q in enumerate(data):
             for key in ("img_id", "sent"):
                 if key not in q:
-                    raise ValueError(f"{path}: question {k} lacks {key!r}")
+                    raise InputError(f"{path}: question {k} lacks {key!r}")
             label = {str(a): float(s) for a, s in (q.get("label") or {}).items()}
             best = max(label, key=label.get) if label else None
             meta = {"image_id": q["img_id"], "qtype": q.get("answer_type"), "question_type": q.get("question_type")}
@@ -129,7 +130,7 @@ def vqa_dataset(questions: str | Path, features: str | Path | FeatureStore, anno
         if image_id not in store:
             missing.append(image_id)
     if missing:
-        raise KeyError(f"{len(missing)} of {count} questions in {qpath} have no features in {store.path}, "
+        raise UnknownNameError(f"{len(missing)} of {count} questions in {qpath} have no features in {store.path}, "
                        f"e.g. image {missing[0]!r}")
 
     def make():

@@ -32,6 +32,7 @@ from functools import lru_cache
 import pyarrow as pa
 
 from .registry import FLOATS, Stat, register
+from ...errors import InputError, InputTypeError
 
 _PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")
 _COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")
@@ -132,12 +133,12 @@ def vqa_accuracy(prediction: str, answers, normalize: str = "official") -> float
         (0.0, 1.0)
     """
     if normalize not in NORMALIZE:
-        raise ValueError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
+        raise InputError(f"normalize must be one of {NORMALIZE}, got {normalize!r}")
     if isinstance(answers, str):
-        raise TypeError(f"answers must be a list of every annotator's answer, got the string {answers!r}")
+        raise InputTypeError(f"answers must be a list of every annotator's answer, got the string {answers!r}")
     answers = [_strip(a) for a in answers]
     if not answers:
-        raise ValueError("vqa_accuracy needs at least one annotated answer")
+        raise InputError("vqa_accuracy needs at least one annotated answer")
     p = _strip(prediction)
     if len(answers) == 1:
         return float(normalize_answer(answers[0]) == normalize_answer(p))

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from ...model.families import FAMILIES, family_layers
+from ...errors import InputError, InputTypeError, UnknownNameError
 
 FLOATS = pa.list_(pa.float32())
 
@@ -96,15 +97,15 @@ def resolve(stats: Sequence[str | Stat | Callable] | str | None) -> list[Stat]:
             out.append(s)
         elif isinstance(s, str):
             if s not in STATS:
-                raise KeyError(f"unknown statistic {s!r}; choose from {sorted(STATS)}")
+                raise UnknownNameError(f"unknown statistic {s!r}; choose from {sorted(STATS)}")
             out.append(STATS[s])
         elif callable(s):
             out.append(Stat(getattr(s, "__name__", "custom"), s))
         else:
-            raise TypeError(f"a statistic is a name, a Stat or a function, got {type(s).__name__}")
+            raise InputTypeError(f"a statistic is a name, a Stat or a function, got {type(s).__name__}")
     names = [s.name for s in out]
     if len(set(names)) != len(names):
-        raise ValueError(f"statistics named twice: {names}")
+        raise InputError(f"statistics named twice: {names}")
     return out
 
 

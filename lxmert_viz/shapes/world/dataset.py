@@ -18,6 +18,7 @@ from .palette import COLORS, SHAPES
 from .questions import Question, make_questions
 from .scenes import layout_scene
 from .templates import COUNT_WORDS, question_template
+from ...errors import InputError
 
 EASYVQA_ANSWERS: tuple[str, ...] = (
     "circle", "green", "red", "gray", "yes", "teal", "black", "rectangle", "yellow", "triangle", "brown",
@@ -111,7 +112,7 @@ def make_dataset(
         True
     """
     if layouts is not None and len(layouts) != n_scenes:
-        raise ValueError(f"layouts holds {len(layouts)} scenes' objects, but n_scenes is {n_scenes}")
+        raise InputError(f"layouts holds {len(layouts)} scenes' objects, but n_scenes is {n_scenes}")
     rng = np.random.default_rng(seed)
     pool: list[Sample] = []
     for i in range(n_scenes):

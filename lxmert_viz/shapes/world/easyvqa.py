@@ -16,6 +16,7 @@ import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from ...errors import InputError, MissingFileError
 
 SPLITS = ("train", "test")
 
@@ -52,7 +53,7 @@ def easyvqa_data_dir() -> Path:
         )
     data = Path(spec.origin).parent / "data"
     if not (data / "answers.txt").is_file():
-        raise FileNotFoundError(f"easy-vqa is installed but its data is missing: {data}")
+        raise MissingFileError(f"easy-vqa is installed but its data is missing: {data}")
     return data
 
 
@@ -76,7 +77,7 @@ def load_easyvqa_questions(split: str) -> list[tuple[str, str, int]]:
         Triples in questions.json order.
     """
     if split not in SPLITS:
-        raise ValueError(f"easy-vqa split must be one of {SPLITS}, got {split!r}")
+        raise InputError(f"easy-vqa split must be one of {SPLITS}, got {split!r}")
     rows = json.loads((easyvqa_data_dir() / split / "questions.json").read_text())
     return [(str(q), str(a), int(i)) for q, a, i in rows]
 

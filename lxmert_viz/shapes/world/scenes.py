@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from .palette import COLORS, RGB, SHAPES, TINT_RANGE, WHITE
 from .variation import Look, degrade, vary_background, vary_color, vary_geometry, vary_look, variation_rng
+from ...errors import InputError
 
 STYLES = ("plain", "varied")
 
@@ -140,9 +141,9 @@ def layout_scene(
         ``(objects, background_rgb)``.
     """
     if style not in STYLES:
-        raise ValueError(f"style must be one of {STYLES}, got {style!r}")
+        raise InputError(f"style must be one of {STYLES}, got {style!r}")
     if not 1 <= min_objects <= max_objects:
-        raise ValueError(f"need 1 <= min_objects <= max_objects, got {min_objects}, {max_objects}")
+        raise InputError(f"need 1 <= min_objects <= max_objects, got {min_objects}, {max_objects}")
     rng = np.random.default_rng(seed)
     n = int(rng.integers(min_objects, max_objects + 1))
     if background == "white":
@@ -215,7 +216,7 @@ def triangle_points(box, apex: float = 0.5, pointing: str = "up"):
         return [(xe, y1), (xe, ye), (x1, y1 + apex * (ye - y1))]
     if pointing == "right":
         return [(x1, y1), (x1, ye), (xe, y1 + apex * (ye - y1))]
-    raise ValueError(f"pointing must be up, down, left or right, got {pointing!r}")
+    raise InputError(f"pointing must be up, down, left or right, got {pointing!r}")
 
 
 def render_objects(

@@ -19,6 +19,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 
 from .dataset import make_dataset
 from .easyvqa import load_easyvqa_questions
+from ...errors import MissingFileError
 
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
@@ -106,7 +107,7 @@ def load_wordpiece(directory: str | Path) -> Tokenizer:
     """
     path = Path(directory) / "tokenizer.json"
     if not path.is_file():
-        raise FileNotFoundError(f"no tokenizer.json in {directory}")
+        raise MissingFileError(f"no tokenizer.json in {directory}")
     return Tokenizer.from_file(str(path))
 
 
