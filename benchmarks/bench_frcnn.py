@@ -38,7 +38,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import frcnn_reference as ref  # noqa: E402
 
-from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor, ops  # noqa: E402
+from lxmert_viz.features import FasterRCNNExtractor, FRCNNConfig, ops  # noqa: E402
 from lxmert_viz.features.backbone import ConvNorm, set_memory_format  # noqa: E402
 from lxmert_viz.features.preprocess import collate, prepare  # noqa: E402
 from lxmert_viz.features.rpn import RPNHead  # noqa: E402

@@ -31,6 +31,7 @@ from lxmert_viz import Lxmert, LxmertConfig
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results_file import RESULTS, write_section  # noqa: E402
 from timing import interleaved  # noqa: E402
+
 TOKENS, REGIONS, ANSWERS = 20, 36, 3129
 
 
@@ -139,7 +140,8 @@ def profile(batch: int) -> None:
     """Time of each part of our forward (embeddings, language, relationship, cross layers, heads)."""
     _, ours = build()
     x = inputs(batch, ours.config)
-    from torch.profiler import ProfilerActivity, profile as torch_profile, record_function
+    from torch.profiler import ProfilerActivity, record_function
+    from torch.profiler import profile as torch_profile
 
     bb = ours.lxmert
     with torch.inference_mode():

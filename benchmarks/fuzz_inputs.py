@@ -32,7 +32,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from fuzz_oracles import valid_config, valid_image, valid_regions, valid_tokens  # noqa: E402
-from lxmert_viz import LxmertConfig, Regions, errors as E  # noqa: E402
+
+from lxmert_viz import LxmertConfig, Regions  # noqa: E402
+from lxmert_viz import errors as E  # noqa: E402
 from lxmert_viz.assets import shapes_model_dir  # noqa: E402
 from lxmert_viz.features import load_npz, read_tsv, save_npz  # noqa: E402
 from lxmert_viz.features.npz import arrays_to_regions  # noqa: E402

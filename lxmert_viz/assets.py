@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+
 from .errors import InputError, MissingFileError
 
 SHAPES_MODEL = "shapes"

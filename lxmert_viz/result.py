@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import InputError, InputIndexError, UnknownNameError
 from .inputs.answers import SCORE_LABELS, check_scoring
 from .inputs.model_inputs import model_inputs
 from .inputs.regions import Regions
@@ -23,7 +24,6 @@ from .model.families import FAMILIES, KEY_STREAM, QUERY_STREAM, family, query_st
 from .model.hooks import Intervention
 from .model.output import LxmertOutput
 from .printing import Card, Printable, listing, scored
-from .errors import InputError, InputIndexError, UnknownNameError
 
 AGGREGATES = ("mean", "max")
 
@@ -58,6 +58,9 @@ class Result(Printable):
         notice: what the kit says about the question before its answer is trusted (the embedded
             model: a phrasing outside the forms it was trained on, `lxmert_viz.shapes.question_forms`),
             or None.
+        faithfulness: method -> `lxmert_viz.explain.faithfulness.Faithfulness` of the answer
+            (deletion / insertion curves, Del@k / Ins@k); empty unless filled by
+            `lxmert_viz.explain.faithfulness.with_faithfulness`.
     """
 
     question: str
@@ -80,6 +83,7 @@ class Result(Printable):
     dropped_regions: tuple[int, ...] = ()
     intervention: Intervention | None = None
     notice: str | None = None
+    faithfulness: dict[str, Any] = field(default_factory=dict)
 
     def _card(self) -> Card:
         score = f" ({self.score_label} {self.answers[0][1]:.2f})" if self.answers else ""
@@ -97,6 +101,8 @@ class Result(Printable):
             rows.append(("unknown words", listing(self.unknown_words)))
         if self.notice:
             rows.append(("notice", self.notice))
+        for f in self.faithfulness.values():
+            rows.append(("faithfulness", f.line()))
         return Card(f"Result {self.question!r} -> {self.answer!r}{score}", rows,
                     "result.attn(family, layer, head) / .labels(family) / .states('lang'); result.answers for all")
 

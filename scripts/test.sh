@@ -33,6 +33,8 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 export MPLBACKEND=Agg HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
+step "ruff check (lint and import order, configured in pyproject.toml)"
+.venv/bin/ruff check .
 # -rfEs: one line per failure, error and skip at the end; count style: "[123/600]" per line of dots
 SUMMARY=(-o console_output_style=count -rfEs --durations=15)
 step "pytest: doctests, tests/, notebooks (nbval), the browser test"

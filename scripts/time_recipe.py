@@ -20,10 +20,12 @@ from lxmert_viz.shapes.train_config import TrainConfig
 
 def main() -> None:
     cfg = TrainConfig()
-    torch.set_num_threads(cfg.threads); T.seed_all(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    T.seed_all(cfg.seed)
     print("load", os.getloadavg())
     t0 = time.perf_counter()
-    tok = T.build_tokenizer(cfg, Path(tempfile.mkdtemp())); data = T.build_data(tok, cfg)
+    tok = T.build_tokenizer(cfg, Path(tempfile.mkdtemp()))
+    data = T.build_data(tok, cfg)
     t_data = time.perf_counter() - t0
     model, opt, sched, s, oid = T.start(cfg, tok, data)
     def step(i):
@@ -31,11 +33,14 @@ def main() -> None:
         T.update(model, opt, sched, loss)
     per = {}
     for name, start, n in (("side", 0, 100), ("pairs", 400, 100), ("main", 1200, 200)):
-        for i in range(start, start + 3): step(i)
+        for i in range(start, start + 3):
+            step(i)
         t = time.perf_counter()
-        for i in range(start, start + n): step(i)
+        for i in range(start, start + n):
+            step(i)
         per[name] = (time.perf_counter() - t) / n
-    est = t_data + cfg.side_steps * per["side"] + cfg.pair_steps * per["pairs"] + (cfg.steps - cfg.side_steps - cfg.pair_steps) * per["main"]
+    main_steps = cfg.steps - cfg.side_steps - cfg.pair_steps
+    est = t_data + cfg.side_steps * per["side"] + cfg.pair_steps * per["pairs"] + main_steps * per["main"]
     print(json.dumps({"data_seconds": round(t_data, 1), "seconds_per_step": {k: round(v, 4) for k, v in per.items()},
                       "estimated_total_seconds": round(est), "load_after": os.getloadavg()}))
 

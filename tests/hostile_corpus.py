@@ -12,9 +12,10 @@ import hashlib
 import io
 import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -188,7 +189,7 @@ def image_cases() -> list[Case]:
 
 
 def _open_text(path: Path):
-    with open(path, "r", encoding="latin-1") as f:
+    with open(path, encoding="latin-1") as f:
         return open_image(f)
 
 

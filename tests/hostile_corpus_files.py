@@ -6,9 +6,10 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
-
 from hostile_corpus import Case, image_bytes, scene_like
-from lxmert_viz import Regions, errors as E
+
+from lxmert_viz import Regions
+from lxmert_viz import errors as E
 from lxmert_viz.features import load_npz, read_tsv, save_npz, write_tsv
 from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES, FIELDNAMES, NO_LABELS, format_row, regions_to_row
 
@@ -211,7 +212,7 @@ class _Counting:
     """A stand-in extractor: counts the images it really runs."""
 
     def __init__(self):
-        from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor
+        from lxmert_viz.features import FasterRCNNExtractor, FRCNNConfig
 
         self.inner = FasterRCNNExtractor.random(FRCNNConfig.tiny(), seed=1)
         self.cfg, self.identity, self.seen = self.inner.cfg, self.inner.identity, 0

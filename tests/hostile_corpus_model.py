@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from hostile_corpus import Case
 from safetensors.torch import load_file, save_file
 
-from hostile_corpus import Case
-from lxmert_viz import Answers, LxmertConfig, Regions, errors as E
+from lxmert_viz import Answers, LxmertConfig, Regions
+from lxmert_viz import errors as E
 from lxmert_viz.inputs.text import Tokenizer
 from lxmert_viz.model.pretrained import from_pretrained, load_answers
 

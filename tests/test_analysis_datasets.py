@@ -9,7 +9,13 @@ import pytest
 
 from lxmert_viz import Regions
 from lxmert_viz.analysis.datasets import (
-    FeatureStore, as_dataset, image_folder_dataset, open_dataset, questions_dataset, shapes_dataset, vqa_dataset,
+    FeatureStore,
+    as_dataset,
+    image_folder_dataset,
+    open_dataset,
+    questions_dataset,
+    shapes_dataset,
+    vqa_dataset,
 )
 from lxmert_viz.analysis.example import Example, FeatureRef, SceneImage, example_from_row
 from lxmert_viz.analysis.stats import vqa_accuracy

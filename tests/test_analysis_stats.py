@@ -9,12 +9,12 @@ import torch
 from lxmert_viz import Regions
 from lxmert_viz.analysis import BatchWorker, load_map
 from lxmert_viz.analysis.datasets import shapes_dataset
-from lxmert_viz.inputs.item import Item
 from lxmert_viz.analysis.example import Example
 from lxmert_viz.analysis.heads import head_stats
 from lxmert_viz.analysis.stats import STATS, StatContext, is_punctuation_token, normalize_answer, resolve, vqa_accuracy
-from lxmert_viz.inputs.referents import box_iou, referent_region, whole_image_region
 from lxmert_viz.analysis.stats.answers import correctness
+from lxmert_viz.inputs.item import Item
+from lxmert_viz.inputs.referents import box_iou, referent_region, whole_image_region
 
 pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels
 
@@ -132,8 +132,8 @@ def test_pointing_agrees_with_the_shapes_evaluation(kit):
 
 
 def test_explain_pointing_matches_explain_all(kit):
-    from lxmert_viz.explain import explain_all
     from lxmert_viz.analysis.stats import example_seed
+    from lxmert_viz.explain import explain_all
 
     ex = next(e for e in shapes_dataset(2) if e.referent is not None)
     worker = BatchWorker(kit, ["explain"], methods=("raw", "rollout", "random"))

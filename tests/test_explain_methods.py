@@ -8,11 +8,11 @@ import sys
 import numpy as np
 import pytest
 import torch
-
 from helpers import result_for
+
 from lxmert_viz import Lxmert, LxmertConfig, Regions, Tokens
-from lxmert_viz.explain import METHODS, Explanation, explain, explain_all, run_result
 from lxmert_viz.analysis.perturbation import perturbation_benchmark
+from lxmert_viz.explain import METHODS, Explanation, explain, explain_all, run_result
 from lxmert_viz.inputs.item import Item
 
 pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels

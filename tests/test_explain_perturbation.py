@@ -9,11 +9,17 @@ import pytest
 import torch
 
 from lxmert_viz import Answers, Lxmert, LxmertConfig, Regions, Tokenizer, Tokens
-from lxmert_viz.explain import explain_all, run_result
 from lxmert_viz.analysis.items import examples_from_files, shapes_examples
 from lxmert_viz.analysis.perturbation import (
-    _variants, auc, main, perturbation_benchmark, removal_counts, removal_order, write_markdown,
+    _variants,
+    auc,
+    main,
+    perturbation_benchmark,
+    removal_counts,
+    removal_order,
+    write_markdown,
 )
+from lxmert_viz.explain import explain_all, run_result
 from lxmert_viz.inputs.item import Item
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from helpers import result_for
+
 from lxmert_viz import Lxmert, LxmertConfig, Regions, Tokens
-from lxmert_viz.explain import ALL_METHODS, METHODS, explain
 from lxmert_viz.analysis.perturbation import _scores, perturbation_benchmark
 from lxmert_viz.analysis.protocols import PAPER_FRACTIONS, fractions, removal_counts, score
+from lxmert_viz.explain import ALL_METHODS, METHODS, explain
 from lxmert_viz.inputs.item import Item
 
 pytestmark = pytest.mark.exactness  # compares numbers computed two ways: scripts/test.sh reruns it on other kernels

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
 from helpers import result_for
+
 from lxmert_viz import Lxmert, LxmertConfig
 from lxmert_viz.explain import explain, normalize_residual
 

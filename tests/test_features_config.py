@@ -7,7 +7,7 @@ import torch
 import yaml
 from torch.nn import functional as F
 
-from lxmert_viz.features import FRCNNConfig, FasterRCNN, FasterRCNNExtractor, random_checkpoint
+from lxmert_viz.features import FasterRCNN, FasterRCNNExtractor, FRCNNConfig, random_checkpoint
 
 
 def config_from_tree(tree, source):

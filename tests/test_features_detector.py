@@ -5,8 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_viz.features import (FRCNNConfig, FasterRCNN, FasterRCNNExtractor, build_random_state_dict,
-                                 load_strict, random_checkpoint, read_state_dict)
+from lxmert_viz.features import (
+    FasterRCNN,
+    FasterRCNNExtractor,
+    FRCNNConfig,
+    build_random_state_dict,
+    load_strict,
+    random_checkpoint,
+    read_state_dict,
+)
 from lxmert_viz.features.rpn import cell_anchors
 from lxmert_viz.inputs.regions import Regions
 

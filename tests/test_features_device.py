@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_viz.features import CachedExtractor, FRCNNConfig, FasterRCNNExtractor, preprocess, random_checkpoint
+from lxmert_viz.features import CachedExtractor, FasterRCNNExtractor, FRCNNConfig, preprocess, random_checkpoint
 
 
 def rel(a, b):

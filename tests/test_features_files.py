@@ -7,8 +7,18 @@ import pytest
 import torch
 from PIL import Image
 
-from lxmert_viz.features import (CachedExtractor, FRCNNConfig, FasterRCNNExtractor, FeatureCache, VGLabels,
-                                 extract_folder, load_npz, read_tsv, save_npz, write_tsv)
+from lxmert_viz.features import (
+    CachedExtractor,
+    FasterRCNNExtractor,
+    FeatureCache,
+    FRCNNConfig,
+    VGLabels,
+    extract_folder,
+    load_npz,
+    read_tsv,
+    save_npz,
+    write_tsv,
+)
 from lxmert_viz.features.tsv import FIELDNAMES
 from lxmert_viz.inputs.regions import Regions
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor, load_image, preprocess
+from lxmert_viz.features import FasterRCNNExtractor, FRCNNConfig, load_image, preprocess
 from lxmert_viz.features.preprocess import resized_size
 
 

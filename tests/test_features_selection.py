@@ -4,13 +4,12 @@ import dataclasses
 import numpy as np
 import torch
 import yaml
+from test_features_ops import ref_nms
 
-from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor, random_checkpoint
+from lxmert_viz.features import FasterRCNNExtractor, FRCNNConfig, random_checkpoint
 from lxmert_viz.features.detector import RawDetections
 from lxmert_viz.features.roi_heads import HeadOutputs
 from lxmert_viz.features.selection import select
-
-from test_features_ops import ref_nms
 
 
 def clustered_detections(cfg: FRCNNConfig, seed: int = 0, shifts=(0.0, 6.0, 12.0)) -> RawDetections:

@@ -6,13 +6,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from test_features_ops import ref_roi_pool
 
-from lxmert_viz.features import FRCNNConfig, FasterRCNNExtractor, load_strict, build_random_state_dict, ops
+from lxmert_viz.features import FasterRCNNExtractor, FRCNNConfig, build_random_state_dict, load_strict, ops
 from lxmert_viz.features import backbone as backbone_mod
 from lxmert_viz.features.backbone import set_memory_format
 from lxmert_viz.features.preprocess import preprocess
-
-from test_features_ops import ref_roi_pool
 
 _spec = importlib.util.spec_from_file_location(
     "frcnn_reference", Path(__file__).resolve().parents[1] / "benchmarks" / "frcnn_reference.py")

@@ -9,7 +9,8 @@ import json
 import numpy as np
 import pytest
 
-from lxmert_viz import Regions, errors as E
+from lxmert_viz import Regions
+from lxmert_viz import errors as E
 from lxmert_viz.analysis.datasets import open_dataset, questions_dataset, vqa_dataset
 from lxmert_viz.analysis.datasets.lxmert_pretrain import convert_answer, convert_label
 from lxmert_viz.analysis.stats.answers import correctness

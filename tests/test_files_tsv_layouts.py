@@ -18,9 +18,9 @@ import pytest
 
 from lxmert_viz import errors as E
 from lxmert_viz.analysis.datasets import FeatureStore
-from lxmert_viz.features.tsv_line import read_tsv_line
 from lxmert_viz.features import VGLabels, read_tsv
 from lxmert_viz.features.tsv import BOTTOM_UP_FIELDNAMES, FIELDNAMES, NO_LABELS, _set_field_limit
+from lxmert_viz.features.tsv_line import read_tsv_line
 
 DIM = 2048
 

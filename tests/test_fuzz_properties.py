@@ -13,12 +13,14 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from fuzz_oracles import valid_config, valid_image, valid_regions, valid_tokens
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image
 
-from fuzz_oracles import valid_config, valid_image, valid_regions, valid_tokens
-from lxmert_viz import LxmertConfig, Regions, errors as E
+from lxmert_viz import LxmertConfig, Regions
+from lxmert_viz import errors as E
 from lxmert_viz.assets import shapes_model_dir
 from lxmert_viz.features import load_npz, read_tsv, save_npz
 from lxmert_viz.features.npz import arrays_to_regions, regions_to_arrays

@@ -5,8 +5,8 @@ import math
 
 import pytest
 import torch
-
 from helpers import make_inputs
+
 from lxmert_viz import Lxmert, LxmertConfig
 from lxmert_viz.model import hooks as H
 

@@ -19,10 +19,10 @@ from types import SimpleNamespace
 
 import pytest
 import torch
-
 from hostile_corpus import fingerprint, image_cases
 from hostile_corpus_files import cli_cases, feature_cases
 from hostile_corpus_model import checkpoint_cases, config_cases, model_cases, question_cases
+
 from lxmert_viz import errors as E
 
 pytestmark = pytest.mark.usefixtures("one_thread")

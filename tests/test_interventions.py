@@ -1,16 +1,23 @@
 """Head ablation, head ranking and activation patching on the embedded model (offline)."""
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import torch
 
-from lxmert_viz.interventions import (as_item, ask_ablated, hook_names_of_stream, parse_heads,
-                                      patch, patch_sweep, rank_heads, run_ablated)
+from lxmert_viz.inputs.model_inputs import model_inputs
+from lxmert_viz.interventions import (
+    as_item,
+    ask_ablated,
+    hook_names_of_stream,
+    parse_heads,
+    patch,
+    patch_sweep,
+    rank_heads,
+    run_ablated,
+)
 from lxmert_viz.interventions.patching import _patch_rows
 from lxmert_viz.model.hooks import hook_points
-from lxmert_viz.inputs.model_inputs import model_inputs
 
 
 def item_inputs(model, item, rows: int = 1) -> dict:

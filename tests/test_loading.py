@@ -8,10 +8,10 @@ import sys
 
 import pytest
 import torch
+from helpers import make_inputs, tiny_tf_kwargs
 from safetensors.torch import load_file, save_file
 
 import lxmert_viz
-from helpers import make_inputs, tiny_tf_kwargs
 from lxmert_viz.model.pretrained import CheckpointError, convert_state_dict, from_pretrained
 
 transformers = pytest.importorskip("transformers")

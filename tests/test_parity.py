@@ -11,9 +11,9 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from helpers import make_inputs, tiny_tf_kwargs
 
 import lxmert_viz
-from helpers import make_inputs, tiny_tf_kwargs
 
 transformers = pytest.importorskip("transformers")
 

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from lxmert_viz import Answers, Lxmert, LxmertConfig, errors as E
+from lxmert_viz import Answers, Lxmert, LxmertConfig
+from lxmert_viz import errors as E
 from lxmert_viz.assets import sample_paths, shapes_model_dir
 from lxmert_viz.kit import Kit
 from lxmert_viz.model.config import HIDDEN_ACTS, KNOWN_ANSWER_SCORING, default_answer_scoring
@@ -82,8 +83,8 @@ def test_fine_tuned_checkpoint_defaults_to_sigmoid_and_its_config_can_say(tmp_pa
 
 
 def test_kit_names_sigmoid_scores_and_leaves_the_callers_answers_alone(tmp_path):
-    from lxmert_viz.shapes.visual_input import shapes_regions
     from lxmert_viz.inputs.text import Tokenizer
+    from lxmert_viz.shapes.visual_input import shapes_regions
 
     model = from_pretrained(_qa_checkpoint(tmp_path))
     tok = Tokenizer.from_pretrained(shapes_model_dir())

@@ -6,7 +6,13 @@ import pytest
 
 from lxmert_viz.shapes.robustness import DRAWN_COLORS
 from lxmert_viz.shapes.world.color_naming import (
-    ANCHORS, delta_e2000, jitter_color, lab_to_srgb, name_color, name_margin, srgb_to_lab,
+    ANCHORS,
+    delta_e2000,
+    jitter_color,
+    lab_to_srgb,
+    name_color,
+    name_margin,
+    srgb_to_lab,
 )
 from lxmert_viz.shapes.world.palette import COLORS, RGB
 

@@ -7,7 +7,12 @@ import numpy as np
 
 from lxmert_viz.shapes.world.scenes import SceneObject, layout_scene
 from lxmert_viz.shapes.world.statements import (
-    STATEMENTS, near_miss, parse_statement, statement_corpus, statement_pairs, statement_truth,
+    STATEMENTS,
+    near_miss,
+    parse_statement,
+    statement_corpus,
+    statement_pairs,
+    statement_truth,
 )
 
 OBJS = [SceneObject("circle", "red", (0, 0, 10, 10)), SceneObject("circle", "blue", (5, 20, 25, 40)),

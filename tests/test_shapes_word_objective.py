@@ -4,8 +4,8 @@ from __future__ import annotations
 from safetensors import safe_open
 
 from lxmert_viz.assets import shapes_model_dir
-from lxmert_viz.shapes.data import SCENE_SIZE, object_label, referent_regions, scenes_split
 from lxmert_viz.inputs.text import Tokenizer
+from lxmert_viz.shapes.data import SCENE_SIZE, object_label, referent_regions, scenes_split
 from lxmert_viz.shapes.world.extract import FEATURE_NAMES
 
 

@@ -8,7 +8,12 @@ import pytest
 
 from lxmert_viz.shapes.world.checker import answer_question
 from lxmert_viz.shapes.world.dataset import (
-    ANSWERS, EASYVQA_ANSWERS, answer_stats, make_dataset, question_only_baseline, question_only_predictor,
+    ANSWERS,
+    EASYVQA_ANSWERS,
+    answer_stats,
+    make_dataset,
+    question_only_baseline,
+    question_only_predictor,
 )
 from lxmert_viz.shapes.world.questions import make_questions
 from lxmert_viz.shapes.world.scenes import SceneObject, generate_scene, layout_scene

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-import pytest
 from PIL import Image
 
 from lxmert_viz.inputs.regions import Regions

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from helpers import make_inputs
+
 from lxmert_viz import FAMILIES, Lxmert, LxmertConfig
 
 pytestmark = [pytest.mark.usefixtures("one_thread"), pytest.mark.exactness]  # exactness: scripts/test.sh reruns it on other kernels

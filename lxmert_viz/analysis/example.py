@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import InputError, InputTypeError
 from ..features.npz import load_npz
 from ..features.tsv_line import read_tsv_line
 from ..inputs.regions import Regions
 from ..shapes.world.scenes import generate_scene
-from ..errors import InputError, InputTypeError
 
 SCENE_PREFIX = "shapes-scene:"
 

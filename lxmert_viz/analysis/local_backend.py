@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError
 from .batch import BatchWorker
 from .manifest import shard_path, write_shard
 from .plan import RunPlan
 from .schema import records_to_table
 from .shards import Pair, Shard, run_schema
-from ..errors import InputError
 
 
 class LocalShards:

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
+
 from ..errors import InputError, MissingFileError
 
 FORMAT = "lxmert_viz.analysis/1"

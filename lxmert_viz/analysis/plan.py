@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import InputError
 from .batch import BatchWorker, MapsRequest
 from .datasets import Dataset
 from .example import Example
 from .stats import Stat
-from ..errors import InputError
 
 BACKENDS = ("local", "ray")
 DEFAULT_SHARD_SIZE = {"local": 1000, "ray": 20000}

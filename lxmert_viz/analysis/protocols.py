@@ -28,6 +28,7 @@ while the kit runs whatever examples it is given.
 from __future__ import annotations
 
 import numpy as np
+
 from ..errors import InputError
 
 PROTOCOLS = ("kit", "paper")

@@ -24,13 +24,13 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from ..errors import InputError
 from .batch import BatchWorker
 from .example import example_from_row
 from .manifest import publish_folder, shard_path, shards_on_disk
 from .plan import RunPlan
 from .schema import records_to_table
 from .shards import Shard, run_schema
-from ..errors import InputError
 
 INSTALL = "pip install 'lxmert_viz[ray]'"
 

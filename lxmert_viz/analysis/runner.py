@@ -27,6 +27,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..errors import InputError, MissingFileError
 from .batch import MapsRequest
 from .datasets import Dataset, as_dataset, open_dataset
 from .example import Example
@@ -37,7 +38,6 @@ from .ray_backend import RayShards, require_ray
 from .run_info import RunInfo
 from .shards import run_shards
 from .stats import Stat, resolve
-from ..errors import InputError, MissingFileError
 
 
 def execute(plan: RunPlan, t0: float | None = None) -> RunInfo:

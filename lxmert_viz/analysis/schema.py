@@ -32,8 +32,8 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from ..model.families import FAMILIES, KEY_STREAM, QUERY_STREAM
 from ..errors import InputError, UnknownNameError
+from ..model.families import FAMILIES, KEY_STREAM, QUERY_STREAM
 
 BASE_COLUMNS: dict[str, pa.DataType] = {
     "index": pa.int64(), "id": pa.string(), "question": pa.string(), "qtype": pa.string(),

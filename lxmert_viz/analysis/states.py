@@ -6,6 +6,7 @@ Shape letters: S states, N items (T tokens or R regions), D hidden, M points.
 from __future__ import annotations
 
 import numpy as np
+
 from ..errors import InputError
 
 DRIFT_METRICS = ("cosine", "norm", "distance")

@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..errors import InputError, InputIndexError, MissingFileError, UnknownNameError
 from ..printing import Card, listing
 from .manifest import iter_shard_paths, read_manifest
-from ..errors import InputError, InputIndexError, MissingFileError, UnknownNameError
 
 ALL = "all"
 DISPLAY = ("index", "id", "question", "qtype", "image", "features", "tokens", "gold", "referent_token",
@@ -197,8 +197,9 @@ class Summary:
         mean, sd = self.grid(stat, family, group), self.std(stat, family, group)
         acc = self._acc(self._name(stat, family), group)
         n = acc.count.reshape(mean.shape)
-        return [{"family": family, "stat": stat, "layer": l, "head": h, "mean": float(mean[l, h]),
-                 "std": float(sd[l, h]), "n": int(n[l, h])} for l in range(mean.shape[0]) for h in range(mean.shape[1])]
+        return [{"family": family, "stat": stat, "layer": layer, "head": h, "mean": float(mean[layer, h]),
+                 "std": float(sd[layer, h]), "n": int(n[layer, h])}
+                for layer in range(mean.shape[0]) for h in range(mean.shape[1])]
 
     def top_heads(self, stat: str, family: str, k: int = 5, largest: bool = True, group: str | None = None):
         """The ``k`` (layer, head) cells with the largest (or smallest) mean, best first."""

@@ -9,11 +9,12 @@ and live masking. Computation only (torch/numpy). The perturbation benchmark, a 
     relevance_rows(explanation, result, token=None) -> (regions (R,), tokens (T,))
     ask_masked(model, inputs, drop_regions=(), drop_tokens=(), tokens=None, regions=None, ...) -> MaskedRun
     faithfulness(model, item, explanation, fractions, k=0.15) -> Faithfulness   (deletion / insertion, Del@k, Ins@k)
+    with_faithfulness(result, model, methods) -> Result               (its faithfulness field filled, per method)
     rank_methods(model, items, methods) -> MethodRanking                  (the methods' AUC rank over a data set)
     relevancy_top_k(model, item, k=5) -> [Explanation]                   (k answers, one backward pass)
 """
 from .explanation import ALL_METHODS, EXTRA_METHODS, METHODS, Explanation, relevance_rows
-from .faithfulness import Faithfulness, MethodRanking, faithfulness, rank_methods
+from .faithfulness import Faithfulness, MethodRanking, faithfulness, rank_methods, with_faithfulness
 from .gradients import run_result, with_gradients
 from .masking import MaskedRun, ask_masked, masked_inputs
 from .methods import explain, explain_all, kept_maps
@@ -24,5 +25,5 @@ __all__ = [
     "ALL_METHODS", "EXTRA_METHODS", "METHODS", "Explanation", "Faithfulness", "MaskedRun", "MethodRanking", "ask_masked",
     "explain", "explain_all", "faithfulness",
     "head_mean_positive_grad_attention", "kept_maps", "masked_inputs", "normalize_residual", "rank_methods", "relevance_rows",
-    "relevancy_top_k", "run_result", "top_answers", "with_gradients",
+    "relevancy_top_k", "run_result", "top_answers", "with_faithfulness", "with_gradients",
 ]

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+
 from ..errors import InputError
 
 F64 = torch.float64

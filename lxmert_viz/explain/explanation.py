@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..printing import Card, Printable, listing
 from ..errors import InputError, InputIndexError, UnknownNameError
+from ..printing import Card, Printable, listing
 
 METHODS = ("raw", "rollout", "relevancy", "random")  # the kit's four, compared side by side
 EXTRA_METHODS = ("chefer_rollout",)  # the authors' rollout baseline, on request

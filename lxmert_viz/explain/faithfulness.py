@@ -41,6 +41,7 @@ from ..inputs.regions import Regions
 from ..inputs.text import Tokens
 from ..output_heads.masked_words import BLIND
 from ..printing import Card, Printable
+from ..result import Result
 from ..run import Row, run
 from .explanation import ALL_METHODS, Explanation
 from .methods import explain_all
@@ -103,15 +104,22 @@ def count_taken(n: int, fraction: float) -> int:
     return n - int((1.0 - float(fraction)) * n)
 
 
-def _split(item: Item, chosen: list[tuple[str, int]], keep_chosen: bool) -> tuple[list[int], list[int]]:
-    """(token positions kept, region rows kept) when ``chosen`` are kept (insertion) or removed."""
+def _split(item: Item, chosen: list[tuple[str, int]], keep_chosen: bool,
+           present: tuple[set, set] | None = None) -> tuple[list[int], list[int]]:
+    """(token positions kept, region rows kept) when ``chosen`` are kept (insertion) or removed.
+
+    ``present``: (token positions, region rows) the explanation saw (a masked run leaves its dropped
+    inputs out of ``token_index`` / ``region_index``); the others stay removed at every fraction.
+    """
     t, r = len(item.tokens), item.regions.real().num_real
     tok = {p for k, p in chosen if k == "token"}
     reg = {p for k, p in chosen if k == "region"}
     special = {0, t - 1}
+    toks_in, regs_in = present if present is not None else (set(range(t)), set(range(r)))
     if keep_chosen:
         return sorted(special | tok), sorted(reg)
-    return [i for i in range(t) if i in special or i not in tok], [i for i in range(r) if i not in reg]
+    return ([i for i in range(t) if i in special or (i in toks_in and i not in tok)],
+            [i for i in range(r) if i in regs_in and i not in reg])
 
 
 @dataclass
@@ -196,11 +204,12 @@ def trapezoid(x, y) -> float:
 def curve_rows(item: Item, explanation: Explanation, fractions: Sequence[float]) -> list[Row]:
     """The rows of `faithfulness`: deletion at each fraction, then insertion at each fraction."""
     order = joint_order(explanation)
+    present = ({int(i) for i in explanation.token_index}, {int(i) for i in explanation.region_index})
     rows = []
     for keep_chosen in (False, True):
         for f in fractions:
             chosen = order[:count_taken(len(order), f)]
-            rows.append(perturbed_row(item, *_split(item, chosen, keep_chosen)))
+            rows.append(perturbed_row(item, *_split(item, chosen, keep_chosen, present)))
     return rows
 
 
@@ -239,6 +248,36 @@ def faithfulness(model, item: Item, explanation: Explanation, fractions: Sequenc
     return Faithfulness(explanation.method, explanation.answer, fr, probs[:s], probs[s:], float(k),
                         len(joint_order(explanation)),
                         {"score": "softmax probability of the explained answer", "ranking": "joint, min-max per modality"})
+
+
+def with_faithfulness(result: Result, model, methods: Sequence[str] = ("relevancy",),
+                      explanations: dict[str, Explanation] | None = None, k: float = 0.15,
+                      fractions: Sequence[float] = DEFAULT_FRACTIONS, seed: int = 0) -> Result:
+    """``result`` with its ``faithfulness`` field filled: method -> `Faithfulness` of its answer.
+
+    Args:
+        result: a `Result` (``kit.ask(...)``; a masked run's dropped inputs stay removed in every row).
+        model: the `Lxmert` that made it (with the QA head).
+        methods: the explanation methods measured (`explain`), unless ``explanations`` gives them.
+        explanations: method -> `Explanation` already computed (what a view has on screen).
+        k, fractions, seed: as in `faithfulness` and `explain`.
+
+    Returns:
+        a new `Result` (`dataclasses.replace`; the maps are shared, not copied); earlier entries
+        of other methods are kept.
+
+    Example:
+        >>> r = with_faithfulness(result, kit.model, ("raw",))
+        >>> sorted(r.faithfulness), r.faithfulness["raw"].k
+        (['raw'], 0.15)
+    """
+    exs = dict(explanations or {})
+    missing = [m for m in methods if m not in exs]
+    if missing:
+        exs.update(explain_all(result, missing, model, seed=seed))
+    item = Item(result.tokens, result.regions, question=result.question, image=result.image)
+    found = {m: faithfulness(model, item, e, fractions, k) for m, e in exs.items()}
+    return replace(result, faithfulness={**dict(getattr(result, "faithfulness", None) or {}), **found})
 
 
 @dataclass(repr=False)

@@ -13,13 +13,13 @@ from collections.abc import Sequence
 
 import torch
 
+from ..errors import InputError
 from ..model.families import KEY_STREAM, QUERY_STREAM
 from ..result import Result
 from .attention_methods import chefer_rollout, random_baseline, raw_attention, rollout
 from .explanation import ALL_METHODS, METHODS, Explanation
 from .gradients import with_gradients
 from .relevancy import relevancy
-from ..errors import InputError
 
 
 def kept_maps(result: Result, grads: bool = False) -> dict[str, torch.Tensor]:

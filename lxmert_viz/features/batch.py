@@ -32,11 +32,11 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from ..errors import InputError, MissingFileError
 from ..printing import Card, Printable, listing
 from .npz import save_npz
 from .preprocess import load_image
 from .tsv import FIELDNAMES, _set_field_limit, format_row, regions_to_row
-from ..errors import InputError, MissingFileError
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 log = logging.getLogger(__name__)

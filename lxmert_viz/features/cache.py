@@ -5,8 +5,8 @@ Shape letters: H W image height and width.
 The key is a SHA-256 over the decoded, upright pixels (EXIF orientation applied, so a rotated
 copy of a file is another image) and the extraction settings (recipe, region count, thresholds,
 config, checkpoint identity). File names and timestamps play no part. Default directory:
-the user cache folder (``~/.cache/lxmert_viz/features`` on Linux, via platformdirs; env ``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument
-override it).
+the user cache folder (``~/.cache/lxmert_viz/features`` on Linux, via platformdirs; env
+``LXMERT_VIZ_FEATURE_CACHE`` or the ``directory`` argument override it).
 
 A damaged entry (empty, truncated, not an npz, or not valid regions: `load_npz` refuses it) is a
 miss: the image is extracted again and the entry rewritten. A cache folder that cannot be written
@@ -17,10 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import asdict
 from pathlib import Path
-
-import warnings
 
 import numpy as np
 

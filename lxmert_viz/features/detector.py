@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..errors import InputError, MissingFileError, UnknownNameError
 from ..model.checkpoint import CheckpointError
 from .backbone import ResNetC4, set_memory_format
 from .config_file import config_to_yaml
@@ -30,7 +31,6 @@ from .frcnn_config import FRCNNConfig
 from .preprocess import ImageBatch
 from .roi_heads import HeadOutputs, Res5ROIHeads
 from .rpn import RPN, cell_anchors
-from ..errors import InputError, MissingFileError, UnknownNameError
 
 WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth", "model.pkl")
 
@@ -94,7 +94,7 @@ class FasterRCNN(nn.Module):
     def dtype(self) -> torch.dtype:
         return self.backbone.stem.conv1.weight.dtype
 
-    def place(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "FasterRCNN":
+    def place(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> FasterRCNN:
         """Move the network to ``device`` in ``dtype`` (anchors stay float32); returns ``self``.
 
         Args:

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import torch
 
+from ..errors import MissingFileError
 from ..inputs.regions import Regions
 from .detector import FasterRCNN, build_random_state_dict, load_strict, read_state_dict
 from .frcnn_config import FRCNNConfig
 from .preprocess import Prepared, collate, prepare
 from .selection import BOTTOM_UP_BOXES, Selected, SelectionSettings, select
 from .vg_labels import VGLabels, load_vg_labels
-from ..errors import MissingFileError
 
 
 def to_regions(sel: Selected, labels: VGLabels | None = None) -> Regions:
@@ -70,7 +70,7 @@ class FasterRCNNExtractor:
     def device(self) -> torch.device:
         return self.model.device
 
-    def to(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> "FasterRCNNExtractor":
+    def to(self, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32) -> FasterRCNNExtractor:
         """Run the network on ``device`` in ``dtype`` (see :meth:`FasterRCNN.place`); returns ``self``."""
         self.model.place(device, dtype)
         return self
@@ -78,7 +78,7 @@ class FasterRCNNExtractor:
     @classmethod
     def from_pretrained(cls, path: str | Path, config: FRCNNConfig | None = None,
                         vocab_dir: str | Path | None = None, device: str | torch.device = "cpu",
-                        dtype: torch.dtype = torch.float32, **config_overrides) -> "FasterRCNNExtractor":
+                        dtype: torch.dtype = torch.float32, **config_overrides) -> FasterRCNNExtractor:
         """Load a local checkpoint directory (``config.yaml`` + ``pytorch_model.bin`` or safetensors).
 
         A hub id (``unc-nlp/frcnn-vg-finetuned``) is fetched with ``huggingface_hub`` only when the
@@ -119,7 +119,7 @@ class FasterRCNNExtractor:
 
     @classmethod
     def random(cls, cfg: FRCNNConfig | None = None, seed: int = 0, device: str | torch.device = "cpu",
-               dtype: torch.dtype = torch.float32) -> "FasterRCNNExtractor":
+               dtype: torch.dtype = torch.float32) -> FasterRCNNExtractor:
         """An extractor with seeded random weights in the checkpoint's layout (tests, benchmarks)."""
         cfg = cfg or FRCNNConfig()
         model = FasterRCNN(cfg)

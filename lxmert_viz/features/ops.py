@@ -244,9 +244,9 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
     dh, dw = (y1 - y0).reshape(-1), (x1 - x0).reshape(-1)  # (N*P*P,) bin extents
     empty = (dh <= 0) | (dw <= 0)
     k = np.floor(np.log2(np.maximum(dh, 1))).astype(np.int64)  # exact for these small integers
-    l = np.floor(np.log2(np.maximum(dw, 1))).astype(np.int64)
-    kmax, lmax = int(k.max()), int(l.max())
-    # sparse table: (K, L, B, H, W, C); level (k, l) at (y, x) = max of rows y..y+2^k, cols x..x+2^l
+    lw = np.floor(np.log2(np.maximum(dw, 1))).astype(np.int64)
+    kmax, lmax = int(k.max()), int(lw.max())
+    # sparse table: (K, L, B, H, W, C); level (k, l) at (y, x) = max of rows y..y+2^k, cols x..x+2^l (l: lw)
     f = features.detach().permute(0, 2, 3, 1)  # (B, H, W, C)
     table = f.new_empty((kmax + 1, lmax + 1, nb, height, width, c))
     table[0, 0] = f
@@ -261,9 +261,9 @@ def roi_pool(features: Tensor, rois: Tensor, output_size: int, spatial_scale: fl
         torch.maximum(prev[:, :, : height - s], prev[:, :, s:], out=cur[:, :, : height - s])
         cur[:, :, height - s:] = prev[:, :, height - s:]
     flat = table.view(-1, c)
-    base = ((k * (lmax + 1) + l) * nb + np.repeat(batch, p * p)) * height
+    base = ((k * (lmax + 1) + lw) * nb + np.repeat(batch, p * p)) * height
     ya, yb = y0.reshape(-1), y1.reshape(-1) - (1 << k)
-    xa, xb = x0.reshape(-1), x1.reshape(-1) - (1 << l)
+    xa, xb = x0.reshape(-1), x1.reshape(-1) - (1 << lw)
     # A bin whose extent is a power of two is covered by one window along that axis: bins are
     # sorted by how many windows they need, gathered group by group, then put back in order.
     idx = [(base + ya) * width + xa, (base + ya) * width + xb, (base + yb) * width + xa, (base + yb) * width + xb]

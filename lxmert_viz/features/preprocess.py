@@ -28,9 +28,9 @@ import torch
 from PIL import Image
 from torch.nn import functional as F
 
+from ..errors import InputError
 from ..inputs.image import open_image
 from .frcnn_config import FRCNNConfig
-from ..errors import InputError
 
 
 def load_image(image) -> np.ndarray:

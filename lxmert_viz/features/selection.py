@@ -36,10 +36,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..errors import InputError
 from . import ops
 from .detector import RawDetections
 from .frcnn_config import FRCNNConfig
-from ..errors import InputError
 
 RECIPES = ("bottom_up", "hf_demo")
 

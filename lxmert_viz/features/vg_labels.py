@@ -58,7 +58,7 @@ class VGLabels:
         return name
 
     @classmethod
-    def fallback(cls, num_objects: int = 1600, num_attrs: int = 400) -> "VGLabels":
+    def fallback(cls, num_objects: int = 1600, num_attrs: int = 400) -> VGLabels:
         return cls(tuple(f"obj{i}" for i in range(num_objects)), tuple(f"attr{i}" for i in range(num_attrs)))
 
 

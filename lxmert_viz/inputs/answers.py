@@ -20,8 +20,8 @@ checkpoint uses is `lxmert_viz.model.config.LxmertConfig.answer_scoring`.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import torch
 
@@ -99,7 +99,7 @@ class Answers:
         """``"probability"`` (softmax) or ``"score"`` (sigmoid)."""
         return score_label(self.scoring)
 
-    def with_scoring(self, scoring: str) -> "Answers":
+    def with_scoring(self, scoring: str) -> Answers:
         """The same answers with another scoring (a new object; this one is left as it is)."""
         return Answers(self.names, scoring)
 
@@ -110,7 +110,7 @@ class Answers:
             raise UnknownNameError(f"{answer!r} is not in the answer vocabulary ({len(self)} answers)") from None
 
     @classmethod
-    def from_file(cls, path: str | Path, scoring: str = "softmax") -> "Answers":
+    def from_file(cls, path: str | Path, scoring: str = "softmax") -> Answers:
         """From a JSON list ``["yes", ...]``, a dict ``{"yes": 0, ...}`` / ``{"0": "yes"}``, or a text file, one per line."""
         path = Path(path)
         if not path.is_file():
@@ -125,7 +125,7 @@ class Answers:
         return cls.from_obj(obj, source=str(path), scoring=scoring)
 
     @classmethod
-    def from_obj(cls, data, source: str = "answers", scoring: str = "softmax") -> "Answers":
+    def from_obj(cls, data, source: str = "answers", scoring: str = "softmax") -> Answers:
         if isinstance(data, list):
             return cls(data, scoring, source)
         if isinstance(data, dict) and data:
@@ -150,7 +150,7 @@ class Answers:
                               f"got {type(data).__name__}")
 
     @classmethod
-    def from_config(cls, id2label: dict[int, str] | None, scoring: str = "softmax") -> "Answers | None":
+    def from_config(cls, id2label: dict[int, str] | None, scoring: str = "softmax") -> Answers | None:
         """From a config's ``id2label``; None when it is absent or only has generic LABEL_n names."""
         if not id2label:
             return None

@@ -64,7 +64,9 @@ def check_known_words(tokens: Tokens, question: str, unknown: str = "error") -> 
         >>> check_known_words(kit.tokenizer("what is the zorb?"), "what is the zorb?")
         Traceback (most recent call last):
         ...
-        lxmert_viz.errors.UnknownWordsError: the model's vocabulary knows no content word of 'what is the zorb?': 'zorb' became [UNK] or single letters; rephrase it with words it knows, or pass unknown="warn" to answer anyway
+        lxmert_viz.errors.UnknownWordsError: the model's vocabulary knows no content word of 'what is the
+        zorb?': 'zorb' became [UNK] or single letters; rephrase it with words it knows, or pass
+        unknown="warn" to answer anyway
     """
     if unknown not in UNKNOWN_POLICIES:
         raise InputError(f"unknown must be one of {UNKNOWN_POLICIES}, got {unknown!r}")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..errors import InputError, InputIndexError
 from ..inputs.image import open_image
 from ..inputs.item import Item
 from ..inputs.words import check_known_words
@@ -23,7 +24,6 @@ from ..model.hooks import HookFn, Intervention, run_with_hooks
 from ..printing import Card, Printable, listing, scored
 from ..result import Result
 from ..run import Row, run
-from ..errors import InputError, InputIndexError
 
 Head = tuple[str, int, int]
 

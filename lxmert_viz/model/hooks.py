@@ -39,8 +39,8 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .families import STREAM_LETTER, STREAMS, family, family_layers
 from ..errors import InputError, InputTypeError, UnknownNameError
+from .families import STREAM_LETTER, STREAMS, family, family_layers
 
 HookFn = Callable[[torch.Tensor, str], "torch.Tensor | None"]
 

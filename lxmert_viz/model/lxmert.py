@@ -31,13 +31,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import InputError, InputTypeError
 from . import checks
 from .activations import activation
 from .config import LAYER_NORM_EPS, LxmertConfig
 from .hooks import HookPoint
 from .output import AttentionMaps, LxmertOutput, VisionState
 from .save import save_checkpoint
-from ..errors import InputError, InputTypeError
 
 OUTPUT_HEADS = ("qa", "pretraining")
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from .families import CROSS_FAMILIES, FAMILIES, KEY_STREAM, QUERY_STREAM, key_stream, query_stream
 from ..errors import InputError, InputTypeError, UnknownNameError
+from .families import CROSS_FAMILIES, FAMILIES, KEY_STREAM, QUERY_STREAM, key_stream, query_stream
 
 # The family table lives in `lxmert_viz.model.families`; these names are re-exported for old imports.
 __all__ = ["AttentionMaps", "CROSS_FAMILIES", "FAMILIES", "KEY_STREAM", "LxmertOutput", "QUERY_STREAM", "VisionState",
@@ -48,7 +48,7 @@ class VisionState:
     def batch_size(self) -> int:
         return self.hidden[0].shape[0]
 
-    def expand(self, batch: int) -> "VisionState":
+    def expand(self, batch: int) -> VisionState:
         """Broadcast a batch-1 state to ``batch`` questions (views, no copy)."""
         if self.batch_size == batch:
             return self

@@ -4,7 +4,7 @@ Shape letters: Q texts, B batch, T tokens, R regions.
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 

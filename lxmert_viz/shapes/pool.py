@@ -14,6 +14,7 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import TypeVar
 
 from tqdm.auto import tqdm
+
 from ..errors import InputError
 
 T = TypeVar("T")

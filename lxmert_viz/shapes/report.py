@@ -29,7 +29,7 @@ def _objective_line(cfg: dict | None) -> list[str]:
     if not cfg:
         return []
     word = cfg.get("word_weight", 0)
-    made = ("with the word-referent objective (weight {:g})".format(word) if word
+    made = (f"with the word-referent objective (weight {word:g})" if word
             else "WITHOUT the word-referent objective (the control)")
     return [f"Trained {made}, plus the answer, region-label (weight {cfg.get('obj_weight')}), masked-word and "
             f"image-text matching (weight {cfg.get('itm_weight')}) losses; recipe in `train_config.json`.", ""]

@@ -13,6 +13,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_type_hints
+
 from ..errors import InputError, MissingFileError
 
 CONFIG_FILE = "train_config.json"
@@ -66,7 +67,7 @@ class TrainConfig:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TrainConfig":
+    def from_dict(cls, data: dict) -> TrainConfig:
         """A config from ``to_dict``'s output; an unknown key is an error that names it."""
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(data) - names)
@@ -80,7 +81,7 @@ class TrainConfig:
         return path
 
     @classmethod
-    def load(cls, path: str | Path) -> "TrainConfig":
+    def load(cls, path: str | Path) -> TrainConfig:
         """Read a ``train_config.json`` (or the one in a model folder)."""
         path = Path(path)
         if path.is_dir():
@@ -90,7 +91,7 @@ class TrainConfig:
         return cls.from_dict(json.loads(path.read_text()))
 
     @classmethod
-    def tiny(cls, **overrides) -> "TrainConfig":
+    def tiny(cls, **overrides) -> TrainConfig:
         """A run of seconds on a few scenes (tests): no easy-vqa, no curriculum, small batches."""
         base = dict(n_scenes=60, steps=20, batch=16, mlm_rows=4, itm_rows=4, easyvqa=False, sides=False,
                     side_steps=0, pair_steps=0, vocab_scenes=60, log_every=10, lr=2e-3)

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import InputError, MissingFileError
 from .base import Dataset, as_dataset
 from .features import FeatureStore
 from .files import image_folder_dataset, questions_dataset, read_json_rows
 from .shapes import HELD_OUT_SEED, easyvqa_dataset, shapes_dataset
 from .vqa import vqa_dataset
-from ...errors import InputError, MissingFileError
 
 SPECS = ("shapes[:N_SCENES]", "easy-vqa[:SPLIT]", "FOLDER (images + questions.json)",
          "QUESTIONS.json (with --features or --images)")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
+from ...errors import InputError, InputTypeError
 from ...printing import Card
 from ..example import Example
-from ...errors import InputError, InputTypeError
 
 
 class Dataset:

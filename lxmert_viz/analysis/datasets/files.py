@@ -19,10 +19,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ...errors import InputError, MissingFileError, UnknownNameError
 from ..example import Example, Referent
 from .base import Dataset
 from .features import FeatureStore
-from ...errors import InputError, MissingFileError, UnknownNameError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 

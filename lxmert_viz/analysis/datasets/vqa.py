@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ...errors import InputError, UnknownNameError
 from ..example import Example
 from .base import Dataset
 from .features import FeatureStore
 from .files import read_json_rows
 from .lxmert_pretrain import is_pretraining, pretraining_rows, read_answer_table
-from ...errors import InputError, UnknownNameError
 
 
 def _format(data, path: Path) -> str:

@@ -31,8 +31,8 @@ from functools import lru_cache
 
 import pyarrow as pa
 
-from .registry import FLOATS, Stat, register
 from ...errors import InputError, InputTypeError
+from .registry import FLOATS, Stat, register
 
 _PUNCT = (";", "/", "[", "]", '"', "{", "}", "(", ")", "=", "+", "\\", "_", "-", ">", "<", "@", "`", ",", "?", "!")
 _COMMA_DIGITS = re.compile(r"(\d)(,)(\d)")

@@ -16,13 +16,12 @@ Every value is over the result's real queries and keys (a `Result` has no paddin
 """
 from __future__ import annotations
 
-
 import numpy as np
 
+from ...inputs.referents import whole_image_region
 from ...inputs.words import is_punctuation
 from ...model.families import FAMILIES, KEY_STREAM
 from ..heads import head_stats
-from ...inputs.referents import whole_image_region
 from .registry import Stat, per_head, register
 
 TOKEN_KEYS = tuple(f for f in FAMILIES if KEY_STREAM[f] == "lang")

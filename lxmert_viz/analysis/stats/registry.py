@@ -18,8 +18,8 @@ from typing import Any
 
 import pyarrow as pa
 
-from ...model.families import FAMILIES, family_layers
 from ...errors import InputError, InputTypeError, UnknownNameError
+from ...model.families import FAMILIES, family_layers
 
 FLOATS = pa.list_(pa.float32())
 
@@ -33,7 +33,7 @@ class ModelShape:
     num_answers: int
 
     @classmethod
-    def of(cls, model) -> "ModelShape":
+    def of(cls, model) -> ModelShape:
         c = model.config
         layers = {f: family_layers(c, f) for f in FAMILIES}
         return cls(layers, c.num_attention_heads, c.num_qa_labels)

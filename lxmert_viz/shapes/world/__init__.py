@@ -9,17 +9,31 @@ Example:
     >>> regions = extract_regions(scene.image)
     >>> questions = make_questions(scene, np.random.default_rng(0))
 """
-from .palette import COLORS, RGB, SHAPES
-from .easyvqa import EasyVQAImage, easyvqa_data_dir, load_easyvqa, load_easyvqa_answers, load_easyvqa_questions
-from .scenes import Scene, SceneObject, generate_easyvqa_like, generate_scene, layout_scene, render_objects, rescale_scene
-from .components import connected_components, foreground_mask
-from .extract import FEATURE_NAMES, extract_regions, find_regions
-from .templates import QTYPES, TEMPLATES, match_template, question_template
 from .checker import answer_question
-from .questions import Question, make_questions, referring_phrases
+from .components import connected_components, foreground_mask
 from .dataset import (
-    ANSWERS, EASYVQA_ANSWERS, Sample, answer_stats, make_dataset, question_only_baseline, question_only_predictor,
+    ANSWERS,
+    EASYVQA_ANSWERS,
+    Sample,
+    answer_stats,
+    make_dataset,
+    question_only_baseline,
+    question_only_predictor,
 )
+from .easyvqa import EasyVQAImage, easyvqa_data_dir, load_easyvqa, load_easyvqa_answers, load_easyvqa_questions
+from .extract import FEATURE_NAMES, extract_regions, find_regions
+from .palette import COLORS, RGB, SHAPES
+from .questions import Question, make_questions, referring_phrases
+from .scenes import (
+    Scene,
+    SceneObject,
+    generate_easyvqa_like,
+    generate_scene,
+    layout_scene,
+    render_objects,
+    rescale_scene,
+)
+from .templates import QTYPES, TEMPLATES, match_template, question_template
 from .vocab import SPECIAL_TOKENS, load_wordpiece, question_corpus, save_wordpiece, train_wordpiece
 
 __all__ = [

@@ -8,7 +8,7 @@ when given the objects of an easy-vqa image (e.g. read off by the region extract
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from .scenes import SceneObject
 from .templates import COUNT_WORDS, SIZE_RATIO, match_template

@@ -9,16 +9,16 @@ redraws it (deterministically). Scene ``i`` of ``make_dataset(n, seed)`` has see
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from ...errors import InputError
 from .palette import COLORS, SHAPES
 from .questions import Question, make_questions
 from .scenes import layout_scene
 from .templates import COUNT_WORDS, question_template
-from ...errors import InputError
 
 EASYVQA_ANSWERS: tuple[str, ...] = (
     "circle", "green", "red", "gray", "yes", "teal", "black", "rectangle", "yellow", "triangle", "brown",

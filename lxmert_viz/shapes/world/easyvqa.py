@@ -16,6 +16,7 @@ import importlib.util
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
 from ...errors import InputError, MissingFileError
 
 SPLITS = ("train", "test")

@@ -12,8 +12,8 @@ triangle?" it is the red shape and ``red``. ``target`` is ``None`` when no singl
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 

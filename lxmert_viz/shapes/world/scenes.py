@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .palette import COLORS, RGB, SHAPES, TINT_RANGE, WHITE
-from .variation import Look, degrade, vary_background, vary_color, vary_geometry, vary_look, variation_rng
 from ...errors import InputError
+from .palette import COLORS, RGB, SHAPES, TINT_RANGE, WHITE
+from .variation import PLAIN, Look, degrade, variation_rng, vary_background, vary_color, vary_geometry, vary_look
 
 STYLES = ("plain", "varied")
 
@@ -224,7 +224,7 @@ def render_objects(
     size: int,
     background: tuple[int, int, int] = WHITE,
     scale: float = 1.0,
-    look: Look = Look(),
+    look: Look = PLAIN,
 ) -> Image.Image:
     """Draw objects on a plain ``size x size`` background.
 

@@ -23,7 +23,7 @@ so that it becomes false ("the circle is red." -> "the circle is blue.").
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

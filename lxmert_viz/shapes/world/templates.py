@@ -3,8 +3,9 @@
 Shape letters: none (strings).
 
 Slots: ``{a}``/``{b}`` name one object (``"circle"``, ``"red shape"``, ``"red circle"``), ``{color}``
-is a colour word, ``{shape}`` a shape word (statements only), ``{thing}`` a kind of object (``"red shape"``, ``"circle"``, ``"red circle"``),
-``{things}`` its plural (``"red shapes"``, ``"circles"``, ``"red circles"``, ``"shapes"``).
+is a colour word, ``{shape}`` a shape word (statements only), ``{thing}`` a kind of object
+(``"red shape"``, ``"circle"``, ``"red circle"``), ``{things}`` its plural (``"red shapes"``,
+``"circles"``, ``"red circles"``, ``"shapes"``).
 The existence, colour and shape phrasings are easy-vqa's own (read from its questions.json).
 
 Answers: colour words, shape words, ``yes``/``no`` and counts as digits ``"0"``..``"6"`` (VQA style).

@@ -54,6 +54,10 @@ class Look:
     jpeg: int = 0
 
 
+PLAIN = Look()
+"""The plain look: no blur, noise or compression (the default of every renderer)."""
+
+
 def variation_rng(seed: int, part: str) -> np.random.Generator:
     """The generator of one part (``"objects"`` or ``"look"``) of a scene's variation.
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
+from ...errors import MissingFileError
 from .dataset import make_dataset
 from .easyvqa import load_easyvqa_questions
-from ...errors import MissingFileError
 
 SPECIAL_TOKENS: tuple[str, ...] = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
