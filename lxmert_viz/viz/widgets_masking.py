@@ -12,11 +12,16 @@ find the parts.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Iterable
 
 import numpy as np
 
+from ..explain import METHODS, ask_masked, explain, rank_methods, relevance_rows
+from ..explain.faithfulness import faithfulness
+from ..inputs.item import Item
 from .explanations import method_title
+from .faithfulness_panel import faithfulness_html
 from .plotly_overlay import png_uri
 from .shading import shade, whole_label
 from .svg import overlay_svg
@@ -26,7 +31,8 @@ from .widgets_qa import answers_table
 CSS = {"root": "lxmert-viz-mask", "region": "lxmert-viz-mask-region", "token": "lxmert-viz-mask-token",
        "answers": "lxmert-viz-mask-answers", "overlay": "lxmert-viz-mask-overlay",
        "method": "lxmert-viz-mask-method", "target": "lxmert-viz-mask-target",
-       "reset": "lxmert-viz-mask-reset", "status": "lxmert-viz-mask-status"}
+       "reset": "lxmert-viz-mask-reset", "status": "lxmert-viz-mask-status",
+       "faithfulness": "lxmert-viz-mask-faithfulness"}
 SPECIAL = ("[CLS]", "[SEP]")  # kept: the answer head reads [CLS]; [SEP] closes the question
 
 
@@ -40,6 +46,10 @@ class MaskingWidget(View):
         method: the explanation method drawn (one of `lxmert_viz.explain.METHODS`).
         top_k: answers listed.
         seed: seed of the ``random`` method.
+        k: the fraction of Del@k / Ins@k in the faithfulness panel (15 %).
+        dataset: Items (``lxmert_viz.analysis.items.shapes_examples(kit, n)``): the methods' AUC
+            rank over them is computed once (`rank_methods`, the first ``dataset_limit``) and shown
+            beside the curves; ``ranking``: a `MethodRanking` computed before (no new passes).
 
     Attributes:
         base: the unmasked `Result` (``kit.ask``).
@@ -50,6 +60,10 @@ class MaskingWidget(View):
         controls: one toggle per region (``region-i``) and per token (``token-i``; pressed = dropped),
             ``method``, ``target`` and the ``reset`` button.
         shading: the `Shading` drawn now (``alphas``: fill opacity of each box).
+        faithfulness: the `Faithfulness` of the shown explanation on the example on screen
+            (deletion / insertion curves, ``del_at_k``, ``ins_at_k``), measured at every redraw;
+            ``faithfulness_seconds``: what each measurement cost; ``ranking``: the `MethodRanking`
+            or None.
 
     Example:
         >>> mw = MaskingWidget(kit, sample, "what color is the circle?")
@@ -58,13 +72,17 @@ class MaskingWidget(View):
         ([1], 0.0)
     """
 
-    def __init__(self, kit, image, question: str, method: str = "relevancy", top_k: int = 5, seed: int = 0):
-        from ..explain import METHODS
-
+    def __init__(self, kit, image, question: str, method: str = "relevancy", top_k: int = 5, seed: int = 0,
+                 k: float = 0.15, dataset=None, ranking=None, dataset_limit: int | None = 20):
         super().__init__(CSS["root"])
         if method not in METHODS:
             raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
-        self.kit, self.top_k, self.seed = kit, int(top_k), int(seed)
+        self.kit, self.top_k, self.seed, self.k = kit, int(top_k), int(seed), float(k)
+        # the methods' AUC rank over a data set: computed once here, not per redraw
+        self.ranking = ranking if ranking is not None or dataset is None else rank_methods(
+            kit.model, dataset, METHODS, k=self.k, limit=dataset_limit, seed=self.seed)
+        self.faithfulness = None
+        self.faithfulness_seconds: list[float] = []
         self.base = kit.ask(image, question, top_k=self.top_k)
         self.inputs = self.base.model_inputs(kit.model.dtype, kit.model.device)
         self.run = self.result = self.explanation = self.shading = None
@@ -97,7 +115,8 @@ class MaskingWidget(View):
                          "(pressed = dropped, through the attention masks)"},
                 {"name": "answers", "html": answers_table(self.base.answers), "css": CSS["answers"], "block": True},
                 {"name": "status", "html": "", "css": CSS["status"], "block": True},
-                {"name": "overlay", "html": "", "css": CSS["overlay"], "block": True})
+                {"name": "overlay", "html": "", "css": CSS["overlay"], "block": True},
+                {"name": "faithfulness", "html": "", "css": CSS["faithfulness"], "block": True})
             self._pending = True
 
     # -- state -----------------------------------------------------------------------------------
@@ -172,9 +191,8 @@ class MaskingWidget(View):
 
     # -- drawing ---------------------------------------------------------------------------------
     def redraw(self) -> None:
-        """Re-ask with the current masks, re-explain the new top answer, redraw the overlay."""
-        from ..explain import ask_masked, explain, relevance_rows
-
+        """Re-ask with the current masks, re-explain the new top answer, redraw the overlay and the
+        faithfulness panel (deletion / insertion curves of the shown explanation)."""
         base = self.base
         run = ask_masked(self.kit.model, self.inputs, drop_regions=self.dropped_regions,
                          drop_tokens=self.dropped_tokens, tokens=base.tokens, regions=base.regions,
@@ -195,8 +213,20 @@ class MaskingWidget(View):
             {"name": "status", "css": CSS["status"], "block": True,
              "html": f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
                      f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>'},
-            {"name": "overlay", "css": CSS["overlay"], "block": True, "html": self._overlay(regions, token_row, target)})
+            {"name": "overlay", "css": CSS["overlay"], "block": True, "html": self._overlay(regions, token_row, target)},
+            {"name": "faithfulness", "css": CSS["faithfulness"], "block": True, "html": self._faithfulness(ex)})
         self.draws += 1
+
+    def _faithfulness(self, ex) -> str:
+        """Measure the shown explanation's faithfulness on the example on screen (its dropped inputs
+        stay removed at every fraction) and draw it; the seconds are kept in ``faithfulness_seconds``."""
+        t0 = time.perf_counter()
+        item = Item(self.base.tokens, self.base.regions, question=self.base.question)
+        self.faithfulness = faithfulness(self.kit.model, item, ex, k=self.k)
+        self.faithfulness_seconds.append(time.perf_counter() - t0)
+        note = ("dropped inputs are left out of every row (removed, not masked), so the 0 % point can differ "
+                "slightly from the answers above" if self.run.dropped_regions or self.run.dropped_tokens else "")
+        return faithfulness_html(self.faithfulness, self.ranking, note=note)
 
     def _overlay(self, regions: np.ndarray, token_row: np.ndarray, target) -> str:
         base, n = self.base, len(regions)
