@@ -18,27 +18,6 @@ from lxmert_viz.analysis.stats import resolve
 STATS = ["answer", "topk", "correct", "entropy", "sink", "pointing"]
 
 
-@pytest.fixture
-def local_ray(monkeypatch):
-    """A local Ray for one test, with token authentication asked for as Ray's docs say: the
-    variable ``RAY_AUTH_MODE=token`` set before Ray is imported (it reads it once), and
-    ``ray.init`` uses ``~/.ray/auth_token``, made if missing. (Unset, Ray 2.60 turns token
-    authentication on for a local cluster with a warning.)"""
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")
-    ray = pytest.importorskip("ray")
-    for attempt in range(2):
-        try:
-            ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
-                     configure_logging=False)
-            break
-        except Exception as err:  # on a loaded machine the node can miss Ray's fixed 30 s start-up wait
-            ray.shutdown()
-            if attempt or "timed out during startup" not in str(err):
-                raise
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_records_equal_the_local_backend_bitwise_whatever_the_blocks(tmp_path, local_ray):
     """37 examples in batches of 8 (8, 8, 8, 8, 5): Ray's blocks of 3 + 2 batches (24 + 13
     examples), segments of 20 (batch 2 straddles two) and of 64; each equals the local records."""

@@ -66,21 +66,6 @@ def test_intervals_and_dormant_rule(atlas):
         assert atlas.dormant_share[fam] == np.mean([r["dormant"] for r in atlas.rows if r["family"] == fam])
 
 
-@pytest.fixture
-def local_ray(monkeypatch):
-    """A local Ray for one test (token authentication as in tests/test_analysis_ray.py)."""
-    monkeypatch.setenv("RAY_AUTH_MODE", "token")
-    ray = pytest.importorskip("ray")
-    try:
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=80 * 1024 ** 2,
-                 configure_logging=False)
-    except Exception as err:  # a loaded machine: Ray's node can time out while starting
-        ray.shutdown()
-        pytest.skip(f"a local Ray did not start here: {err}")
-    yield ray
-    ray.shutdown()
-
-
 def test_ray_equals_local(tmp_path, local_ray):
     """The causal statistic runs in Ray's workers (pickled with its settings) like any statistic."""
     torch.set_num_threads(1)
