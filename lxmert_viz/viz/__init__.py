@@ -20,6 +20,8 @@ Public API:
     dataset_head_grid, dataset_head_grid_plotly, layer_curves, cell_examples, DatasetHeadExplorer
                                                      a data-set run (lxmert_viz.analysis.summarize): per head, per layer,
                                                      the examples behind a head
+    AtlasView                                        a head atlas (lxmert_viz.analysis.atlas): colour by a column,
+                                                     the causal column in every cell, click a head for its row
     notebook_setup, sample_scenes                    the notebooks' shared set-up (seeds, one thread, the kit)
     heatmaps, default_token, box_weights             families on one scale; the word shown first; drawn weights
     architecture_figure, pointing_figure             which encoder makes which family; pointing per layer/head
@@ -60,7 +62,7 @@ from .states import state_drift, state_drift_plotly, state_pca, state_pca_plotly
 
 # The views import anywidget (and through it ipywidgets): loaded on first use, so that importing this
 # package stays cheap (PEP 562).
-_VIEWS = {"AttentionExplorer": "widgets_attention", "DatasetHeadExplorer": "widgets_dataset",
+_VIEWS = {"AtlasView": "widgets_atlas", "AttentionExplorer": "widgets_attention", "DatasetHeadExplorer": "widgets_dataset",
           "MaskingWidget": "widgets_masking", "QAWidget": "widgets_qa", "StatesExplorer": "widgets_states",
           "View": "view"}
 
@@ -74,7 +76,7 @@ def __getattr__(name: str):
 
 
 __all__ = [
-    "AttentionExplorer", "DatasetHeadExplorer", "MaskingWidget", "QAWidget", "StatesExplorer",
+    "AtlasView", "AttentionExplorer", "DatasetHeadExplorer", "MaskingWidget", "QAWidget", "StatesExplorer",
     "architecture_figure", "box_alphas", "box_weights", "cell_examples", "compare_methods",
     "dataset_head_grid", "dataset_head_grid_plotly", "default_token", "empty_overlay", "head_grid",
     "head_grid_plotly", "heatmap", "heatmap_array", "heatmap_plotly", "heatmaps", "layer_curves",
