@@ -41,7 +41,9 @@ from .analysis import summarize
 from .analysis.datasets import SPECS, open_dataset
 from .analysis.stats import DEFAULT_STATS, STATS
 from .errors import InputError, LxmertVizError, MissingFileError, UnknownWordsError
+from .explain import explain, faithfulness
 from .inputs.image import open_image
+from .inputs.item import Item
 from .kit import load
 from .shapes import evaluate as evaluate_command
 from .shapes import train as train_command
@@ -89,6 +91,15 @@ def write_png(out: Path, write) -> None:
             tmp.unlink()
 
 
+def shown_map_faithfulness(model, result) -> str:
+    """One line on how faithful the PNG's map is: raw attention's Del@15 / Ins@15 for the top answer
+    (computed here; the renderer only prints it). Empty without a QA head."""
+    if "qa" not in model.output_heads or not result.answers:
+        return ""
+    item = Item(result.tokens, result.regions)
+    return faithfulness(model, item, explain(result, "raw"), fractions=(0.0, 0.15)).line()
+
+
 def _ask(a) -> int:
     path = Path(a.image)
     if not path.exists():
@@ -119,7 +130,8 @@ def _ask(a) -> int:
             raise UserError(f"--word {a.word!r} is not in the question; its tokens are "
                             f"{result.tokens.labels()}") from None
     drawn = {}
-    write_png(png, lambda tmp: drawn.update(result_png(result, tmp, token=a.word)))
+    faith = shown_map_faithfulness(kit.model, result)
+    write_png(png, lambda tmp: drawn.update(result_png(result, tmp, token=a.word, faithfulness=faith)))
     print(f"attention overlay: {png} ({drawn['title']})")
     return 0
 

@@ -13,7 +13,7 @@ from lxmert_viz.viz import (box_alphas, box_weights, default_token, head_grid, h
                             heatmap, heatmap_array, heatmap_plotly, overlay, overlay_plotly,
                             overlay_spec, state_drift, state_drift_plotly, state_pca, state_pca_plotly)
 from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
-from lxmert_viz.viz.shading import CHOSEN, MAX_FILL  # noqa: E402
+from lxmert_viz.viz.shading import CHOSEN, shade  # noqa: E402
 from viz_fixtures import make_result, non_finite, ranks  # noqa: E402
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
@@ -38,7 +38,7 @@ def test_overlay_mpl_shading_and_bars_are_the_weights(result):
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
     n = result.regions.num_real
     alphas = _levels_of_layer(np.asarray(layer), result.regions.boxes[:n], result.regions.image_size)
-    np.testing.assert_allclose(alphas, MAX_FILL * w / w.max(), atol=1 / 255 + 1e-9)  # alpha proportional to weight
+    np.testing.assert_array_equal(alphas, 0.0)  # nothing painted over any object: the weight is the frame
     bars = fig.axes[-1].patches
     np.testing.assert_allclose([b.get_width() for b in bars], w, rtol=1e-6)
     assert [t.get_text() for t in fig.axes[-1].get_yticklabels()] == result.regions.names()[:n]
@@ -94,12 +94,12 @@ def test_overlay_plotly_structure_and_alphas(result):
     assert fig.data[1].type == "image" and fig.data[1].name == "shading"
     assert [tr.type for tr in fig.data[2:2 + n]] == ["scatter"] * n
     w = result.attn("l2v", 0, 1)[result.token_index("circle")]
-    np.testing.assert_array_equal(ranks(box_alphas(fig)), ranks(w))
-    assert box_alphas(fig).max() == pytest.approx(MAX_FILL)
+    s = shade(result.regions.boxes[:n], w, result.regions.image_size)
+    np.testing.assert_allclose(box_alphas(fig), s.levels, atol=1e-9)  # the frame's level, from the uniform level
     np.testing.assert_allclose(box_weights(fig), w, rtol=1e-6)
     np.testing.assert_allclose(bar_trace(fig).x, w, rtol=1e-6)
     assert list(bar_trace(fig).y) == result.regions.names()[:n]
-    assert fig.data[-1].marker.showscale and fig.data[-1].marker.cmax == pytest.approx(float(w.max()))
+    assert fig.data[-1].marker.showscale and fig.data[-1].marker.cmax == pytest.approx(s.vmax)
 
 
 def test_overlay_plotly_v2l_has_no_shading_and_sends_only_finite_values(result):

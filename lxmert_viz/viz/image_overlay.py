@@ -124,7 +124,7 @@ def overlay(result, token=None, region=None, *, family: str | None = None, layer
         ax.set_xlabel(f"outlined: the query region {spec['query_label']!r}", fontsize=FONT - 1)
     if bax is not None:
         if spec["keys_are_regions"]:
-            draw_bars(bax, spec["key_labels"], spec["weights"], levels=np.clip(spec["weights"] / s.vmax, 0, 1),
+            draw_bars(bax, spec["key_labels"], spec["weights"], levels=s.level_of(spec["weights"]),
                       whole=s.whole)
         else:
             draw_bars(bax, spec["key_labels"], spec["weights"])

@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from ..result import Result
 from .defaults import default_token
 from .region_picture import labelled_regions
-from .shading import CHOSEN, colour, composite, layer_size, shade, whole_label
+from .shading import CHOSEN, Shading, frame_extent, colour, composite, layer_size, peak_label, scale_label, shade, whole_label
 from .titles import attention_title
 
 SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
@@ -50,7 +50,7 @@ def _text_width(draw, text: str, f) -> int:
 
 
 def result_png(result: Result, path, token: int | str | None = None, layer: int = -1, head: int | str = "mean",
-               side: int = 512) -> dict:
+               side: int = 512, faithfulness: str = "", scale: str = "uniform") -> dict:
     """Write one word's attention over the result's regions as a PNG, with the question and answer.
 
     Args:
@@ -59,9 +59,13 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
         token: the word shown; None: the question's content word (`defaults.default_token`).
         layer, head: as `Result.attn` (default: the last cross layer, mean over heads).
         side: the image's longer side in the PNG, in pixels.
+        faithfulness: one line on the map's faithfulness (the command line computes it:
+            ``Faithfulness.line()``), printed under the picture; "" for none.
+        scale: `shading.shade`'s scale (``"uniform"``: white up to 1/R; ``"fixed"``: 0 to 1).
 
     Returns:
-        ``{"token": label, "layer": ..., "head": ..., "weights": (R,), "title": ...}``: what was drawn.
+        ``{"token": label, "layer": ..., "head": ..., "weights": (R,), "title": ..., "shading": Shading,
+        "picture_box": (x, y, w, h)}``: what was drawn and where the picture sits in the PNG.
 
     Example:
         >>> drawn = result_png(result, tmp / "circle.png")
@@ -75,7 +79,7 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
     r = result.regions
     n = r.num_real
     weights = np.asarray(result.row("l2v", q, layer, head), dtype=np.float64)
-    s = shade(r.boxes[:n], weights, r.image_size)
+    s = shade(r.boxes[:n], weights, r.image_size, scale=scale)
     names = r.names()[:n]
     lw, lh = layer_size(r.image_size, side)
     picture = composite(result.image, s, (lw, lh))
@@ -91,9 +95,10 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
     if unknown:
         lines_top.append((f"unknown to the model's vocabulary: {', '.join(unknown)}", f_small, (170, 0, 0)))
     legend = [f"{names[i]} {weights[i]:.2f}" for i in labelled_regions(s, 8) if i < n]
-    bar_w = 110
+    bar_w = 120
     scratch = ImageDraw.Draw(Image.new("RGB", (8, 8)))
-    bottom = [t for t in [whole_label(s, names)] if t]
+    bottom = [t for t in [scale_label(s) + " (" + peak_label(s).split(": ")[1] + ")", whole_label(s, names),
+                          f"faithfulness of this map (raw attention) · {faithfulness}" if faithfulness else ""] if t]
     line = "attention per region:"
     for item in legend:  # wrap the legend to the picture's width
         if _text_width(scratch, f"{line}   {item}", f_small) > lw + bar_w and line:
@@ -120,22 +125,26 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
         num = str(names[i]).split(":")[0]
         x1, y1 = PAD + float(r.boxes[i, 0]) * kx, top_h + float(r.boxes[i, 1]) * ky
         tb = d.textbbox((0, 0), num, font=f_small)
-        bx, by = max(PAD, x1 - (tb[2] - tb[0]) - 8), max(top_h, y1 - (tb[3] - tb[1]) - 8)
+        gap = frame_extent(s, i, max(lw, lh)) + 2  # outside the frame: the label never covers the weight
+        bx, by = max(PAD, x1 - gap - (tb[2] - tb[0]) - 6), max(top_h, y1 - gap - (tb[3] - tb[1]) - 6)
         edge = tuple(int(v) for v in colour(max(float(s.levels[i]), 0.5))) if i != s.chosen else CHOSEN
         d.rectangle([bx, by, bx + tb[2] - tb[0] + 6, by + tb[3] - tb[1] + 6], fill="white", outline=edge)
         d.text((bx + 3 - tb[0], by + 3 - tb[1]), num, font=f_small, fill=(0, 0, 0))
-    _colour_bar(d, PAD + lw + 18, top_h, 20, lh, s.vmax, f_small)
+    _colour_bar(d, PAD + lw + 18, top_h, 20, lh, s, f_small)
     y = top_h + lh + PAD
     for t in bottom:
         d.text((PAD, y), t, font=f_small, fill=(50, 50, 50))
         y += f_small.size + 8
     canvas.save(path)
-    return {"token": label, "layer": layer, "head": head, "weights": weights, "title": title}
+    return {"token": label, "layer": layer, "head": head, "weights": weights, "title": title, "shading": s,
+            "picture_box": (PAD, top_h, lw, lh)}
 
 
-def _colour_bar(d, x: int, y: int, w: int, h: int, vmax: float, f) -> None:
-    """A vertical colour bar (top = ``vmax``) with three ticks and a caption."""
-    ramp = colour(np.linspace(1, 0, h))
+def _colour_bar(d, x: int, y: int, w: int, h: int, s: Shading, f) -> None:
+    """A vertical colour bar 0..``s.vmax`` in the frames' colours (white up to the uniform level,
+    which is marked with a dashed black line and "1/R"), three ticks and a caption."""
+    vmax = s.vmax
+    ramp = colour(s.level_of(np.linspace(vmax, 0, h)))
     for k, rgb in enumerate(ramp):
         d.line([(x, y + k), (x + w, y + k)], fill=tuple(int(v) for v in rgb))
     d.rectangle([x, y, x + w, y + h], outline=(90, 90, 90))
@@ -143,4 +152,9 @@ def _colour_bar(d, x: int, y: int, w: int, h: int, vmax: float, f) -> None:
         yy = y + h - frac * h
         d.line([(x + w, yy), (x + w + 5, yy)], fill=(90, 90, 90))
         d.text((x + w + 8, yy - f.size / 2), f"{frac * vmax:.2f}", font=f, fill=(40, 40, 40))
+    if 0 < s.uniform <= vmax:
+        yy = y + h - s.uniform / vmax * h
+        for xx in range(x - 4, x + w + 4, 6):
+            d.line([(xx, yy), (xx + 3, yy)], fill=(0, 0, 0), width=2)
+        d.text((x + w + 8, yy - f.size - 2), "1/R", font=f, fill=(0, 0, 0))
     d.text((x - 4, y + h + 4), "attention", font=f, fill=(40, 40, 40))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .shading import CHOSEN, DROPPED, Shading, colour, layer_size, shading_layer, whole_label
+from ..inputs.image import open_image
+from .shading import CHOSEN, DROPPED, Shading, colour, frame_extent, layer_size, scale_label, shade, shading_layer, whole_label
 
 FONT = 10          # every label on these pictures (>= 10 px at the default size)
 WHOLE_BAR = "#9a9a9a"  # the whole-image row's bar (it is not on the image)
@@ -41,8 +42,6 @@ def draw_regions(ax, image, s: Shading, names, *, colorbar_ax=None, what: str = 
     w, h = s.image_size
     lw, lh = layer_size(s.image_size)
     if image is not None and not hasattr(image, "convert"):  # a path or an array
-        from ..inputs.image import open_image
-
         image = open_image(image)
     base = image.convert("RGB") if image is not None else Image.new("RGB", (w, h), "white")
     ax.imshow(np.asarray(base), extent=(0, w, h, 0), interpolation="nearest", zorder=0)
@@ -57,7 +56,9 @@ def draw_regions(ax, image, s: Shading, names, *, colorbar_ax=None, what: str = 
         for i in labelled_regions(s):
             x1, y1 = float(s.boxes[i, 0]), float(s.boxes[i, 1])
             edge = CHOSEN if i == s.chosen else (DROPPED if i in s.dropped else _hex(colour(max(s.levels[i], 0.5))))
-            inside = y1 < 0.08 * h or x1 < 0.05 * w  # at the image's edge: write the number inside the box
+            gap = frame_extent(s, i, max(lw, lh)) * max(w, h) / max(lw, lh)  # image pixels
+            inside = (y1 < 0.08 * h or x1 < 0.05 * w) and gap == 0  # at the edge, unframed: inside the box
+            x1, y1 = (x1, y1) if inside else (max(0.0, x1 - gap), max(0.0, y1 - gap))  # never on the frame
             ax.annotate(str(names[i]).split(":")[0], (x1, y1), xytext=(3, -3) if inside else (-2, 2),
                         textcoords="offset points", fontsize=FONT - 1, ha="left" if inside else "right",
                         va="top" if inside else "bottom", zorder=3, annotation_clip=False,
@@ -70,10 +71,11 @@ def draw_regions(ax, image, s: Shading, names, *, colorbar_ax=None, what: str = 
 
 
 def draw_colorbar(cax, s: Shading, what: str = "attention", horizontal: bool = False) -> None:
-    """A colour bar of the map (outline colours; fills are the same colours, translucent), 0 to
-    ``s.vmax`` (``gid="colorbar"``)."""
-    ramp = colour(np.linspace(0, 1, 128))
-    label = f"{what}, 0 to {s.vmax:.3g}"
+    """A colour bar of the frames' colours from 0 to ``s.vmax`` (white up to the uniform level, which
+    is marked with a dashed line), captioned with the scale and how peaked the map is
+    (``gid="colorbar"``)."""
+    ramp = colour(s.level_of(np.linspace(0, s.vmax, 128)))
+    label = scale_label(s, what)
     if horizontal:
         cax.imshow(ramp[None, :, :], extent=(0, s.vmax, 0, 1), aspect="auto", interpolation="bilinear",
                    gid="colorbar")
@@ -81,6 +83,8 @@ def draw_colorbar(cax, s: Shading, what: str = "attention", horizontal: bool = F
         cax.set_xlim(0, s.vmax)
         cax.tick_params(labelsize=FONT - 1)
         cax.set_xlabel(label, fontsize=FONT - 1, labelpad=1)
+        if 0 < s.uniform <= s.vmax:
+            cax.axvline(s.uniform, color="black", linestyle="--", linewidth=1, gid="uniform")
     else:
         cax.imshow(ramp[::-1, None, :], extent=(0, 1, 0, s.vmax), aspect="auto", interpolation="bilinear",
                    gid="colorbar")
@@ -90,6 +94,8 @@ def draw_colorbar(cax, s: Shading, what: str = "attention", horizontal: bool = F
         cax.tick_params(labelsize=FONT - 1)
         cax.set_ylabel(label, fontsize=FONT - 1)
         cax.set_ylim(0, s.vmax)
+        if 0 < s.uniform <= s.vmax:
+            cax.axhline(s.uniform, color="black", linestyle="--", linewidth=1, gid="uniform")
 
 
 def draw_bars(ax, labels, weights, *, levels=None, whole=(), dropped=(), what: str = "attention") -> list:
@@ -139,7 +145,7 @@ def _hex(rgb) -> str:
 
 
 def regions_overlay(image, regions, weights=None, *, what: str = "score", title: str | None = None,
-                    vmax: float | None = None):
+                    vmax: float | None = None, scale: str = "uniform"):
     """Any `Regions` on its image, shaded by ``weights`` (default: the regions' own ``scores``),
     with a colour bar and the values as bars: the same shading as every attention picture.
 
@@ -150,6 +156,7 @@ def regions_overlay(image, regions, weights=None, *, what: str = "score", title:
         what: what the values are, for the colour bar and the bars.
         title: the figure's title.
         vmax: top of the colour scale, or None.
+        scale: `shading.shade`'s scale (``"uniform"``, ``"fixed"`` 0-1, ``"max"``).
 
     Returns:
         the matplotlib `Figure`.
@@ -161,11 +168,9 @@ def regions_overlay(image, regions, weights=None, *, what: str = "score", title:
     """
     from matplotlib.figure import Figure
 
-    from .shading import shade
-
     n = regions.num_real
     w = np.asarray(regions.scores[:n] if weights is None else weights, dtype=np.float64)[:n]
-    s = shade(regions.boxes[:n], w, regions.image_size, vmax=vmax)
+    s = shade(regions.boxes[:n], w, regions.image_size, vmax=vmax, scale=scale)
     names = regions.names()[:n]
     fig = Figure(figsize=(10.5, 4.6), layout="constrained")
     ax, cax, bax = fig.subplots(1, 3, gridspec_kw={"width_ratios": [4, 0.18, 3.2]})

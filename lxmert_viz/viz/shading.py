@@ -1,21 +1,34 @@
-"""Region weights on the image: the one code path that turns weights into shading.
+"""Region weights on the image: the one code path that turns weights into marks on a picture.
 
 Shape letters: R regions, H x W the shading layer's pixels.
 
-Every picture of "how much each region gets" (the attention overlay, the explanation panels, the
-masking widget, the command line's PNG) goes through `shade` and `shading_layer`, so a weight looks
-the same everywhere:
+Every picture of "how much each region gets" (the views' SVG panels, the static matplotlib figures,
+the data-set examples, the command line's PNG) goes through `shade` and `shading_layer`, so a weight
+looks the same everywhere.
+
+The encoding: a frame outside the box, never paint on the object.
+  The kit's main demo asks colour questions, so the attended object's own pixels are the evidence:
+  any fill over them, however light, shifts their hue (teal read steel blue and yellow read mustard
+  under the old 30 % purple fill). A heat map blended over the image, a halo that bleeds inwards or
+  a fill clipped to "background" pixels (which needs a segmentation the detector does not give)
+  each change or hide some of those pixels. A frame drawn strictly outside the box, whose width and
+  colour follow the weight, changes none: every pixel inside every box keeps its value (a test
+  measures it), and frame width is a length judgement, which people read more accurately than
+  colour intensity. The frame sits on a thin white line so that it shows on dark and light
+  backgrounds; its colours come from one perceptual sequential map, white to deep purple
+  (ColorBrewer's RdPu), a hue that no shapes-world colour uses. Labels go outside the box too.
 
 * A region whose box covers (almost) the whole image, such as the shapes world's "scene" row, is
-  never painted: painting it would tint the entire picture whenever it gets weight. Its weight is
-  reported beside the image instead (`Shading.whole`).
-* Each other box gets a light fill whose opacity is proportional to its weight (at most
-  `MAX_FILL`, so the object under it keeps its colour) and an outline drawn just outside the box,
-  whose width and colour follow the weight. Colours come from one perceptual sequential map,
-  white to deep purple (ColorBrewer's RdPu), a hue that no shapes-world colour uses.
-* The scale runs from 0 to ``vmax``: the largest weight of any region, whole-image ones included
-  (so when the scene row takes most of the weight, the objects stay pale), unless the caller
-  passes a shared ``vmax`` to compare several pictures on one scale.
+  never framed: its weight is reported beside the image instead (`Shading.whole`).
+* Honest scale (the default, ``scale="uniform"``): the colour map starts at the uniform level
+  ``u`` (the weight every region would get if the map were flat: 1/R for attention, mean positive
+  weight otherwise) and reaches full colour at ``max(largest weight, PEAK_FULL * u)``. A region at
+  or below uniform gets no frame, so a near-uniform map looks weak, not strong; and full colour
+  needs a map that is at least `PEAK_FULL` times as peaked as uniform. The caption says how peaked
+  the map is (``peak = largest / uniform``) and the colour bar marks ``u``.
+* ``scale="fixed"``: the scale is 0 to 1 (attention probabilities as they are), one argument away.
+  ``scale="max"`` is the old per-picture 0-to-largest scale, and ``vmax`` still sets the top of the
+  scale (a shared top compares several pictures).
 
 This module draws with numpy and PIL only (no plotting library), so the command line can use it.
 """
@@ -31,8 +44,10 @@ from ..inputs.regions import WHOLE_IMAGE, Regions
 CMAP_RGB = np.array([(255, 247, 243), (252, 223, 220), (251, 196, 191), (249, 158, 180), (246, 103, 160),
                      (220, 51, 150), (172, 1, 125), (120, 0, 118), (73, 0, 106)], dtype=np.float64)
 CMAP_NAME = "RdPu"
-MAX_FILL = 0.3           # fill opacity of the largest weight: the object under it keeps its colour
-MIN_OUTLINE_LEVEL = 0.06  # boxes below this share of the scale get no outline (clutter on photos)
+MAX_FILL = 0.0           # no fill over any object: the weight is the frame outside the box
+PEAK_FULL = 4.0          # full colour needs a map at least this many times as peaked as uniform
+MIN_OUTLINE_LEVEL = 0.04  # boxes below this share of the scale get no frame (reads as "no weight")
+SCALES = ("uniform", "fixed", "max")
 CHOSEN = "#e08a00"       # a chosen query region's outline (amber)
 DROPPED = "#555555"      # a masked-out region (dashed)
 LAYER_SIDE = 512         # the shading layer's longer side in pixels
@@ -51,14 +66,13 @@ def colour_hex(level: float) -> str:
 
 
 def fill_alpha(level) -> np.ndarray:
-    """Fill opacity for ``level`` in 0..1."""
+    """Fill opacity for ``level`` in 0..1: always 0 (the object's pixels are never painted)."""
     return MAX_FILL * np.clip(np.asarray(level, dtype=np.float64), 0.0, 1.0)
 
 
 def seen_on_white(level) -> np.ndarray:
-    """(..., 3) uint8: what a filled box looks like over a white background (the colour bar's colours)."""
-    a = fill_alpha(level)[..., None]
-    return (255.0 * (1 - a) + colour(level) * a).round().astype(np.uint8)
+    """(..., 3) uint8: the frame colours (the colour bar's colours)."""
+    return colour(level)
 
 
 def colourscale(n: int = 9, on_white: bool = False) -> list[list]:
@@ -69,8 +83,20 @@ def colourscale(n: int = 9, on_white: bool = False) -> list[list]:
 
 
 def outline_width(level: float) -> float:
-    """Outline width in layer pixels at the reference size (`LAYER_SIDE`)."""
-    return 1.5 + 6.5 * float(np.clip(level, 0.0, 1.0))
+    """Frame width in layer pixels at the reference size (`LAYER_SIDE`): 2 px (weak) to 12 px (full)."""
+    return 2.0 + 10.0 * float(np.clip(level, 0.0, 1.0))
+
+
+def frame_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
+    """How far region ``i``'s frame reaches outside its box, in pixels of a layer whose longer side is
+    ``layer_side`` (labels are placed beyond it, so they never cover the weight)."""
+    unit = layer_side / LAYER_SIDE
+    if i == s.chosen:
+        return max(2, round(6 * unit)) + 2
+    lv = float(s.levels[i])
+    if lv < MIN_OUTLINE_LEVEL or not s.painted[i]:
+        return 0.0
+    return max(1, round(outline_width(lv) * unit)) + max(1, round(unit)) + 1
 
 
 def whole_image(boxes: np.ndarray, image_size: tuple[int, int], share: float = WHOLE_IMAGE) -> np.ndarray:
@@ -88,7 +114,8 @@ class Shading:
         weights: (R,) the weights drawn (negative ones count as 0).
         image_size: (W, H).
         vmax: the top of the scale (level 1).
-        levels: (R,) weight / vmax in 0..1, 0 for whole-image, dropped and negative regions.
+        levels: (R,) (weight - lo) / (vmax - lo) in 0..1, 0 for whole-image, dropped and negative
+            regions and for weights at or below ``lo``.
         painted: (R,) bool, the boxes drawn on the image (not whole-image, not dropped).
         whole: indices of whole-image regions (reported beside the image, never painted).
         dropped: indices of masked-out regions (dashed outline, no fill).
@@ -104,15 +131,29 @@ class Shading:
     whole: tuple[int, ...]
     dropped: tuple[int, ...]
     chosen: int | None
+    lo: float = 0.0
+    uniform: float = 0.0
+    scale: str = "max"
 
     @property
     def alphas(self) -> np.ndarray:
-        """(R,) fill opacity of each box (0 for the ones not painted)."""
-        return fill_alpha(self.levels)
+        """(R,) strength of each box's mark (its level; 0 for the ones not framed)."""
+        return np.asarray(self.levels, dtype=np.float64).copy()
+
+    @property
+    def peak(self) -> float:
+        """How peaked the map is: largest weight / uniform level (1.0 = flat; 0 when unknown)."""
+        top = float(np.clip(self.weights, 0, None).max()) if len(self.weights) else 0.0
+        return top / self.uniform if self.uniform > 0 else 0.0
+
+    def level_of(self, value) -> np.ndarray:
+        """The colour-map level of ``value`` on this picture's scale (the colour bar's mapping)."""
+        v = np.asarray(value, dtype=np.float64)
+        return np.clip((v - self.lo) / max(self.vmax - self.lo, 1e-12), 0.0, 1.0)
 
 
 def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), chosen: int | None = None,
-          paint: bool = True) -> Shading:
+          paint: bool = True, scale: str = "uniform") -> Shading:
     """Decide the shading of every region (see the module docstring for the rules).
 
     Args:
@@ -120,7 +161,10 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
         weights: (R,) weights (attention or relevance); None or ``paint=False``: draw no fill
             (e.g. a region query whose weights are over words).
         image_size: (W, H).
-        vmax: top of the colour scale; None: the largest weight (whole-image regions included).
+        vmax: top of the colour scale; None: from ``scale``.
+        scale: ``"uniform"`` (default): from the uniform level to ``max(largest, PEAK_FULL *
+            uniform)``; ``"fixed"``: 0 to 1; ``"max"``: 0 to the largest weight (whole-image
+            regions included).
         dropped: regions masked out of the run.
         chosen: a region to outline as the query.
 
@@ -128,10 +172,15 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
         a `Shading`.
 
     Example:
-        >>> s = shade([[0, 0, 10, 10], [2, 2, 4, 4]], [0.8, 0.2], (10, 10))
+        >>> s = shade([[0, 0, 10, 10], [2, 2, 4, 4]], [0.8, 0.2], (10, 10), scale="max")
         >>> s.whole, s.levels.tolist(), round(s.vmax, 2)
         ((0,), [0.0, 0.25], 0.8)
+        >>> flat = shade([[0, 0, 10, 10], [2, 2, 4, 4], [6, 6, 8, 8]], [0.33, 0.33, 0.34], (10, 10))
+        >>> round(flat.peak, 2), bool(flat.levels.max() < 0.05)
+        (1.02, True)
     """
+    if scale not in SCALES:
+        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     n = len(b)
     w = np.zeros(n) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
@@ -141,15 +190,27 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
     whole = whole_image(b, image_size)
     gone = np.zeros(n, bool)
     gone[[int(i) for i in dropped]] = True
-    top = float(np.clip(w, 0, None).max()) if n else 0.0
-    scale = float(vmax) if vmax is not None else top
+    pos = np.clip(w, 0, None)
+    top = float(pos.max()) if n else 0.0
+    uniform = float(pos.sum()) / n if n else 0.0  # 1/R when the weights are a distribution
+    lo = 0.0
+    if scale == "uniform":
+        lo = uniform
+        hi = max(top, PEAK_FULL * uniform)
+    elif scale == "fixed":
+        hi = 1.0
+    else:
+        hi = top
+    hi = float(vmax) if vmax is not None else hi
+    if hi <= lo:
+        lo = 0.0
     painted = ~whole & ~gone
     levels = np.zeros(n)
-    if paint and weights is not None and scale > 0:
-        levels = np.where(painted, np.clip(w / scale, 0.0, 1.0), 0.0)
-    return Shading(b, w, (int(image_size[0]), int(image_size[1])), scale if scale > 0 else 1.0, levels,
+    if paint and weights is not None and hi > 0:
+        levels = np.where(painted, np.clip((w - lo) / max(hi - lo, 1e-12), 0.0, 1.0), 0.0)
+    return Shading(b, w, (int(image_size[0]), int(image_size[1])), hi if hi > 0 else 1.0, levels,
                    painted, tuple(int(i) for i in np.flatnonzero(whole)), tuple(int(i) for i in np.flatnonzero(gone)),
-                   None if chosen is None else int(chosen))
+                   None if chosen is None else int(chosen), lo, uniform, scale)
 
 
 def layer_size(image_size: tuple[int, int], side: int = LAYER_SIDE) -> tuple[int, int]:
@@ -162,9 +223,9 @@ def layer_size(image_size: tuple[int, int], side: int = LAYER_SIDE) -> tuple[int
 def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray:
     """(H, W, 4) uint8 RGBA layer to put over the image: fills, outlines, dropped and chosen boxes.
 
-    Where boxes overlap, a pixel takes the largest level of the boxes that cover it (a heat map
-    from box masks; a sum would tint everything under a detector's many overlapping boxes). Outlines are drawn just outside each box,
-    over a thin white line, so they show on dark and light objects alike.
+    Nothing is drawn inside a box (the object keeps its pixels): each weighted box gets a frame just
+    outside it, width and colour by level, over a thin white line so that it shows on dark and
+    light backgrounds alike; the strongest frame is drawn last, on top.
     """
     from PIL import Image, ImageDraw
 
@@ -172,12 +233,6 @@ def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray
     kx, ky = lw / s.image_size[0], lh / s.image_size[1]
     px = np.column_stack([s.boxes[:, 0] * kx, s.boxes[:, 1] * ky, s.boxes[:, 2] * kx, s.boxes[:, 3] * ky])
     rgba = np.zeros((lh, lw, 4), np.uint8)
-    for i in np.argsort(s.levels, kind="stable"):  # ascending: a stronger box overwrites a weaker one (max)
-        lv = float(s.levels[i])
-        if lv <= 0:
-            continue
-        x1, y1, x2, y2 = (int(round(v)) for v in px[i])
-        rgba[max(y1, 0):y2, max(x1, 0):x2] = (*(int(v) for v in colour(lv)), int(round(255 * float(fill_alpha(lv)))))
     layer = Image.fromarray(rgba, "RGBA")
     draw = ImageDraw.Draw(layer)
     unit = max(lw, lh) / LAYER_SIDE
@@ -240,8 +295,17 @@ def composite(image, s: Shading, size: tuple[int, int] | None = None):
 
 
 def scale_label(s: Shading, what: str = "attention") -> str:
-    """The colour bar's caption, e.g. ``"attention, 0 to 0.74"``."""
-    return f"{what}, 0 to {s.vmax:.3g}"
+    """The colour bar's caption, e.g. ``"attention, uniform 0.125 to 0.5 · peak 3.2x uniform"``."""
+    if s.scale == "uniform" and s.lo > 0:
+        return f"{what}, uniform {s.lo:.2g} to {s.vmax:.2g} · peak {s.peak:.1f}x uniform"
+    return f"{what}, {s.lo:.2g} to {s.vmax:.3g}" + (f" · peak {s.peak:.1f}x uniform" if s.uniform > 0 else "")
+
+
+def peak_label(s: Shading) -> str:
+    """How peaked the map is, in words, e.g. ``"peak 1.0x uniform: flat"``."""
+    p = s.peak
+    word = "flat" if p < 1.5 else ("weakly peaked" if p < PEAK_FULL else "peaked")
+    return f"peak {p:.1f}x uniform: {word}"
 
 
 def whole_label(s: Shading, names, what: str = "attention") -> str:

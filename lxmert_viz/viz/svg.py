@@ -18,8 +18,9 @@ import json
 
 import numpy as np
 
+from .plotly_overlay import png_uri
 from .region_picture import WHOLE_BAR, labelled_regions
-from .shading import CHOSEN, DROPPED, Shading, colour, layer_size, shading_layer
+from .shading import CHOSEN, DROPPED, Shading, colour, frame_extent, layer_size, scale_label, shading_layer
 
 FONT = 12
 SELECTED = "#e08a00"
@@ -85,8 +86,6 @@ def overlay_svg(spec: dict, image_asset: str, *, what: str = "attention", width:
         image_asset: the asset key of the base image (the view sends it once per image).
         uniform: mark 1/K on the bars (attention rows sum to one; relevance does not).
     """
-    from .plotly_overlay import png_uri
-
     s: Shading = spec["shading"]
     w_img, h_img = s.image_size
     side = 330
@@ -124,15 +123,18 @@ def overlay_svg(spec: dict, image_asset: str, *, what: str = "attention", width:
         inside = by1 < 0.08 * ih or bx1 < 0.05 * iw
         edge = CHOSEN if i == s.chosen else (DROPPED if i in s.dropped else _hex(colour(max(s.levels[i], 0.5))))
         label = str(names[i]).split(":")[0]
-        tx, ty = (x0 + bx1 + 3, y0 + by1 + 3) if inside else (x0 + bx1 - 2 - 8 * len(label), y0 + by1 - 16)
+        gap = frame_extent(s, i, round(max(iw, ih)))  # outside the frame: a label never covers the weight
+        tx, ty = ((x0 + bx1 + 3, y0 + by1 + 3) if inside and gap == 0
+                  else (max(0.0, x0 + bx1 - gap - 2 - 8 * len(label)), max(0.0, y0 + by1 - gap - 16)))
         parts.append(f'<g class="lxv-region-number"><rect x="{tx:.1f}" y="{ty:.1f}" width="{8 * len(label) + 4}" '
                      f'height="14" rx="3" fill="#fff" stroke="{edge}"/>'
                      + text(tx + 2, ty + 11, label, size=FONT - 1) + "</g>")
     if spec.get("whole"):
         parts.append(text(x0, y0 + ih + 18, spec["whole"], size=FONT - 1, fill="#444"))
     if spec.get("paint", True):
-        parts.append(colour_bar(x0 + iw + 12, y0, 12, ih, colour(np.linspace(0, 1, 9)), s.vmax,
-                                f"{what}, 0 to {s.vmax:.3g}", f"lxv-cb-{id(spec)}"))
+        parts.append(colour_bar(x0 + iw + 12, y0, 12, ih, colour(s.level_of(np.linspace(0, s.vmax, 33))), s.vmax,
+                                scale_label(s, what), f"lxv-cb-{id(spec)}",
+                                uniform=s.uniform if s.uniform > 0 else None))
     # the bars
     bx = x0 + iw + 100
     label_w = min(190, 7.2 * max((len(str(lab)) + 14 for lab in labels), default=8))
@@ -146,7 +148,7 @@ def overlay_svg(spec: dict, image_asset: str, *, what: str = "attention", width:
 
     parts.append(text(ax_x + ax_w / 2, y0 - 10, spec.get("bar_title") or what, size=FONT, anchor="middle"))
     if spec.get("bars_are_regions", True):
-        lv = np.clip(weights / s.vmax, 0, 1)
+        lv = s.level_of(weights)
         cols = [WHOLE_BAR if i in s.whole else ("#dddddd" if i in s.dropped else _hex(colour(0.25 + 0.75 * lv[i])))
                 for i in range(n_k)]
         shown = [f"{lab} (whole image)" if i in s.whole else (f"{lab} (dropped)" if i in s.dropped else lab)
