@@ -340,7 +340,26 @@ def test_dataset_explorer_selects_and_follows_clicks(summary, kit):
     assert ex.selected == (1, 2) and 'class="lxv-selected" data-row="1" data-col="2"' in ex.panel("grid")
     with pytest.raises(IndexError, match="heads 0..3"):
         ex.select(0, 9)
+    click = {"kind": "click", "name": "grid", "session": "t"}
+    ex.events = [{**click, "seq": 1, "data": {"layer": 0, "head": 9}}]  # an error in a click is shown, not lost
+    assert "IndexError" in ex.panel("error")
+    ex.events = [*ex.events, {**click, "seq": 2, "data": {"layer": 0, "head": 2}}]
+    assert ex.selected == (0, 2) and "error" not in [p["name"] for p in ex.panels]
     assert_static_twin(ex)
+
+
+def test_dataset_explorer_needs_no_run_folder_after_it_is_built(summary, kit, tmp_path):
+    import shutil
+
+    from lxmert_viz.analysis import summarize
+    from lxmert_viz.viz import DatasetHeadExplorer
+
+    copy = tmp_path / "run"
+    shutil.copytree(summary.run_dir, copy)
+    ex = DatasetHeadExplorer(summarize(copy), kit, "ref_attn", "l2v", k=1)
+    shutil.rmtree(copy)  # what a notebook's clean-up cell does
+    ex.click("grid", {"layer": 1, "head": 1})
+    assert ex.selected == (1, 1) and len(ex.examples) == 2 and "layer 1 head 1" in ex.panel("examples")
 
 
 def test_interventions_widget_drives_every_tab(kit, circle_scenes):

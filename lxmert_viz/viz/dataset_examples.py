@@ -20,14 +20,16 @@ from .shading import shade
 
 
 def cell_panels(summary, kit, stat: str, family: str, layer: int, head: int, k: int = 3,
-                group: str | None = None) -> list[dict]:
+                group: str | None = None, picked: dict | None = None) -> list[dict]:
     """Everything the pictures need, as plain values: one dict per example, best first then worst.
 
     Each has ``row`` (``"best"`` / ``"worst"``), ``record``, ``image``, ``shading`` (a `Shading` of the
     head's weights on the regions; no fill when its keys are tokens; the named region outlined),
-    ``names`` (region names), ``caption``.
+    ``names`` (region names), ``caption``. ``picked``: ``summary.examples(...)`` of this cell, read
+    before (the run's folder is then not read again).
     """
-    picked = summary.examples(stat, family, layer, head, k=k, group=group)
+    if picked is None:
+        picked = summary.examples(stat, family, layer, head, k=k, group=group)
     draw_family = family if family in summary.layers else "l2v"
     panels = []
     for row in ("best", "worst"):

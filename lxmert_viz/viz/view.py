@@ -116,7 +116,15 @@ class View(anywidget.AnyWidget):
             if seq <= self._seen.get(session, 0):
                 continue
             self._seen[session] = seq
-            self.receive(ev.get("kind"), ev.get("name"), ev.get("data"))
+            try:
+                self.receive(ev.get("kind"), ev.get("name"), ev.get("data"))
+            except Exception as err:  # shown in the view: an error in a callback would only reach the kernel log
+                self.set_panels({"name": "error", "block": True, "css": "lxmert-viz-view-error lxv-status",
+                                 "html": f'<span style="color:#b00">{html.escape(type(err).__name__)}: '
+                                         f'{html.escape(str(err))}</span>'})
+                continue
+            if any(p["name"] == "error" for p in self.panels):  # the last action worked: clear the message
+                self.panels = [p for p in self.panels if p["name"] != "error"]
 
     def receive(self, kind: str, name: str, data=None) -> None:
         """Apply one thing the reader did (what the module queues in ``events``)."""

@@ -52,6 +52,12 @@ class DatasetHeadExplorer(View):
         self.selected = (int(layer), int(head))
         self.examples: list[dict] = []
         self.grid = summary.grid(stat, family)
+        self.count = summary.count(stat, family)
+        # every cell's examples are read now (one pass per head, well under a second for a 500-scene
+        # run): a click later needs no run folder, which a notebook may have removed by then
+        n_l = summary.layers[family]
+        self._picked = {(i, h): summary.examples(stat, family, i, h, k=k)
+                        for i in range(n_l) for h in range(summary.heads)}
         self.redraw()
 
     def on_click(self, panel: str, data) -> None:
@@ -79,7 +85,8 @@ class DatasetHeadExplorer(View):
                               vmax=max(hi, lo + 1e-6), cells=[(layer, head)], numbers=True, cell=34,
                               cell_click=lambda i, j: {"layer": i, "head": j}, x_title="head", y_title="layer",
                               bar_label=self.stat, gid="ds")
-        self.examples = cell_panels(self.summary, self.kit, self.stat, self.family, layer, head, self.k)
+        self.examples = cell_panels(self.summary, self.kit, self.stat, self.family, layer, head, self.k,
+                                    picked=self._picked[(layer, head)])
         rows = []
         for row in ("best", "worst"):
             cells = []
@@ -96,7 +103,7 @@ class DatasetHeadExplorer(View):
                  f"top row highest {html.escape(self.stat)}, bottom row lowest (outline: the named region)</div>")
         mean = grid[layer, head]
         status = (f"<b>{self.family} layer {layer}, head {head}</b><br>mean {self.stat} {mean:.3f} over "
-                  f"{self.summary.count(self.stat, self.family)} examples<br>click a head to change")
+                  f"{self.count} examples<br>click a head to change")
         self.set_panels({"name": "grid", "html": grid_svg, "css": "lxmert-viz-dataset-grid"},
                         {"name": "status", "html": status, "css": "lxmert-viz-dataset-status"},
                         {"name": "examples", "html": title + "".join(rows), "css": "lxmert-viz-dataset-examples",
