@@ -19,13 +19,13 @@ CSS = {"chart": "lxmert-viz-faithfulness", "line": "lxmert-viz-faithfulness-line
        "rank": "lxmert-viz-faithfulness-rank"}
 
 
-def curves_svg(f, *, width: int = 360, height: int = 200) -> str:
+def curves_svg(f, *, width: int = 400, height: int = 240) -> str:
     """Deletion (red) and insertion (blue) curves of one `Faithfulness`, k marked by a dashed line.
 
     Each ``<polyline>`` carries ``data-curve`` ("deletion" / "insertion") and ``data-y`` (the S
     probabilities, comma separated), so a test reads back what is drawn.
     """
-    x0, y0, w, h = 46.0, 26.0, width - 60.0, height - 66.0
+    x0, y0, w, h = 46.0, 26.0, width - 60.0, height - 96.0
     xs = np.asarray(f.fractions, dtype=np.float64)
 
     def px(x, y):
@@ -50,12 +50,11 @@ def curves_svg(f, *, width: int = 360, height: int = 200) -> str:
         data = ",".join(f"{float(y):.6g}" for y in ys)
         parts.append(f'<polyline class="{CSS["line"]}" data-curve="{name}" data-y="{data}" points="{pts}" '
                      f'fill="none" stroke="{colour}" stroke-width="2"><title>{name}</title></polyline>')
-    ly = height - 12
-    parts.append(f'<line x1="{x0}" x2="{x0 + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{DELETION}" stroke-width="2"/>')
-    parts.append(text(x0 + 22, ly, f"deletion (AUC {f.deletion_auc:.2f}, lower = more faithful)", size=FONT - 3))
-    parts.append(f'<line x1="{x0 + 190}" x2="{x0 + 208}" y1="{ly - 4}" y2="{ly - 4}" stroke="{INSERTION}" '
-                 f'stroke-width="2"/>')
-    parts.append(text(x0 + 212, ly, f"insertion (AUC {f.insertion_auc:.2f})", size=FONT - 3))
+    for row, (name, colour, auc, better) in enumerate((("deletion", DELETION, f.deletion_auc, "lower"),
+                                                         ("insertion", INSERTION, f.insertion_auc, "higher"))):
+        ly = y0 + h + 48 + 16 * row
+        parts.append(f'<line x1="{x0}" x2="{x0 + 18}" y1="{ly - 4}" y2="{ly - 4}" stroke="{colour}" stroke-width="2"/>')
+        parts.append(text(x0 + 22, ly, f"{name} (AUC {auc:.2f}, {better} = more faithful)", size=FONT - 3))
     return svg(width, height, "".join(parts), CSS["chart"])
 
 
