@@ -103,6 +103,8 @@ def overlay_svg(spec: dict, image_asset: str, *, what: str = "attention", width:
     lw, lh = layer_size(s.image_size)
     parts.append(f'<image class="lxv-image" data-lxv-asset="{esc(image_asset)}" x="{x0}" y="{y0}" width="{iw:.1f}" '
                  f'height="{ih:.1f}" preserveAspectRatio="none"/>')
+    parts.append(f'<rect class="lxv-image-frame" x="{x0 - 0.5}" y="{y0 - 0.5}" width="{iw + 1:.1f}" height="{ih + 1:.1f}" '
+                 f'fill="none" stroke="#999" stroke-width="1"/>')  # the image's edge: regions never float
     parts.append(f'<image class="lxv-shading" href="{png_uri(shading_layer(s, (lw, lh)))}" x="{x0}" y="{y0}" '
                  f'width="{iw:.1f}" height="{ih:.1f}" preserveAspectRatio="none"/>')
     names = spec["names"]

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import UnknownWordsError
 from .defaults import default_token
 from .image_overlay import overlay_spec
 from .plotly_overlay import png_uri
@@ -28,7 +29,9 @@ from .widget_base import head_options, layer_options
 CSS = {"question": "lxmert-viz-qa-question", "ask": "lxmert-viz-qa-ask", "answers": "lxmert-viz-qa-answers",
        "overlay": "lxmert-viz-qa-overlay", "status": "lxmert-viz-qa-status", "sample": "lxmert-viz-qa-sample",
        "upload": "lxmert-viz-qa-upload", "token": "lxmert-viz-qa-token", "root": "lxmert-viz-qa",
-       "notice": "lxmert-viz-qa-notice", "layer": "lxmert-viz-qa-layer", "head": "lxmert-viz-qa-head"}
+       "notice": "lxmert-viz-qa-notice", "layer": "lxmert-viz-qa-layer", "head": "lxmert-viz-qa-head",
+       "unknown": "lxmert-viz-qa-unknown"}
+UNKNOWN_LABEL = "answer even with unknown words"  # the kit's unknown="warn", as a control
 UPLOADED = -1  # the image dropdown's value while an uploaded image is shown
 
 
@@ -77,6 +80,9 @@ class QAWidget(View):
         samples: ``[(name, PIL image or path), ...]`` (bare images get names ``sample i``).
         question: asked at once on the first sample, when given.
         top_k: how many answers to show (passed to ``kit.ask`` when it accepts ``top_k``).
+        allow_unknown: start with the "answer even with unknown words" box ticked (the kit's
+            ``unknown="warn"``); unticked, a question the model cannot read is refused, and the
+            answers and picture of the previous question are cleared.
 
     Attributes:
         result: the latest `Result` (None before the first question).
@@ -91,7 +97,7 @@ class QAWidget(View):
         ('black', 'circle')
     """
 
-    def __init__(self, kit, samples=(), question: str | None = None, top_k: int = 5):
+    def __init__(self, kit, samples=(), question: str | None = None, top_k: int = 5, allow_unknown: bool = False):
         super().__init__(CSS["root"])
         self.kit = kit
         self.top_k = int(top_k)
@@ -107,7 +113,8 @@ class QAWidget(View):
         self._upload_name = None
         with self.hold_sync():
             self.controls = self._controls([], 0)
-            self._put(sample=0 if self.samples else None, question=question or "", token=None, layer=-1, head="mean")
+            self._put(sample=0 if self.samples else None, question=question or "", token=None, layer=-1, head="mean",
+                      unknown=bool(allow_unknown))
             self.set_panels({"name": "notice", "html": "", "css": CSS["notice"], "block": True},
                             {"name": "answers", "html": answers_table([]), "css": CSS["answers"], "block": True},
                             {"name": "status", "html": "", "css": CSS["status"], "block": True},
@@ -127,6 +134,7 @@ class QAWidget(View):
             {"name": "question", "kind": "text", "label": "question", "placeholder": "ask a question about the image",
              "width": "420px", "css": CSS["question"], "row": 1},
             {"name": "ask", "kind": "button", "label": "ask", "primary": True, "css": CSS["ask"], "row": 1},
+            {"name": "unknown", "kind": "checkbox", "label": UNKNOWN_LABEL, "css": CSS["unknown"], "row": 1},
             {"name": "token", "kind": "select", "label": "word", "css": CSS["token"], "row": 2,
              "options": options((lab, i) for i, lab in enumerate(labels))},
             {"name": "layer", "kind": "select", "label": "cross layer", "css": CSS["layer"], "row": 2,
@@ -153,6 +161,9 @@ class QAWidget(View):
             self.select_sample(int(changed["sample"]))
         if "question" in changed:
             self.ask(changed["question"])
+        elif "unknown" in changed and self.error and (self.value("question") or "").strip():
+            self._asked = None
+            self.ask(self.value("question"))  # the box ticked after a refusal: ask again
         if {"token", "layer", "head"} & set(changed):
             self._pending = True
 
@@ -194,10 +205,18 @@ class QAWidget(View):
         return (r.tokens.labels(), r.num_heads, r.num_layers("l2v")) if r is not None else ([], 0)
 
     # -- asking ----------------------------------------------------------------------------------
-    def _fail(self, msg: str) -> None:
+    def _fail(self, msg: str, clear: bool = False) -> None:
+        """Show ``msg``; ``clear``: the question was refused, so the previous answers and picture go
+        (they answered another question) and nothing under the message can be read as its answer."""
         self.error = msg
-        self.set_panels({"name": "status", "css": CSS["status"], "block": True,
-                         "html": f'<span class="lxmert-viz-qa-error" style="color:#b00">{html.escape(msg)}</span>'})
+        panels = [{"name": "status", "css": CSS["status"], "block": True,
+                   "html": f'<span class="lxmert-viz-qa-error" style="color:#b00">{html.escape(msg)}</span>'}]
+        if clear:
+            self.result, self.drawn, self._asked = None, {}, None
+            panels += [{"name": "answers", "css": CSS["answers"], "block": True, "html": answers_table([])},
+                       {"name": "notice", "css": CSS["notice"], "block": True, "html": ""},
+                       {"name": "overlay", "css": CSS["overlay"], "block": True, "html": ""}]
+        self.set_panels(*panels)
         self._update_twins()
 
     def ask(self, question: str):
@@ -213,16 +232,21 @@ class QAWidget(View):
         if self.image is None:
             self._fail("pick or upload an image first")
             return None
-        key = (id(self.image), question)
+        warn = bool(self.value("unknown"))
+        key = (id(self.image), question, warn)
         if key == self._asked and self.result is not None:
             return self.result  # same image, same question (Enter then click): nothing new
         if (self.value("question") or "").strip() != question:
             self._put(question=question)
         t0 = time.perf_counter()
         try:
-            result = self.kit.ask(self.image, question)
+            result = self.kit.ask(self.image, question, **({"unknown": "warn"} if warn else {}))
+        except UnknownWordsError as err:  # refused: the box below is the widget's unknown="warn"
+            msg = str(err).split('; rephrase it')[0]
+            self._fail(f"{msg}. Rephrase it with words the model knows, or tick '{UNKNOWN_LABEL}'.", clear=True)
+            return None
         except Exception as err:  # any kit error becomes a message in the widget, not a traceback
-            self._fail(f"{type(err).__name__}: {err}")
+            self._fail(f"{type(err).__name__}: {err}", clear=True)
             return None
         t1 = time.perf_counter()
         new_question = self.result is None or self.result.question != question
