@@ -1,10 +1,33 @@
-"""Per-layer curves of a run: a statistic's mean at each layer, with its spread over heads and
-over examples (`lxmert_viz.analysis.Summary.curve`)."""
+"""Per-layer curves of a run: a statistic's mean at each layer, with its spread over heads and a
+95 % interval of the mean over examples (`lxmert_viz.analysis.Summary.curve`).
+
+A rate (a 0/1 statistic such as ``ref_top1``: did the head's top region hit the referent) gets a
+Wilson interval, never ± one standard deviation (which for a 0/1 variable reaches below 0 and
+above 1 and says nothing about how well the rate is known); other statistics get mean ± 1.96 sd / √n.
+"""
 from __future__ import annotations
 
 import numpy as np
 
+from ..analysis.atlas import mean_interval, wilson
 from ..model.output import FAMILIES
+
+RATE_WORDS = ("top1", "correct", "pointing", "hit", "acc")  # statistics that are 0/1 per example
+
+
+def is_rate(stat: str, mean) -> bool:
+    """A 0/1 statistic (by name, and every mean within 0..1)."""
+    m = np.asarray(mean, dtype=np.float64)
+    return any(w in stat for w in RATE_WORDS) and bool(np.all((m[np.isfinite(m)] >= 0) & (m[np.isfinite(m)] <= 1)))
+
+
+def intervals(stat: str, curve: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(L,) lower and upper 95 % bounds of each layer's mean over ``n`` examples."""
+    rate = is_rate(stat, curve["mean"])
+    pairs = [wilson(m * n, n) if rate else mean_interval(m, sd, n)
+             for m, sd in zip(np.asarray(curve["mean"], float), np.asarray(curve["example_std"], float))]
+    lo, hi = (np.array(v, dtype=np.float64) for v in zip(*pairs)) if pairs else (np.zeros(0), np.zeros(0))
+    return lo, hi
 
 
 def layer_curves(summary, stat: str, families=None, *, labels: dict | None = None, reference: float | None = None,
@@ -22,8 +45,8 @@ def layer_curves(summary, stat: str, families=None, *, labels: dict | None = Non
 
     Returns:
         the matplotlib `Figure`. The line is the mean over examples and heads; the band spans the
-        lowest to the highest head mean; the error bars are one standard deviation over examples
-        of each example's head mean.
+        lowest to the highest head mean; the error bars are 95 % intervals of the mean over
+        examples (Wilson for rates, `intervals`).
 
     Example:
         >>> from lxmert_viz.analysis import run, summarize
@@ -53,7 +76,9 @@ def layer_curves(summary, stat: str, families=None, *, labels: dict | None = Non
             col = next(colours)
             ax.plot(x, c["mean"], marker="o", color=col, label=name)
             ax.fill_between(x, c["head_min"], c["head_max"], color=col, alpha=0.15, linewidth=0)
-            ax.errorbar(x, c["mean"], yerr=c["example_std"], fmt="none", ecolor=col, alpha=0.5, capsize=3)
+            lo, hi = intervals(stat, c, s.count(stat, fam))
+            yerr = np.vstack([np.clip(c["mean"] - lo, 0, None), np.clip(hi - c["mean"], 0, None)])
+            ax.errorbar(x, c["mean"], yerr=yerr, fmt="none", ecolor=col, alpha=0.6, capsize=3, gid=f"ci:{name}")
     if reference is not None:
         ax.axhline(reference, color="gray", linestyle="--", linewidth=1, label=reference_label)
     ax.set_xlabel("layer", fontsize=8)
@@ -61,5 +86,6 @@ def layer_curves(summary, stat: str, families=None, *, labels: dict | None = Non
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.tick_params(labelsize=8)
     ax.legend(fontsize=7, frameon=False)
-    ax.set_title(title or f"{stat} by layer (band: range over heads; bars: ±1 sd over examples)", fontsize=9)
+    how = "Wilson 95% interval" if is_rate(stat, [0.5]) else "95% interval of the mean"
+    ax.set_title(title or f"{stat} by layer (band: range over heads; bars: {how})", fontsize=9)
     return fig

@@ -5,13 +5,17 @@ Shape letters: A aggregates (cross layers, last-layer heads), M models.
 The numbers are `lxmert_viz.shapes.evaluate`'s (``RESULTS.json`` → ``pointing_game``): for each
 held-out question that names one object, the argmax over real regions of the naming word's ``l2v``
 row. The bars are ``by_layer``'s "layer k" (mean over heads of cross layer k), then the last cross
-layer's heads from ``by_layer_head``. Each model is one colour; chance is a dashed line.
+layer's heads from ``by_layer_head``. Each model is one colour; chance is a dashed line. Each
+bar carries its Wilson 95 % interval over the ``questions`` it was measured on (a hit rate is a
+proportion: never ± one standard deviation of a 0/1 variable).
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 import numpy as np
+
+from ..analysis.atlas import wilson
 
 FONT = 10
 COLOURS = ("#5a2d82", "#e08a00", "#2ca02c", "#1f77b4")
@@ -68,10 +72,14 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
     for k, (name, res) in enumerate(results.items()):
         pg = res["pointing_game"]
         vals = [100 * float(_aggregates(pg).get(a, np.nan)) for a in aggs]
+        n = int(pg.get("questions", 0))
+        ci = np.array([[100 * b for b in wilson(v / 100 * n, n)] for v in vals]).reshape(-1, 2)
+        yerr = np.vstack([np.clip(vals - ci[:, 0], 0, None), np.clip(ci[:, 1] - vals, 0, None)]) if n else None
         bars = ax.bar(xs + (k - (m - 1) / 2) * width, vals, width, color=COLOURS[k % len(COLOURS)], label=name,
-                      gid=name)
-        for b, v in zip(bars, vals):
-            ax.text(b.get_x() + b.get_width() / 2, v + 1, f"{v:.1f}", ha="center", va="bottom", fontsize=FONT - 1)
+                      gid=name, yerr=yerr, capsize=3, error_kw={"gid": f"ci:{name}", "elinewidth": 1})
+        for b, v, top in zip(bars, vals, ci[:, 1]):
+            ax.text(b.get_x() + b.get_width() / 2, (top if n else v) + 1, f"{v:.1f}", ha="center", va="bottom",
+                    fontsize=FONT - 1)
         ax.axhline(100 * pg["chance"], color=COLOURS[k % len(COLOURS)], linestyle="--", linewidth=1,
                    label=f"{name}: chance ({100 * pg['chance']:.1f}%)")
     ax.set_xticks(xs, [_label(a) for a in aggs], fontsize=FONT - 1)
@@ -79,5 +87,6 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
     ax.set_ylim(0, 112)
     ax.tick_params(axis="y", labelsize=FONT)
     ax.legend(fontsize=FONT - 1, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
-    ax.set_title("pointing game on held-out scenes (lxmert_viz.shapes.evaluate)", fontsize=FONT + 1)
+    ax.set_title("pointing game on held-out scenes (lxmert_viz.shapes.evaluate; bars: Wilson 95% intervals)",
+                 fontsize=FONT + 1)
     return fig
