@@ -10,7 +10,7 @@ from lxmert_viz.viz.defaults import default_token
 from lxmert_viz.viz.png import result_png
 from lxmert_viz.viz.label_layout import place, spread
 from lxmert_viz.viz.shading import MIN_OUTLINE_LEVEL, PEAK_FULL, composite, shade, shading_layer, whole_image
-from lxmert_viz.viz.titles import head_text, layer_text
+from lxmert_viz.viz.titles import STAGE_NOTE, head_text, layer_text, stage_text
 from test_viz_widgets import shading_layer as svg_layer  # the view's own layer, decoded from its SVG
 
 BOXES = np.array([[0, 0, 100, 80], [10, 10, 30, 30], [50, 20, 90, 60], [60, 30, 80, 50]], float)
@@ -116,6 +116,9 @@ def test_titles_name_layer_and_head():
     assert layer_text("l2v", -1, 3) == "cross layer 2 (last of 0-2)"
     assert layer_text("lang", 0, 2) == "language layer 0 (of 0-1)"
     assert head_text("mean", 4) == "mean of 4 heads" and head_text(5, 4) == "head 1 of 0-3"
+    # one convention: layers from 0; a state's name counts layers run, and the titles say so
+    assert stage_text("cross3") == "cross3 (after cross layer 2)" and stage_text("lang1") == "lang1 (after language layer 0)"
+    assert "cross3 = after cross layer 2" in STAGE_NOTE
 
 
 def test_spread_keeps_order_gap_and_bounds():

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..analysis.states import drift as drift_values, state_points
 from .label_layout import place, spread
+from .titles import STAGE_NOTE
 
 FONT = 10
 HIGHLIGHT = "#e08a00"
@@ -76,7 +77,8 @@ def state_drift(result, side: str | None = None, metric: str = "cosine", *, ax=N
         a.set_xticks(xs, names, fontsize=FONT)
         a.tick_params(axis="y", labelsize=FONT)
         a.set_xlim(-0.2, xs[-1] + 1.3 if len(xs) else 1)
-        a.set_xlabel("state: the last single-modality layer, then each cross layer", fontsize=FONT)
+        a.set_xlabel("state: the last single-modality layer, then each cross layer\n(" + STAGE_NOTE + ")",
+                     fontsize=FONT)
         a.set_title(f"{'tokens' if sd == 'lang' else 'regions'}: {METRIC_TITLES[metric]}", fontsize=FONT + 1)
         a.grid(alpha=0.3)
     return fig

@@ -1,13 +1,28 @@
 """What a picture shows, in words: family, layer, head aggregate and query, one way everywhere.
 
-Layers and heads are numbered as `Result.attn` takes them (from 0); a title gives the range too,
-e.g. ``"l2v · cross layer 2 (last of 0-2) · mean of 4 heads · word 'circle'"``.
+One layer-numbering convention everywhere (notebooks, views, command line, figures): layers and
+heads are numbered as `Result.attn` and the hook points take them (from 0); a title gives the range
+too, e.g. ``"l2v · cross layer 2 (last of 0-2) · mean of 4 heads · word 'circle'"``. Hidden states
+keep `lxmert_viz.model.families.stage_names`'s names, which count layers *run* (``cross3`` is the
+state after cross layer 2); `stage_text` and `STAGE_NOTE` say so wherever states are drawn.
 """
 from __future__ import annotations
 
 ENCODER = {"lang": "language layer", "vis": "relationship layer", "l2v": "cross layer", "v2l": "cross layer",
            "cross_lang": "cross layer", "cross_vis": "cross layer"}
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
+STAGE_NOTE = "state names count layers run: cross3 = after cross layer 2 (layers from 0)"
+STAGE_ENCODER = {"lang": "language layer", "vis": "relationship layer", "cross": "cross layer"}
+
+
+def stage_text(name: str) -> str:
+    """``"cross3"`` -> ``"cross3 (after cross layer 2)"``; ``"emb"`` -> ``"emb (embeddings)"``."""
+    if name == "emb":
+        return "emb (embeddings)"
+    stem = name.rstrip("0123456789")
+    if stem in STAGE_ENCODER and name[len(stem):]:
+        return f"{name} (after {STAGE_ENCODER[stem]} {int(name[len(stem):]) - 1})"
+    return name
 
 
 def layer_text(family: str, layer: int, num_layers: int) -> str:
