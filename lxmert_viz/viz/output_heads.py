@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .region_picture import FONT, draw_regions
-from .shading import shade
+from .shading import frame_extent, layer_size, shade
 
 WITH, WITHOUT = "#d62728", "#7f7f7f"  # with the image / without it
 
@@ -117,11 +117,22 @@ def region_labels_overlay(labels, *, ax=None, fontsize: int = 7):
     if labels.names.scene_row is not None:
         best[labels.names.scene_row] = 0.0  # no fill for a row whose label was never trained
     n = regions.num_real
-    draw_regions(ax, labels.image, shade(regions.boxes[:n], best[:n], regions.image_size), regions.names()[:n],
-                 what="probability", numbers=False)
-    for i in range(n):  # each region's label at its box's top-left corner
-        x1, y1 = float(regions.boxes[i, 0]), float(regions.boxes[i, 1])
-        ax.text(x1 + 1, y1 + 1, labels.label(i), fontsize=max(fontsize, FONT - 2), va="top", ha="left", zorder=3,
-                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.8, "linewidth": 0})
-    ax.set_title(f"object head beside {labels.text!r}\nnames: {labels.names.source}", fontsize=8)
+    s = shade(regions.boxes[:n], best[:n], regions.image_size, scale="fixed")  # probabilities: 0 to 1
+    draw_regions(ax, labels.image, s, regions.names()[:n], what="probability", numbers=False)
+    w, h = regions.image_size
+    lw, lh = layer_size(regions.image_size)
+    notes = []
+    for i in range(n):  # each label beside its box, outside the box and its frame: never on the object
+        if i in s.whole:
+            notes.append(f"{regions.names()[i]}: {labels.label(i)}")
+            continue
+        x1, y1, x2, y2 = (float(v) for v in regions.boxes[i])
+        gap = frame_extent(s, i, max(lw, lh)) * max(w, h) / max(lw, lh) + 1
+        below = y2 + gap + 0.08 * h < h
+        ax.text(x1, y2 + gap if below else y1 - gap, labels.label(i), fontsize=max(fontsize, FONT - 1),
+                va="top" if below else "bottom", ha="left", zorder=3, clip_on=False,
+                bbox={"boxstyle": "round,pad=0.1", "facecolor": "white", "alpha": 0.9, "linewidth": 0})
+    if notes:
+        ax.set_xlabel("; ".join(notes), fontsize=FONT - 1, color="#444444")
+    ax.set_title(f"object head beside {labels.text!r}\nnames: {labels.names.source}", fontsize=FONT)
     return fig
