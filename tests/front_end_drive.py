@@ -111,8 +111,9 @@ def _grab(page, rect) -> np.ndarray:
 
 
 def shading_ratio(page, root, target: int) -> dict:
-    """Mean |shaded - unshaded| outside every object box over the mean inside box ``target`` (the
-    shading layer hidden for the unshaded picture). Box 0 is the whole-image scene row."""
+    """Where the shading changes the browser's own pixels (the shading layer hidden for the plain
+    picture): inside box ``target`` (its object keeps its own pixels), in a ring just outside it (the
+    weight's frame), and far from every box. Box 0 is the whole-image scene row."""
     root.locator(".lxv-overlay").first.scroll_into_view_if_needed()
     time.sleep(0.3)
     geo = root.evaluate(GEOMETRY_JS)
@@ -124,14 +125,22 @@ def shading_ratio(page, root, target: int) -> dict:
     diff = np.abs(shaded - plain).sum(-1)
     ox, oy = geo["image"][0], geo["image"][1]
     h, w = diff.shape
-    inside_any = np.zeros((h, w), bool)
-    for i, (x0, y0, x1, y1) in enumerate(geo["boxes"]):
+    margin = max(4, int(0.06 * w))  # the frame is drawn just outside its box
+
+    def mask(box, grow=0):
+        m = np.zeros((h, w), bool)
+        x0, y0, x1, y1 = box
+        m[max(0, int(y0 - oy) - grow):max(0, int(y1 - oy) + 1 + grow), max(0, int(x0 - ox) - grow):max(0, int(x1 - ox) + 1 + grow)] = True
+        return m
+
+    near_any = np.zeros((h, w), bool)
+    for i, box in enumerate(geo["boxes"]):
         if i:
-            inside_any[max(0, int(y0 - oy)):int(y1 - oy) + 1, max(0, int(x0 - ox)):int(x1 - ox) + 1] = True
-    x0, y0, x1, y1 = geo["boxes"][target]
-    inside = diff[int(y0 - oy) + 1:int(y1 - oy), int(x0 - ox) + 1:int(x1 - ox)].mean()
-    outside = diff[~inside_any].mean()
-    return {"inside": float(inside), "outside": float(outside), "ratio": float(outside / max(inside, 1e-9)),
+            near_any |= mask(box, margin)
+    box = geo["boxes"][target]
+    inside = mask((box[0] + 2, box[1] + 2, box[2] - 2, box[3] - 2))
+    ring = mask(box, margin) & ~mask(box)
+    return {"inside": float(diff[inside].mean()), "ring": float(diff[ring].mean()), "far": float(diff[~near_any].mean()),
             "plain": plain}
 
 
@@ -184,7 +193,8 @@ def drive_qa(page, root, folder: Path) -> dict:
     ratio = shading_ratio(page, root, circle)
     orientation = upright(ratio.pop("plain"), ROOT / "assets" / "samples" / meta["file"])
     assert orientation["as_is"] < orientation["flipped"], f"the picture is drawn upside down: {orientation}"
-    assert ratio["inside"] > 5 and ratio["ratio"] <= 0.10, f"shading outside the object boxes is {ratio}"
+    assert ratio["inside"] < 2, f"the shading paints over the attended object: {ratio}"
+    assert ratio["ring"] > 5 and ratio["far"] <= 0.10 * ratio["ring"], f"the weight's frame is not where the circle is: {ratio}"
     select(root, ".lxmert-viz-qa-token", "what", "the word 'what'")
     wait_for(root, text_has(".lxmert-viz-qa-overlay svg", "word 'what'"), "the overlay of 'what'")
     select(root, ".lxmert-viz-qa-head", "head 0", "head 0")
