@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from .output_heads import _figure, paired_bars
+from .titles import STAGE_NOTE
 
 EFFECT_LABEL = "effect\n0: target's answer as it was\n1: moved to the source's"
 
@@ -22,7 +23,7 @@ def ablation_bars(ablation, k: int = 5, *, ax=None):
     rows = ablation.compare(k)
     fig, ax = _figure(ax, (5, 0.4 * len(rows) + 1.3))
     paired_bars(ax, rows, "full model", f"{len(ablation.heads)} heads removed", "answer probability")
-    ax.set_title(f"{ablation.clean.question!r} with {_heads_text(ablation.heads)} removed", fontsize=8)
+    ax.set_title(f"{ablation.clean.question!r} with {_heads_text(ablation.heads)} removed", fontsize=9)
     return fig
 
 
@@ -55,11 +56,11 @@ def head_ranking_grid(ranking, by: str = "prob_drop"):
     for ax, fam in zip(axes, fams):
         g = grids[fam]
         im = ax.imshow(g, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
-        ax.set_xticks(np.arange(g.shape[1]), [str(h) for h in range(g.shape[1])], fontsize=7)
-        ax.set_yticks(np.arange(g.shape[0]), [str(i) for i in range(g.shape[0])], fontsize=7)
-        ax.set_xlabel("head", fontsize=7)
+        ax.set_xticks(np.arange(g.shape[1]), [str(h) for h in range(g.shape[1])], fontsize=9)
+        ax.set_yticks(np.arange(g.shape[0]), [str(i) for i in range(g.shape[0])], fontsize=9)
+        ax.set_xlabel("head", fontsize=9)
         ax.set_title(fam, fontsize=9)
-    axes[0].set_ylabel("layer", fontsize=7)
+    axes[0].set_ylabel("layer", fontsize=9)
     label = {"prob_drop": "drop of the answer's probability", "flips": "share of answers changed",
              "accuracy": "accuracy with the head removed"}[by]
     fig.colorbar(im, ax=list(axes), fraction=0.04, label=label)
@@ -87,7 +88,7 @@ def patch_sweep_figure(sweep, metric: str = "effect", *, fig=None):
     data = sweep.effect if metric == "effect" else sweep.prob_source
     rows = {s: (data[s].T if sweep.per_position else data[s][None, :]) for s in sweep.streams}
     heights = [max(1, r.shape[0]) for r in rows.values()]
-    size = (1.0 * max(len(sweep.stages[s]) for s in sweep.streams) + 3, 0.45 * sum(heights) + 1.8)
+    size = (1.0 * max(len(sweep.stages[s]) for s in sweep.streams) + 3, 0.45 * sum(heights) + 2.6)
     if fig is None:
         fig = Figure(figsize=size, layout="constrained")
     else:
@@ -99,17 +100,20 @@ def patch_sweep_figure(sweep, metric: str = "effect", *, fig=None):
     for ax, stream in zip(axes, sweep.streams):
         grid = rows[stream]
         im = ax.imshow(grid, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
-        ax.set_xticks(np.arange(grid.shape[1]), sweep.stages[stream], fontsize=8)
+        ax.set_xticks(np.arange(grid.shape[1]), sweep.stages[stream], fontsize=9)
         ylabels = sweep.position_labels[stream] if sweep.per_position else [f"{stream}: all"]
-        ax.set_yticks(np.arange(grid.shape[0]), ylabels, fontsize=7)
+        ax.set_yticks(np.arange(grid.shape[0]), ylabels, fontsize=9)
         if not sweep.per_position:
             for k, ans in enumerate(sweep.answers[stream]):
                 v = grid[0, k]
                 dark = metric == "effect" and abs(v) > 0.6 or metric == "prob" and v < 0.5
-                ax.text(k, 0, ans, ha="center", va="center", fontsize=8, color="white" if dark else "black")
-        ax.set_title(f"{stream} stream: hidden.{stream}.k from the source", fontsize=8)
-    fig.colorbar(im, ax=list(axes), fraction=0.04,
-                 label=EFFECT_LABEL if metric == "effect" else f"P({sweep.source_answer!r})\nafter patching")
+                ax.text(k, 0, ans, ha="center", va="center", fontsize=9, color="white" if dark else "black")
+        ax.set_title(f"{stream} stream: hidden.{stream}.k from the source", fontsize=9)
+    axes[-1].set_xlabel(f"hidden state ({STAGE_NOTE})", fontsize=9)
+    cb = fig.colorbar(im, ax=list(axes), location="bottom", fraction=0.08, shrink=0.6, aspect=40)
+    cb.set_label(EFFECT_LABEL.replace("\n", " · ") if metric == "effect"
+                 else f"P({sweep.source_answer!r}) after patching", fontsize=9)  # one line under the maps: never clipped
+    cb.ax.tick_params(labelsize=9)
     fig.suptitle(f"patching source (answer {sweep.source_answer!r}) into target (answer {sweep.target_answer!r})",
                  fontsize=9)
     return fig
