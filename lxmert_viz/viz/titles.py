@@ -12,6 +12,7 @@ ENCODER = {"lang": "language layer", "vis": "relationship layer", "l2v": "cross 
            "cross_lang": "cross layer", "cross_vis": "cross layer"}
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "[PAD]")
 STAGE_NOTE = "state names count layers run: cross3 = after cross layer 2 (layers from 0)"
+STAGE_SHORT = "cross3 = after cross layer 2"  # the same, where a title is narrow
 STAGE_ENCODER = {"lang": "language layer", "vis": "relationship layer", "cross": "cross layer"}
 
 

@@ -13,7 +13,7 @@ from ..analysis.states import drift as drift_values
 from ..analysis.states import state_points
 from .states import METRIC_TITLES, PALETTE
 from .svg import legend_svg, lines_svg, scatter_svg, viridis
-from .titles import STAGE_NOTE
+from .titles import STAGE_SHORT
 from .view import View, options
 
 
@@ -89,11 +89,11 @@ class StatesExplorer(View):
         for sd in ("lang", "vis"):
             names = r.stage_names(sd)[r.single_index(sd):]
             labels = r.side_labels(sd)
-            groups.append({"title": "tokens" if sd == "lang" else "regions", "x": names,
+            groups.append({"title": f"{'tokens' if sd == 'lang' else 'regions'} ({STAGE_SHORT})", "x": names,
                            "lines": [((sd, n), labels[n], vals[sd][:, n]) for n in range(vals[sd].shape[1])]})
         label = r.side_labels(item[0])[item[1]]
         what = f"{'token' if item[0] == 'lang' else 'region'} {label!r}"
-        drift = lines_svg(groups, title=f"{METRIC_TITLES[metric]} · highlighted: {what} · {STAGE_NOTE}", y_title=metric,
+        drift = lines_svg(groups, title=f"{METRIC_TITLES[metric]} · highlighted: {what}", y_title=metric,
                           highlight=item, palette=PALETTE, width=940)
         pts = self.points
         side, stage = np.array(pts["side"]), np.array(pts["stage"])
