@@ -145,7 +145,7 @@ def _hex(rgb) -> str:
 
 
 def regions_overlay(image, regions, weights=None, *, what: str = "score", title: str | None = None,
-                    vmax: float | None = None, scale: str = "uniform"):
+                    vmax: float | None = None, scale: str | None = None):
     """Any `Regions` on its image, shaded by ``weights`` (default: the regions' own ``scores``),
     with a colour bar and the values as bars: the same shading as every attention picture.
 
@@ -156,7 +156,9 @@ def regions_overlay(image, regions, weights=None, *, what: str = "score", title:
         what: what the values are, for the colour bar and the bars.
         title: the figure's title.
         vmax: top of the colour scale, or None.
-        scale: `shading.shade`'s scale (``"uniform"``, ``"fixed"`` 0-1, ``"max"``).
+        scale: `shading.shade`'s scale (``"uniform"``, ``"fixed"`` 0-1, ``"max"``); None: ``"uniform"``
+            for weights that sum to 1 (a distribution), ``"fixed"`` for other values in 0..1
+            (detector scores), ``"max"`` otherwise.
 
     Returns:
         the matplotlib `Figure`.
@@ -170,6 +172,10 @@ def regions_overlay(image, regions, weights=None, *, what: str = "score", title:
 
     n = regions.num_real
     w = np.asarray(regions.scores[:n] if weights is None else weights, dtype=np.float64)[:n]
+    if scale is None:
+        finite = w[np.isfinite(w)]
+        scale = ("uniform" if len(finite) and abs(finite.sum() - 1) < 1e-3 and finite.min() >= 0
+                 else "fixed" if len(finite) and finite.min() >= 0 and finite.max() <= 1 else "max")
     s = shade(regions.boxes[:n], w, regions.image_size, vmax=vmax, scale=scale)
     names = regions.names()[:n]
     fig = Figure(figsize=(10.5, 4.6), layout="constrained")
