@@ -91,8 +91,13 @@ def frame_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
     """How far region ``i``'s frame reaches outside its box, in pixels of a layer whose longer side is
     ``layer_side`` (labels are placed beyond it, so they never cover the weight)."""
     unit = layer_side / LAYER_SIDE
-    if i == s.chosen:
-        return max(2, round(6 * unit)) + 2
+    chosen = max(2, round(4 * unit)) + 2 if i == s.chosen else 0
+    return weight_extent(s, i, layer_side) + chosen
+
+
+def weight_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
+    """How far region ``i``'s weight frame (with its white line) reaches outside its box."""
+    unit = layer_side / LAYER_SIDE
     lv = float(s.levels[i])
     if lv < MIN_OUTLINE_LEVEL or not s.painted[i]:
         return 0.0
@@ -246,15 +251,18 @@ def shading_layer(s: Shading, size: tuple[int, int] | None = None) -> np.ndarray
                 draw.line(seg, fill=_rgb(DROPPED) + (230,), width=max(2, round(2 * unit)))
             _dashed(draw, px[i], DROPPED, max(3, round(3 * unit)))
             continue
-        if i == s.chosen or lv < MIN_OUTLINE_LEVEL or not s.painted[i]:
+        if lv < MIN_OUTLINE_LEVEL or not s.painted[i]:
             continue
         wd = max(1, round(outline_width(lv) * unit))
         _outside(draw, px[i], (255, 255, 255, 255), wd + max(1, round(unit)) + 1, lw, lh)
         _outside(draw, px[i], (*(int(v) for v in colour(lv)), 255), wd, lw, lh)
-    if s.chosen is not None:
-        wd = max(2, round(6 * unit))
-        _outside(draw, px[s.chosen], (255, 255, 255, 255), wd + 2, lw, lh)
-        _outside(draw, px[s.chosen], _rgb(CHOSEN) + (255,), wd, lw, lh)
+    if s.chosen is not None:  # the chosen region's outline goes outside its weight frame: both stay visible
+        k = s.chosen
+        gap = weight_extent(s, k, max(lw, lh))
+        wd = max(2, round(4 * unit))
+        box = [px[k][0] - gap, px[k][1] - gap, px[k][2] + gap, px[k][3] + gap]
+        _outside(draw, box, (255, 255, 255, 255), wd + 2, lw, lh)
+        _outside(draw, box, _rgb(CHOSEN) + (255,), wd, lw, lh)
     return np.asarray(layer)
 
 
@@ -309,8 +317,8 @@ def peak_label(s: Shading) -> str:
 
 
 def whole_label(s: Shading, names, what: str = "attention") -> str:
-    """One line on the whole-image regions, e.g. ``"whole image (0:scene): 0.42, not shaded"``."""
+    """One short line on the whole-image regions (never shaded), e.g. ``"0:scene 0.42 (whole image)"``."""
     if not s.whole:
         return ""
-    parts = [f"whole image ({names[i]}): {s.weights[i]:.2f}, not shaded" for i in s.whole]
+    parts = [f"{names[i]} {s.weights[i]:.2f} (whole image)" for i in s.whole]  # short: fits under a small panel
     return "; ".join(parts)
