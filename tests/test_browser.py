@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from front_end_drive import check_offline_export, drive_all
+from front_end_drive import check_drawn, check_offline_export, drive_all
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -306,6 +306,43 @@ def test_notebook_in_jupyterlab_and_its_export_offline(lab, browser, path):
     offline = check_offline_export(browser, html, saved, folder / "export_first_twin.png")
     REPORT[f"lab/{path.stem}"] = {"run_s": round(ran, 1), "total_s": round(time.time() - t0, 1), "screenshots": shots,
                                   "views": results, "export_offline": offline}
+
+
+EXPLORER_LOADS = int(os.environ.get("LXMERT_VIZ_EXPLORER_LOADS", "10"))
+
+
+def test_notebook_02_draws_every_panel_on_every_load(lab, browser):
+    """Issue 23.5: with plotly FigureWidgets inside ipywidgets boxes, 1 load in 4 of notebook 02 left
+    the explorer's heatmap and head grid as empty axes. Load 02 afresh (new workspace, new kernel)
+    ``EXPLORER_LOADS`` times; after each, every picture panel of every view must have data drawn
+    (SVG cells, bars, lines or images with a size, and pixels that are not one flat colour)."""
+    base, token, _ = lab
+    path = next(p for p in NOTEBOOKS if p.stem.startswith("02_"))
+    loads = []
+    for k in range(EXPLORER_LOADS):
+        page, errors = _page(browser)
+        t0 = time.time()
+        try:
+            cells = run_notebook(page, f"{base}/lab/workspaces/load02n{k}/tree/{path.name}?reset&token={token}", path.name)
+            assert not _problems(cells), f"load {k}: {_problems(cells)}"
+            roots = page.locator(".lxv-root")
+            assert roots.count() >= 1, f"load {k}: no view on the page"
+            drawn = []
+            for i in range(roots.count()):
+                root = roots.nth(i)
+                root.scroll_into_view_if_needed()
+                panels = check_drawn(root, f"load {k}, view {i}")
+                drawn.append({"panels": len(panels), "empty": sum(p["shapes"] + p["images"] == 0 for p in panels)})
+            if k == 0:
+                (OUT / "explorer_loads").mkdir(parents=True, exist_ok=True)
+                roots.first.screenshot(path=str(OUT / "explorer_loads" / "load_00_first_view.png"))
+        finally:
+            page.close()
+            _shutdown_kernels(base, token)
+        assert not errors, f"load {k}: {errors}"
+        loads.append({"load": k, "views": drawn, "s": round(time.time() - t0, 1)})
+    REPORT["explorer_loads"] = loads
+    assert len(loads) == EXPLORER_LOADS and all(v["empty"] == 0 for ld in loads for v in ld["views"])
 
 
 def test_nbconvert_execute_export_with_widget_state_offline(browser, tmp_path):
