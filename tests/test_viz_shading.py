@@ -9,7 +9,7 @@ from lxmert_viz.viz import QAWidget
 from lxmert_viz.viz.defaults import default_token
 from lxmert_viz.viz.png import result_png
 from lxmert_viz.viz.label_layout import place, spread
-from lxmert_viz.viz.shading import MIN_OUTLINE_LEVEL, PEAK_FULL, composite, shade, shading_layer, whole_image
+from lxmert_viz.viz.shading import MIN_OUTLINE_LEVEL, PEAK_FULL, composite, honest_top, shade, shading_layer, whole_image
 from lxmert_viz.viz.titles import STAGE_NOTE, head_text, layer_text, stage_text
 from test_viz_widgets import shading_layer as svg_layer  # the view's own layer, decoded from its SVG
 
@@ -51,6 +51,8 @@ def test_a_near_uniform_map_reads_weak_by_the_colour_bar_s_measure():
     img = Image.new("RGB", SIZE, (250, 250, 250))
     out = np.asarray(composite(img, s, (100, 80)), float)
     assert np.abs(out - 250).sum(-1).max() == 0, "a flat map draws no frame at all"
+    flat_map = np.full((3, 8), 0.125) + np.linspace(0, 0.005, 8)  # a near-uniform T x R attention map
+    assert flat_map.max() / honest_top(flat_map) < 0.3, "the heat maps' scale keeps a flat map dark too"
     sharp = shade(BOXES, [0.05, 0.85, 0.05, 0.05], SIZE)
     assert sharp.levels.max() == pytest.approx(0.8) and sharp.peak == pytest.approx(3.4), "a peaked map: strong"
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..model.output import FAMILIES
+from .shading import honest_top
 from .titles import head_text, layer_text
 
 FONT = 10  # tick labels and titles: >= 10 px at the default size
@@ -38,7 +39,8 @@ def heatmap_array(a: np.ndarray, query_labels, key_labels, *, ax=None, title: st
     """Matplotlib heatmap of a (Q, K) map with its labels; returns the `Figure`.
 
     Args:
-        vmax: top of the colour scale (None: this map's maximum; pass one value to compare maps).
+        vmax: top of the colour scale (None: this map's maximum, but at least 4x uniform so a flat map
+            stays dark: `shading.honest_top`; pass one value to compare maps).
         colorbar: draw a colour bar beside the axes.
 
     Example:
@@ -54,7 +56,7 @@ def heatmap_array(a: np.ndarray, query_labels, key_labels, *, ax=None, title: st
         ax = fig.add_subplot()
     else:
         fig = ax.figure
-    im = ax.imshow(a, cmap="viridis", vmin=0.0, vmax=vmax if vmax is not None else max(float(a.max()), 1e-6),
+    im = ax.imshow(a, cmap="viridis", vmin=0.0, vmax=vmax if vmax is not None else honest_top(a),
                    aspect="auto", interpolation="nearest")
     ax.set_xticks(np.arange(a.shape[1]), list(key_labels), rotation=50, ha="right", rotation_mode="anchor",
                   fontsize=FONT)
@@ -82,7 +84,7 @@ def heatmap(result, family: str, layer: int = -1, head: int | str = "mean", *, a
         layer, head: as `Result.attn`.
         ax: axes to draw on, or None for a new figure.
         highlight_query: outline this query's row.
-        vmax: top of the colour scale (None: this map's maximum).
+        vmax: top of the colour scale (None: `shading.honest_top`).
         colorbar: draw a colour bar.
 
     Returns:

@@ -14,6 +14,9 @@ from __future__ import annotations
 import json
 import random
 
+from ..assets import assets_dir
+from ..kit import load
+
 
 def seed_everything(seed: int = 0) -> None:
     """Seed `random`, numpy's global generator and torch (CPU and, when present, CUDA)."""
@@ -61,9 +64,7 @@ def notebook_setup(model=None, *, seed: int = 0, threads: int | None = 1, inline
             ip.run_line_magic("matplotlib", "inline")
     if model is False:
         return None
-    import lxmert_viz
-
-    return lxmert_viz.load(model, **load_kwargs)
+    return load(model, **load_kwargs)
 
 
 def sample_scenes() -> list[dict]:
@@ -73,8 +74,6 @@ def sample_scenes() -> list[dict]:
         >>> [o["shape"] for o in sample_scenes()[0]["objects"]]
         ['circle', 'rectangle', 'triangle']
     """
-    from ..assets import assets_dir
-
     folder = assets_dir() / "samples"
     scenes = json.loads((folder / "samples.json").read_text(encoding="utf-8"))
     for s in scenes:

@@ -18,6 +18,7 @@ import io
 
 import numpy as np
 
+from .image_overlay import overlay_spec
 from .region_picture import WHOLE_BAR, labelled_regions
 from .shading import Shading, colour, colourscale, layer_size, shading_layer
 
@@ -254,8 +255,6 @@ def update_overlay(fig, result, token=None, region=None, *, family: str | None =
     Returns:
         the `overlay_spec` that was drawn.
     """
-    from .image_overlay import overlay_spec
-
     spec = overlay_spec(result, token, region, family, layer, head, vmax)
     draw(fig, result.image, spec, rebuild=image)
     return spec

@@ -218,6 +218,16 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
                    None if chosen is None else int(chosen), lo, uniform, scale)
 
 
+def honest_top(a, keys: int | None = None) -> float:
+    """Top of a heat map's colour scale for attention ``a`` over ``keys`` keys: its largest value, but
+    never below ``PEAK_FULL`` times uniform (capped at 1), so a near-uniform map stays dark instead of
+    being stretched to full colour (the same rule as `shade`'s default scale)."""
+    arr = np.asarray(a, dtype=np.float64)
+    k = int(keys or (arr.shape[-1] if arr.ndim else 1))
+    top = float(np.nanmax(arr)) if arr.size else 0.0
+    return max(top, min(1.0, PEAK_FULL / max(k, 1)), 1e-6)
+
+
 def layer_size(image_size: tuple[int, int], side: int = LAYER_SIDE) -> tuple[int, int]:
     """(W, H) of the shading layer: the image scaled so that its longer side is ``side`` pixels."""
     w, h = image_size

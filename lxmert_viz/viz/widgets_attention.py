@@ -18,6 +18,7 @@ from .defaults import default_region, default_token
 from .head_grid import ENTROPY_SCALE, MAX_SCALE, _cells
 from .image_overlay import overlay_spec
 from .plotly_overlay import png_uri
+from .shading import PEAK_FULL, honest_top
 from .svg import matrix_svg, overlay_svg, scale_rgb
 from .view import View, options
 from .widget_base import head_options
@@ -174,7 +175,8 @@ class AttentionExplorer(View):
             {"name": "overlay", "html": overlay_svg(spec, "image", width=940), "css": "lxmert-viz-attn-overlay", "block": True},
             {"name": "heatmap", "css": "lxmert-viz-attn-heatmap",
              "html": matrix_svg(a, qlab, klab, title=heatmap_title(r, fam, layer, head), highlight_row=q,
-                                row_click=lambda i: {"query": i}, bar_label="weight (0 to this map's max)",
+                                row_click=lambda i: {"query": i}, vmax=honest_top(a),
+                                bar_label=f"weight (0 to max(largest, {PEAK_FULL:g}/K))",
                                 uniform=1.0 / a.shape[1], gid="hm")},
             {"name": "heads", "css": "lxmert-viz-attn-heads",
              "html": head_grid_svgs(st, fam, (layer, head)) + '<div style="font-size:12px;color:#555">'

@@ -14,6 +14,8 @@ import base64
 import html
 import io
 
+from ..inputs.image import open_image
+from ..interventions import family_layers
 from .interventions import patch_sweep_figure
 from .output_heads import fill_overlay, region_labels_overlay
 from .svg import img_html
@@ -75,7 +77,6 @@ class InterventionsWidget(View):
     def __init__(self, kit, samples=(), question: str = "what color is the circle?"):
         from matplotlib.figure import Figure
 
-        from ..inputs.image import open_image
 
         super().__init__(CSS["root"])
         self.kit = kit
@@ -132,8 +133,6 @@ class InterventionsWidget(View):
         return dict(self.samples)[name]
 
     def _layers(self):
-        from ..interventions import family_layers
-
         fam = self.value("ablate-family")
         n = family_layers(self.kit.model.config, fam)
         self.controls = [{**c, "options": options([("all", "all")] + [(str(i), i) for i in range(n)])}
@@ -219,8 +218,6 @@ class InterventionsWidget(View):
 
     def ablate(self, question: str | None = None, family: str | None = None, layer=None, heads=None):
         """Ask with the chosen heads removed; returns the `Ablation`."""
-        from ..interventions import family_layers
-
         if question is not None:
             self._put(**{"ablate-question": question})
         if family is not None:
