@@ -79,7 +79,7 @@ def cell_examples(summary, kit, stat: str, family: str, layer: int, head: int, k
 
     panels = cell_panels(summary, kit, stat, family, layer, head, k, group)
     cols = max(1, max(sum(p["row"] == r for p in panels) for r in ("best", "worst")))
-    fig = Figure(figsize=(2.3 * cols, 5.6), layout="constrained")
+    fig = Figure(figsize=(3.0 * cols, 7.0), layout="constrained")  # room for 9 pt captions
     axes = fig.subplots(2, cols, squeeze=False)
     for r, row in enumerate(("best", "worst")):
         mine = [p for p in panels if p["row"] == row]
@@ -90,9 +90,9 @@ def cell_examples(summary, kit, stat: str, family: str, layer: int, head: int, k
                 continue
             p = mine[c]
             draw_regions(ax, p["image"], p["shading"], p["names"])
-            ax.set_title(p["caption"], fontsize=7)
+            ax.set_title(p["caption"], fontsize=9)
             if c == 0:
-                ax.set_ylabel(f"{row} {k}", fontsize=8)
+                ax.set_ylabel(f"{row} {k}", fontsize=9)
     fig.suptitle(f"{family} layer {layer} head {head}: examples with the highest and lowest {stat} "
                  "(outline: the named region)", fontsize=9)
     return fig
