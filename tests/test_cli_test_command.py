@@ -1,5 +1,5 @@
 """The test command (scripts/test.sh, run by .ci/run) says what it does: each install step announced,
-pip's downloads shown (only "already satisfied" lines dropped), pytest reporting by count with the
+pip's downloads shown (only "already satisfied" lines dropped), ruff, pytest reporting by count with the
 slowest tests, then the exactness tests again on ATEN_CPU_CAPABILITY=default with one thread.
 Checked with a stand-in venv whose pip and python only echo (nothing is installed or run)."""
 from __future__ import annotations
@@ -15,6 +15,10 @@ echo "Requirement already satisfied: numpy"
 echo "Collecting torch==2.13.0"
 exit ${FAKE_PIP_RC:-0}
 """
+FAKE_RUFF = """#!/bin/bash
+echo "RAN ruff $*"
+exit ${FAKE_RUFF_RC:-0}
+"""
 FAKE_PYTHON = """#!/bin/bash
 echo "RAN python $* ATEN=${ATEN_CPU_CAPABILITY:-} OMP=${OMP_NUM_THREADS:-}"
 exit ${FAKE_PY_RC:-0}
@@ -26,7 +30,7 @@ def run_script(tmp_path: Path, **env) -> subprocess.CompletedProcess:
     shutil.copy(ROOT / "scripts" / "test.sh", tmp_path / "scripts" / "test.sh")
     bin_dir = tmp_path / ".venv" / "bin"
     bin_dir.mkdir(parents=True)
-    for name, text in (("pip", FAKE_PIP), ("python", FAKE_PYTHON)):
+    for name, text in (("pip", FAKE_PIP), ("python", FAKE_PYTHON), ("ruff", FAKE_RUFF)):
         (bin_dir / name).write_text(text)
         (bin_dir / name).chmod(0o755)
     path = f"{tmp_path}:{os.environ['PATH']}"  # a chromium stand-in keeps apt-get out of it
@@ -41,7 +45,8 @@ def test_the_test_command_announces_its_steps_and_reruns_the_exactness_tests(tmp
     assert p.returncode == 0, p.stderr
     out = p.stdout
     steps = [line for line in out.splitlines() if line.startswith("==> ")]
-    assert [s.split()[1] for s in steps] == ["installing", "installing", "pytest:", "pytest"]
+    assert [s.split()[1] for s in steps] == ["installing", "installing", "ruff", "pytest:", "pytest"]
+    assert "RAN ruff check ." in out
     assert "Collecting torch==2.13.0" in out and "already satisfied" not in out
     runs = [line for line in out.splitlines() if line.startswith("RAN python -m pytest")]
     assert len(runs) == 2
@@ -53,6 +58,7 @@ def test_the_test_command_announces_its_steps_and_reruns_the_exactness_tests(tmp
 def test_a_failing_install_or_test_run_fails_the_command(tmp_path):
     assert run_script(tmp_path / "a", FAKE_PIP_RC="1").returncode == 1
     assert run_script(tmp_path / "b", FAKE_PY_RC="1").returncode == 1
+    assert run_script(tmp_path / "c", FAKE_RUFF_RC="1").returncode == 1
 
 
 def test_ci_runs_the_test_command():

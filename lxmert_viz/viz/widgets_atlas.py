@@ -77,6 +77,8 @@ class AtlasView(View):
         selected head's atlas row; panels ``grid``, ``row``, ``dormant``.
 
     Example:
+        >>> from lxmert_viz.analysis.atlas import head_atlas
+        >>> atlas = head_atlas("shapes:1", tmp / "atlas", families=["l2v"], limit=2)
         >>> view = AtlasView(atlas, "l2v", "entropy")
         >>> view.click("grid", {"layer": 1, "head": 2}).selected
         (1, 2)
