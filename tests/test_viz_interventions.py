@@ -38,7 +38,12 @@ def test_match_and_region_label_figures(kit, circle_scenes):
     lab = kit.region_labels(circle_scenes[0])
     ax = region_labels_overlay(lab).axes[0]
     texts = [t.get_text() for t in ax.texts]
-    assert texts == [lab.label(i) for i in range(lab.regions.num_real)]
+    whole = set(np.flatnonzero(lab.regions.whole_image()).tolist())
+    assert texts == [lab.label(i) for i in range(lab.regions.num_real) if i not in whole]  # beside their boxes
+    assert all(lab.label(i) in ax.get_xlabel() for i in whole), "the whole-image row's label is under the image"
+    for t, i in zip(ax.texts, [i for i in range(lab.regions.num_real) if i not in whole]):
+        x1, y1, x2, y2 = lab.regions.boxes[i]
+        assert not (y1 < t.get_position()[1] < y2), "a label sits outside its box, never on the object"
 
 
 def test_intervention_figures(kit, circle_scenes):
