@@ -83,7 +83,7 @@ def test_readme_runs_as_written(tmp_path, monkeypatch):
                 assert p.returncode == 0, f"{command}\n{p.stderr[-3000:]}"
                 assert "Traceback" not in p.stderr, command
                 ran["bash"] += 1
-    assert ran == {"python": 3, "bash": 9}, ran
+    assert ran == {"python": 4, "bash": 11}, ran
     assert (tmp_path / "scene_00_attention.png").is_file() and (tmp_path / "scene.png").is_file()
     assert not (tmp_path / "runs" / "my-shapes").exists(), "the # minutes lines ran only -h"
 

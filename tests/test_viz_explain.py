@@ -9,11 +9,12 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from lxmert_viz.explain import METHODS, ask_masked, explain, explain_all, relevance_rows  # noqa: E402
-from lxmert_viz.explain.perturbation import PerturbationReport  # noqa: E402
+from viz_fixtures import make_model, make_result  # noqa: E402
+
+from lxmert_viz.analysis.perturbation import PerturbationReport  # noqa: E402
+from lxmert_viz.explain import METHODS, explain_all, relevance_rows  # noqa: E402
 from lxmert_viz.viz import compare_methods, perturbation_curves, relevance_overlay  # noqa: E402
 from lxmert_viz.viz.explanations import method_title  # noqa: E402
-from viz_fixtures import make_model, make_result  # noqa: E402
 
 QUESTION = "what color is the circle ?"
 
