@@ -133,7 +133,7 @@ def test_lab_copy_to_force_copies_fresh_notebooks(tmp_path, capsys, monkeypatch)
     monkeypatch.setattr(subprocess, "call", lambda cmd: 0)  # JupyterLab itself is not started here
     assert cli.main(["lab", "--copy-to", str(nb), "--force"]) == 0
     assert f"copied {N_NOTEBOOKS} notebooks" in capsys.readouterr().out
-    assert (nb / "01_quickstart.ipynb").read_text() != "mine" and len(list(nb.glob("*.ipynb"))) == 8
+    assert (nb / "01_quickstart.ipynb").read_text() != "mine" and len(list(nb.glob("*.ipynb"))) == N_NOTEBOOKS
 
 
 def test_ask_gives_a_notice_for_a_question_outside_the_models_forms(tmp_path):

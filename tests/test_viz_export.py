@@ -6,8 +6,9 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
 
-from lxmert_viz.viz import head_grid, heatmap, heatmap_plotly, overlay, overlay_plotly, save  # noqa: E402
 from viz_fixtures import make_result  # noqa: E402
+
+from lxmert_viz.viz import head_grid, heatmap, heatmap_plotly, overlay, overlay_plotly, save  # noqa: E402
 
 MAGIC = {".png": b"\x89PNG", ".svg": b"<?xml", ".pdf": b"%PDF"}
 

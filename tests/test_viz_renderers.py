@@ -5,16 +5,31 @@ import pytest
 pytest.importorskip("matplotlib")
 pytest.importorskip("plotly")
 
-from matplotlib.figure import Figure  # noqa: E402
 import plotly.graph_objects as go  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+from viz_fixtures import make_result, non_finite  # noqa: E402
 
-from lxmert_viz.analysis import drift as state_drift_values, head_stats, pca_2d  # noqa: E402
-from lxmert_viz.viz import (box_alphas, box_weights, default_token, head_grid, head_grid_plotly,  # noqa: E402
-                            heatmap, heatmap_array, heatmap_plotly, overlay, overlay_plotly,
-                            overlay_spec, state_drift, state_drift_plotly, state_pca, state_pca_plotly)
+from lxmert_viz.analysis import drift as state_drift_values  # noqa: E402
+from lxmert_viz.analysis import head_stats, pca_2d
+from lxmert_viz.viz import (  # noqa: E402
+    box_alphas,
+    box_weights,
+    default_token,
+    head_grid,
+    head_grid_plotly,
+    heatmap,
+    heatmap_array,
+    heatmap_plotly,
+    overlay,
+    overlay_plotly,
+    overlay_spec,
+    state_drift,
+    state_drift_plotly,
+    state_pca,
+    state_pca_plotly,
+)
 from lxmert_viz.viz.plotly_overlay import bar_trace  # noqa: E402
 from lxmert_viz.viz.shading import CHOSEN, shade  # noqa: E402
-from viz_fixtures import make_result, non_finite, ranks  # noqa: E402
 
 FAMILIES = ("lang", "vis", "l2v", "v2l", "cross_lang", "cross_vis")
 

@@ -2,16 +2,24 @@
 import numpy as np
 import pytest
 from PIL import Image
+from test_viz_widgets import shading_layer as svg_layer  # the view's own layer, decoded from its SVG
 
 import lxmert_viz
 from lxmert_viz.cli import shown_map_faithfulness
 from lxmert_viz.viz import QAWidget
 from lxmert_viz.viz.defaults import default_token
-from lxmert_viz.viz.png import result_png
 from lxmert_viz.viz.label_layout import place, spread
-from lxmert_viz.viz.shading import MIN_OUTLINE_LEVEL, PEAK_FULL, composite, honest_top, shade, shading_layer, whole_image
+from lxmert_viz.viz.png import result_png
+from lxmert_viz.viz.shading import (
+    MIN_OUTLINE_LEVEL,
+    PEAK_FULL,
+    composite,
+    honest_top,
+    shade,
+    shading_layer,
+    whole_image,
+)
 from lxmert_viz.viz.titles import STAGE_NOTE, head_text, layer_text, stage_text
-from test_viz_widgets import shading_layer as svg_layer  # the view's own layer, decoded from its SVG
 
 BOXES = np.array([[0, 0, 100, 80], [10, 10, 30, 30], [50, 20, 90, 60], [60, 30, 80, 50]], float)
 SIZE = (100, 80)

@@ -277,7 +277,7 @@ def with_faithfulness(result: Result, model, methods: Sequence[str] = ("relevanc
         exs.update(explain_all(result, missing, model, seed=seed))
     item = Item(result.tokens, result.regions, question=result.question, image=result.image)
     found = {m: faithfulness(model, item, e, fractions, k) for m, e in exs.items()}
-    return replace(result, faithfulness={**dict(getattr(result, "faithfulness", None) or {}), **found})
+    return replace(result, faithfulness={**result.faithfulness, **found})
 
 
 @dataclass(repr=False)

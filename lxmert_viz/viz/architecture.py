@@ -32,7 +32,7 @@ def architecture_figure(config=None, *, ax=None):
     from matplotlib.figure import Figure
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    l, r, x = (getattr(config, k, d) for k, d in (("l_layers", 9), ("r_layers", 5), ("x_layers", 5)))
+    n_lang, r, x = (getattr(config, k, d) for k, d in (("l_layers", 9), ("r_layers", 5), ("x_layers", 5)))
     heads = getattr(config, "num_attention_heads", 12)
     hidden = getattr(config, "hidden_size", 768)
     if ax is None:
@@ -66,7 +66,7 @@ def architecture_figure(config=None, *, ax=None):
     arrow((22, 10.5), (22, 15))
     arrow((78, 10.5), (78, 15))
     # single-modality encoders
-    box(3, 16, 38, 15, LANG, f"language encoder\n{l} layers of self-attention", weight="bold", top=True)
+    box(3, 16, 38, 15, LANG, f"language encoder\n{n_lang} layers of self-attention", weight="bold", top=True)
     family(22, 21, "lang", "tokens attend to tokens")
     box(59, 16, 38, 15, VIS, f"object-relationship encoder\n{r} layers of self-attention", weight="bold", top=True)
     family(78, 21, "vis", "regions attend to regions")
@@ -92,6 +92,6 @@ def architecture_figure(config=None, *, ax=None):
     box(62, 84, 35, 9, "#f2f2f2", "final states of the other tokens and of every\nregion: the QA head never "
         "reads them\n(pre-training heads do, in training)")
     arrow((78, 77.5), (78, 83))
-    ax.set_title(f"LXMERT: {l} language, {r} relationship, {x} cross layers · {heads} heads · hidden {hidden}",
+    ax.set_title(f"LXMERT: {n_lang} language, {r} relationship, {x} cross layers · {heads} heads · hidden {hidden}",
                  fontsize=FONT + 2)
     return fig

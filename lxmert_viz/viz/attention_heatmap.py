@@ -151,7 +151,8 @@ def heatmap_plotly(result, family: str, layer: int = -1, head: int | str = "mean
     import plotly.graph_objects as go
 
     fig = (go.FigureWidget if widget else go.Figure)()
-    fig.add_trace(go.Heatmap(colorscale="Viridis", zmin=0, colorbar={"thickness": 12, "title": {"text": "weight<br>(0 to this<br>map's max)"}},
+    bar = {"thickness": 12, "title": {"text": "weight<br>(0 to this<br>map's max)"}}
+    fig.add_trace(go.Heatmap(colorscale="Viridis", zmin=0, colorbar=bar,
                              name="attention",
                              hovertemplate="query %{y}<br>key %{x}<br>attention %{z:.3f}<extra></extra>"))
     fig.update_layout(margin={"l": 10, "r": 10, "t": 48, "b": 10}, height=400, width=width,

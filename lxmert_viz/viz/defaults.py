@@ -24,6 +24,7 @@ import numpy as np
 from ..inputs.words import FUNCTION_WORDS, is_punctuation
 from .shading import whole_image
 
+
 def _word_starts(result) -> list[int]:
     """Positions of each word's first token (no special tokens)."""
     toks = result.tokens
@@ -45,7 +46,7 @@ def default_token(result, family: str = "l2v") -> int:
     toks = result.tokens
     starts = _word_starts(result)
     words = [(i, toks.words[toks.word_index[i]].lower()) for i in starts]
-    unknown = {w.lower() for w in getattr(toks, "unknown", ())}
+    unknown = {w.lower() for w in toks.unknown}
     content = [i for i, w in words if not is_punctuation(w) and w not in FUNCTION_WORDS]
     content = [i for i, w in words if i in content and w not in unknown] or content
     if content and family in result.attentions:

@@ -99,7 +99,8 @@ def head_grid_plotly(result, family: str, *, widget: bool = False, selected: tup
     fig = (go.FigureWidget if widget else go.Figure)()
     fig.set_subplots(1, 2, subplot_titles=("mean entropy (nats)", "largest weight"), horizontal_spacing=0.22)
     common = {"texttemplate": "%{z:.2f}", "textfont": {"size": 12, "color": "black"}, "xgap": 1, "ygap": 1}
-    fig.add_trace(go.Heatmap(colorscale=ENTROPY_SCALE, zmin=0, name="entropy", colorbar={"x": 0.39, "thickness": 8, "tickfont": {"size": 10}},
+    bar = {"thickness": 8, "tickfont": {"size": 10}}
+    fig.add_trace(go.Heatmap(colorscale=ENTROPY_SCALE, zmin=0, name="entropy", colorbar={"x": 0.39, **bar},
                              hovertemplate="layer %{y}, head %{x}<br>entropy %{z:.3f}<extra></extra>", **common), 1, 1)
     fig.add_trace(go.Heatmap(colorscale=MAX_SCALE, zmin=0, zmax=1, name="max", colorbar={"thickness": 8, "tickfont": {"size": 10}},
                              hovertemplate="layer %{y}, head %{x}<br>largest weight %{z:.3f}<extra></extra>",

@@ -14,7 +14,18 @@ from PIL import Image, ImageDraw, ImageFont
 from ..result import Result
 from .defaults import default_token
 from .region_picture import labelled_regions
-from .shading import CHOSEN, Shading, frame_extent, colour, composite, layer_size, peak_label, scale_label, shade, whole_label
+from .shading import (
+    CHOSEN,
+    Shading,
+    colour,
+    composite,
+    frame_extent,
+    layer_size,
+    peak_label,
+    scale_label,
+    shade,
+    whole_label,
+)
 from .titles import attention_title
 
 SPECIAL = ("[CLS]", "[SEP]", "[PAD]")
@@ -86,12 +97,12 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
     title = attention_title(result, "l2v", layer, head, label, "lang", q)
 
     f_big, f_mid, f_small = font(22), font(17), font(15)
-    score = getattr(result, "score_label", "probability")
+    score = result.score_label
     lines_top = [(f"Q: {result.question}", f_big, (0, 0, 0)),
                  (("A: " + ", ".join(f"{a} ({score} {p:.2f})" for a, p in result.answers[:3])) if result.answers
                   else "A: (no answer head)", f_mid, (20, 20, 20)),
                  (title, f_small, (60, 60, 60))]
-    unknown = getattr(result, "unknown_words", ())
+    unknown = result.unknown_words
     if unknown:
         lines_top.append((f"unknown to the model's vocabulary: {', '.join(unknown)}", f_small, (170, 0, 0)))
     legend = [f"{names[i]} {weights[i]:.2f}" for i in labelled_regions(s, 8) if i < n]

@@ -11,7 +11,18 @@ from __future__ import annotations
 import numpy as np
 
 from ..inputs.image import open_image
-from .shading import CHOSEN, DROPPED, Shading, colour, frame_extent, layer_size, scale_label, shade, shading_layer, whole_label
+from .shading import (
+    CHOSEN,
+    DROPPED,
+    Shading,
+    colour,
+    frame_extent,
+    layer_size,
+    scale_label,
+    shade,
+    shading_layer,
+    whole_label,
+)
 
 FONT = 10          # every label on these pictures (>= 10 px at the default size)
 WHOLE_BAR = "#9a9a9a"  # the whole-image row's bar (it is not on the image)

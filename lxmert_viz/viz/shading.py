@@ -87,7 +87,7 @@ def outline_width(level: float) -> float:
     return 2.0 + 10.0 * float(np.clip(level, 0.0, 1.0))
 
 
-def frame_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
+def frame_extent(s: Shading, i: int, layer_side: int = LAYER_SIDE) -> float:
     """How far region ``i``'s frame reaches outside its box, in pixels of a layer whose longer side is
     ``layer_side`` (labels are placed beyond it, so they never cover the weight)."""
     unit = layer_side / LAYER_SIDE
@@ -95,7 +95,7 @@ def frame_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
     return weight_extent(s, i, layer_side) + chosen
 
 
-def weight_extent(s: "Shading", i: int, layer_side: int = LAYER_SIDE) -> float:
+def weight_extent(s: Shading, i: int, layer_side: int = LAYER_SIDE) -> float:
     """How far region ``i``'s weight frame (with its white line) reaches outside its box."""
     unit = layer_side / LAYER_SIDE
     lv = float(s.levels[i])

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..analysis.states import drift as drift_values, state_points
+from ..analysis.states import drift as drift_values
+from ..analysis.states import state_points
 from .label_layout import place, spread
 from .titles import STAGE_NOTE
 

@@ -209,7 +209,7 @@ class MaskingWidget(View):
         dt = ", ".join(labels[i] for i in run.dropped_tokens) or "none"
         self.set_panels(
             {"name": "answers", "css": CSS["answers"], "block": True,
-             "html": answers_table(self.answers, getattr(run.result, "score_label", "probability"))},
+             "html": answers_table(self.answers, run.result.score_label)},
             {"name": "status", "css": CSS["status"], "block": True,
              "html": f'<span class="lxmert-viz-mask-ok">dropped regions: {html.escape(dr)} · '
                      f'dropped tokens: {html.escape(dt)} · answer {html.escape(str(self.answer))!s}</span>'},

@@ -255,9 +255,9 @@ class QAWidget(View):
             self._sync_controls(result, new_question)
             self.set_panels(
                 {"name": "answers", "css": CSS["answers"], "block": True,
-                 "html": answers_table(result.answers[: self.top_k], getattr(result, "score_label", "probability"))},
+                 "html": answers_table(result.answers[: self.top_k], result.score_label)},
                 {"name": "notice", "css": CSS["notice"], "block": True,
-                 "html": unknown_notice(getattr(result, "unknown_words", ()))})
+                 "html": unknown_notice(result.unknown_words)})
             self._draw()
             t2 = time.perf_counter()
             self.timings = {"ask_ms": 1e3 * (t1 - t0), "draw_ms": 1e3 * (t2 - t1), "total_ms": 1e3 * (t2 - t0)}
