@@ -57,9 +57,9 @@ import numpy as np
 import torch
 
 from ..errors import InputError
-from ..explain.explanation import ALL_METHODS, Explanation
+from ..explain.explanation import Explanation
 from ..explain.faithfulness import faithfulness, perturbed_row
-from ..explain.methods import explain_all
+from ..explain.methods import explained_items
 from ..inputs.item import Item
 from ..printing import Card, Printable, listing
 from ..run import run
@@ -195,18 +195,10 @@ def published_benchmark(model, items: Iterable[Item], methods: Sequence[str] = (
         >>> rep.steps.tolist()[-3:], sorted(rep.ends("relevancy"))
         ([0.9, 0.95, 1.0], ['no regions', 'nothing removed', 'only [CLS]/[SEP]'])
     """
-    for m in methods:
-        if m not in ALL_METHODS:
-            raise InputError(f"unknown method {m!r}; choose from {ALL_METHODS}")
     keys = [(m, mo, d) for m in methods for mo in modalities for d in directions]
     total = {k: np.zeros(len(STEPS)) for k in keys}
     n = 0
-    for q, item in enumerate(items):
-        if limit is not None and q >= limit:
-            break
-        item = replace(item, regions=item.regions.real())
-        res = run(model, [item], grads="relevancy" in methods).result(0)
-        ex = explain_all(res, methods, seed=seed + q)
+    for _, item, ex in explained_items(model, items, methods, limit, seed):
         for m, mo, d in keys:
             total[(m, mo, d)] += curve(model, item, ex[m], mo, d)
         n += 1
@@ -251,12 +243,8 @@ def aopc_benchmark(model, items: Iterable[Item], methods: Sequence[str] = ("rele
     fr = [k / 100.0 for k in ks]
     out = {m: ([], [], []) for m in methods}
     n = 0
-    for q, item in enumerate(items):
-        if limit is not None and q >= limit:
-            break
-        item = replace(item, regions=item.regions.real())
-        res = run(model, [item], grads="relevancy" in methods).result(0)
-        for m, e in explain_all(res, methods, seed=seed + q).items():
+    for _, item, ex in explained_items(model, items, methods, limit, seed):
+        for m, e in ex.items():
             f = faithfulness(model, item, e, fr, k=0.15)
             aopc = float(np.mean(f.deletion[0] - f.deletion[np.isin(np.round(f.fractions * 100), ks)]))
             out[m][0].append(aopc)

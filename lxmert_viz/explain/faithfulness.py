@@ -43,8 +43,8 @@ from ..output_heads.masked_words import BLIND
 from ..printing import Card, Printable
 from ..result import Result
 from ..run import Row, run
-from .explanation import ALL_METHODS, Explanation
-from .methods import explain_all
+from .explanation import Explanation
+from .methods import explain_all, explained_items
 
 DEFAULT_FRACTIONS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
@@ -334,17 +334,10 @@ def rank_methods(model, items: Iterable[Item], methods: Sequence[str] = ("raw", 
         >>> sorted(rank.deletion_auc), rank.rank("raw") in (1, 2)
         (['random', 'raw'], True)
     """
-    for m in methods:
-        if m not in ALL_METHODS:
-            raise InputError(f"unknown method {m!r}; choose from {ALL_METHODS}")
     out = {name: {m: [] for m in methods} for name in ("d", "i", "dk", "ik")}
     n = 0
-    for q, item in enumerate(items):
-        if limit is not None and q >= limit:
-            break
-        item = replace(item, regions=item.regions.real())
-        res = run(model, [item], grads="relevancy" in methods).result(0)
-        for m, e in explain_all(res, methods, seed=seed + q).items():
+    for _, item, ex in explained_items(model, items, methods, limit, seed):
+        for m, e in ex.items():
             f = faithfulness(model, item, e, fractions, k)
             out["d"][m].append(f.deletion_auc)
             out["i"][m].append(f.insertion_auc)

@@ -9,13 +9,16 @@ backward pass) when the result does not carry them yet. Positions that were mask
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 
 import torch
 
 from ..errors import InputError
+from ..inputs.item import Item
 from ..model.families import KEY_STREAM, QUERY_STREAM
 from ..result import Result
+from ..run import run
 from .attention_methods import chefer_rollout, random_baseline, raw_attention, rollout
 from .explanation import ALL_METHODS, METHODS, Explanation
 from .gradients import with_gradients
@@ -107,3 +110,20 @@ def explain(result: Result, method: str = "relevancy", model=None, answer: int |
         ('relevancy', True)
     """
     return explain_all(result, (method,), model, answer, answers, seed)[method]
+
+
+def explained_items(model, items: Iterable[Item], methods: Sequence[str], limit: int | None = None,
+                    seed: int = 0) -> Iterator[tuple[int, Item, dict[str, Explanation]]]:
+    """``(q, item, {method: Explanation})`` for each of ``items`` (at most ``limit``): the item with its
+    regions cut to the real ones, run once through `lxmert_viz.run.run` (with its backward pass
+    when ``"relevancy"`` is asked), explained by every method (the random baseline seeded ``seed + q``).
+    The loop that data-set measurements of explanations share (faithfulness, the published protocol)."""
+    for m in methods:
+        if m not in ALL_METHODS:
+            raise InputError(f"unknown method {m!r}; choose from {ALL_METHODS}")
+    for q, item in enumerate(items):
+        if limit is not None and q >= limit:
+            break
+        item = replace(item, regions=item.regions.real())
+        res = run(model, [item], grads="relevancy" in methods).result(0)
+        yield q, item, explain_all(res, methods, seed=seed + q)
