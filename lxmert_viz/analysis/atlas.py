@@ -48,7 +48,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import InputError
+from ..errors import InputError, MissingFileError
 from ..interventions.ranking import rank_heads
 from ..model.families import FAMILIES, KEY_STREAM, family
 from ..printing import Card
@@ -257,7 +257,7 @@ def read_atlas(out: str | Path, families: Iterable[str] | None = None) -> pa.Tab
     """The Parquet table of a finished atlas (``out/atlas.parquet``), optionally some families."""
     path = Path(out) / "atlas.parquet"
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; make it with lxmert_viz.analysis.atlas.head_atlas")
+        raise MissingFileError(f"{path} does not exist; make it with lxmert_viz.analysis.atlas.head_atlas")
     table = pq.read_table(path)
     if families is None:
         return table

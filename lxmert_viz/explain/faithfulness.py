@@ -148,7 +148,7 @@ class Faithfulness:
     def __post_init__(self):
         s = len(self.fractions)
         if self.deletion.shape != (s,) or self.insertion.shape != (s,):
-            raise ValueError(f"Faithfulness curves must have {s} points (one per fraction), got "
+            raise InputError(f"Faithfulness curves must have {s} points (one per fraction), got "
                              f"{self.deletion.shape} and {self.insertion.shape}")
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import InputError
 from ..model.output import FAMILIES
 from .shading import honest_top
 from .titles import head_text, layer_text
@@ -23,9 +24,9 @@ FONT = 10  # tick labels and titles: >= 10 px at the default size
 def _check(a: np.ndarray, query_labels, key_labels) -> np.ndarray:
     a = np.asarray(a, dtype=float)
     if a.ndim != 2:
-        raise ValueError(f"an attention map must be (queries, keys), got shape {a.shape}")
+        raise InputError(f"an attention map must be (queries, keys), got shape {a.shape}")
     if len(query_labels) != a.shape[0] or len(key_labels) != a.shape[1]:
-        raise ValueError(f"map is {a.shape[0]} x {a.shape[1]} but there are {len(query_labels)} query labels "
+        raise InputError(f"map is {a.shape[0]} x {a.shape[1]} but there are {len(query_labels)} query labels "
                          f"and {len(key_labels)} key labels")
     return a
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.atlas import mean_interval, wilson
+from ..errors import UnknownNameError
 from ..model.output import FAMILIES
 
 RATE_WORDS = ("top1", "correct", "pointing", "hit", "acc")  # statistics that are 0/1 per example
@@ -67,7 +68,7 @@ def layer_curves(summary, stat: str, families=None, *, labels: dict | None = Non
         have = {c.rsplit(".", 1)[1] for c in s.head_columns() + s.columns() if c.rsplit(".", 1)[0] == stat}
         fams = families or [f for f in FAMILIES if f in have]
         if not fams:
-            raise KeyError(f"no per-head column {stat!r} in this run; it has {s.head_columns()}")
+            raise UnknownNameError(f"no per-head column {stat!r} in this run; it has {s.head_columns()}")
         for fam in fams:
             c = s.curve(stat, fam)
             x = np.arange(len(c["mean"]))

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from ..errors import InputError, UnknownNameError
 from ..explain.explanation import relevance_rows
 from .region_picture import FONT, draw_colorbar, draw_regions
 from .shading import colour, shade
@@ -126,7 +127,7 @@ def compare_methods(result, explanations: Mapping[str, object] | Sequence, token
 
     exs = list(explanations.values()) if isinstance(explanations, Mapping) else list(explanations)
     if not exs:
-        raise ValueError("no explanations to compare")
+        raise InputError("no explanations to compare")
     m = len(exs)
     if fig is None:
         fig = Figure(figsize=(max(3.7 * m, 7.4), 6.4), layout="constrained")
@@ -168,7 +169,7 @@ def perturbation_curve(report, modality: str = "regions", direction: str = "posi
     for meth in methods or report.methods():
         key = (meth, modality, direction)
         if key not in curves:
-            raise KeyError(f"the report has no curve for {key}; it has methods {report.methods()} and "
+            raise UnknownNameError(f"the report has no curve for {key}; it has methods {report.methods()} and "
                            f"modalities {report.modalities()}")
         ax.plot(report.fractions, curves[key], DIRECTION_STYLE.get(direction, "-"),
                 marker=METHOD_MARKERS.get(meth, "o"), markersize=4, color=METHOD_COLOURS.get(meth), gid=meth,

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError, InputTypeError
+
 MPL_SUFFIXES = (".png", ".svg", ".pdf")
 PLOTLY_SUFFIXES = (".html", ".htm")
 
@@ -56,19 +58,19 @@ def save(fig, path, *, dpi: int = 150, **kwargs) -> Path:
         fig = fig.figure  # matplotlib Axes
     if _is_plotly(fig):
         if suffix not in PLOTLY_SUFFIXES:
-            raise ValueError(f"cannot save a plotly figure as {suffix or 'a file without suffix'!r}: use one of "
+            raise InputError(f"cannot save a plotly figure as {suffix or 'a file without suffix'!r}: use one of "
                              f"{PLOTLY_SUFFIXES} (static images of plotly figures need kaleido, not a dependency)")
         path.parent.mkdir(parents=True, exist_ok=True)
         opts = {"include_plotlyjs": True, "full_html": True, **kwargs}
         if opts["include_plotlyjs"] is not True:
-            raise ValueError("include_plotlyjs must stay True: exported HTML must work offline")
+            raise InputError("include_plotlyjs must stay True: exported HTML must work offline")
         fig.write_html(str(path), **opts)
         return path
     if _is_mpl(fig):
         if suffix not in MPL_SUFFIXES:
-            raise ValueError(f"cannot save a matplotlib figure as {suffix or 'a file without suffix'!r}: "
+            raise InputError(f"cannot save a matplotlib figure as {suffix or 'a file without suffix'!r}: "
                              f"use one of {MPL_SUFFIXES}")
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(str(path), format=suffix[1:], dpi=dpi, **kwargs)
         return path
-    raise TypeError(f"save() takes a matplotlib or plotly figure, got {type(fig).__name__}")
+    raise InputTypeError(f"save() takes a matplotlib or plotly figure, got {type(fig).__name__}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError, InputIndexError
 from ..model.output import key_stream, query_stream
 from .defaults import default_token
 from .region_picture import FONT, draw_bars, draw_regions
@@ -46,11 +47,11 @@ def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, 
         (0,)
     """
     if token is not None and region is not None:
-        raise ValueError("give token= or region=, not both")
+        raise InputError("give token= or region=, not both")
     side = "vis" if region is not None else "lang"
     family = family or ("l2v" if side == "lang" else "v2l")
     if query_stream(family) != side:
-        raise ValueError(f"family {family!r} has {query_stream(family)} queries; "
+        raise InputError(f"family {family!r} has {query_stream(family)} queries; "
                          f"pick {'region=' if side == 'lang' else 'token='} instead")
     n = result.regions.num_real
     if side == "lang":
@@ -58,7 +59,7 @@ def overlay_spec(result, token=None, region=None, family=None, layer: int = -1, 
     else:
         q = int(region)
         if not -n <= q < n:
-            raise IndexError(f"region {q} is out of range for {n} regions")
+            raise InputIndexError(f"region {q} is out of range for {n} regions")
         q %= n
     weights = np.asarray(result.row(family, q, layer, head), dtype=np.float64)
     qlabels, klabels = result.labels(family)

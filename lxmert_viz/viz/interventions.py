@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import InputError
 from .output_heads import _figure, paired_bars
 from .titles import STAGE_NOTE
 
@@ -82,9 +83,9 @@ def patch_sweep_figure(sweep, metric: str = "effect", *, fig=None):
     from matplotlib.figure import Figure
 
     if metric not in ("effect", "prob"):
-        raise ValueError(f"metric must be 'effect' or 'prob', got {metric!r}")
+        raise InputError(f"metric must be 'effect' or 'prob', got {metric!r}")
     if metric == "effect" and sweep.same_answer:
-        raise ValueError(f"both runs answer {sweep.source_answer!r}: the effect is undefined; use metric='prob'")
+        raise InputError(f"both runs answer {sweep.source_answer!r}: the effect is undefined; use metric='prob'")
     data = sweep.effect if metric == "effect" else sweep.prob_source
     rows = {s: (data[s].T if sweep.per_position else data[s][None, :]) for s in sweep.streams}
     heights = [max(1, r.shape[0]) for r in rows.values()]

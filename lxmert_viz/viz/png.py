@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from ..errors import InputError
 from ..result import Result
 from .defaults import default_token
 from .region_picture import labelled_regions
@@ -84,7 +85,7 @@ def result_png(result: Result, path, token: int | str | None = None, layer: int 
         ('circle', "l2v · cross layer 2 (last of 0-2) · mean of 4 heads · word 'circle'")
     """
     if result.image is None:
-        raise ValueError("this result carries no image to draw on")
+        raise InputError("this result carries no image to draw on")
     q = default_token(result) if token is None else result.token_index(token)
     label = result.tokens.labels()[q]
     r = result.regions

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..analysis.atlas import wilson
+from ..errors import InputError, UnknownNameError
 
 FONT = 10
 COLOURS = ("#5a2d82", "#e08a00", "#2ca02c", "#1f77b4")
@@ -56,10 +57,10 @@ def pointing_figure(results: Mapping[str, dict], *, ax=None):
     from matplotlib.figure import Figure
 
     if not results:
-        raise ValueError("no results to draw")
+        raise InputError("no results to draw")
     for name, res in results.items():
         if "pointing_game" not in res:
-            raise KeyError(f"{name}: the results have no 'pointing_game' (keys: {sorted(res)})")
+            raise UnknownNameError(f"{name}: the results have no 'pointing_game' (keys: {sorted(res)})")
     aggs = list(_aggregates(next(iter(results.values()))["pointing_game"]))
     if ax is None:
         fig = Figure(figsize=(max(7.0, 1.1 * len(aggs) + 2), 4.2), layout="constrained")

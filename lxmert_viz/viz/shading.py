@@ -38,6 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import InputError
 from ..inputs.regions import WHOLE_IMAGE, Regions
 
 # ColorBrewer RdPu, sampled at 9 even steps (white -> deep purple): the one colour map of weights.
@@ -185,12 +186,12 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
         (1.02, True)
     """
     if scale not in SCALES:
-        raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+        raise InputError(f"scale must be one of {SCALES}, got {scale!r}")
     b = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     n = len(b)
     w = np.zeros(n) if weights is None else np.asarray(weights, dtype=np.float64).reshape(-1)
     if len(w) != n:
-        raise ValueError(f"{len(w)} weights for {n} boxes")
+        raise InputError(f"{len(w)} weights for {n} boxes")
     w = np.where(np.isfinite(w), w, 0.0)
     whole = whole_image(b, image_size)
     gone = np.zeros(n, bool)

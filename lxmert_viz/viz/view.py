@@ -43,6 +43,8 @@ from pathlib import Path
 import anywidget
 import traitlets as t
 
+from ..errors import UnknownNameError
+
 ESM = Path(__file__).with_name("view.js")
 COLAB_NOTE = ("In Colab, run `from google.colab import output; output.enable_custom_widget_manager()` once and "
               "re-run this cell for the live view; until then the static picture below shows its current state.")
@@ -202,7 +204,7 @@ class View(anywidget.AnyWidget):
         for p in self.panels:
             if p["name"] == name:
                 return p["html"]
-        raise KeyError(f"no panel {name!r}; this view has {[p['name'] for p in self.panels]}")
+        raise UnknownNameError(f"no panel {name!r}; this view has {[p['name'] for p in self.panels]}")
 
     def set_asset(self, key: str, uri: str) -> None:
         if self.assets.get(key) != uri:

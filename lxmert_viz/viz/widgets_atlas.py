@@ -21,6 +21,7 @@ import html
 
 import numpy as np
 
+from ..errors import InputError, InputIndexError
 from .findings import SHARES
 from .svg import FONT, SELECTED, click, esc, svg, text, viridis
 from .view import View, options
@@ -91,9 +92,9 @@ class AtlasView(View):
         families = list(atlas.dormant_share) or sorted({r["family"] for r in atlas.rows})
         family = family or families[0]
         if family not in families:
-            raise ValueError(f"the atlas has no family {family!r}; it has {families}")
+            raise InputError(f"the atlas has no family {family!r}; it has {families}")
         if column not in COLUMNS:
-            raise ValueError(f"unknown column {column!r}; choose from {COLUMNS}")
+            raise InputError(f"unknown column {column!r}; choose from {COLUMNS}")
         self.families = families
         self.grid = np.zeros((0, 0))
         self.selected = (0, 0)
@@ -137,7 +138,7 @@ class AtlasView(View):
     def _check(self, layer: int, head: int) -> None:
         n_l, n_h = self._shape()
         if not (0 <= layer < n_l and 0 <= head < n_h):
-            raise IndexError(f"{self.family} has layers 0..{n_l - 1} and heads 0..{n_h - 1}; "
+            raise InputIndexError(f"{self.family} has layers 0..{n_l - 1} and heads 0..{n_h - 1}; "
                              f"got layer {layer}, head {head}")
 
     # -- actions ---------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..analysis.heads import head_stats
+from ..errors import InputError, InputIndexError, UnknownNameError
 from ..model.output import query_stream
 from .attention_heatmap import _title as heatmap_title
 from .defaults import default_region, default_token
@@ -63,7 +64,7 @@ class AttentionExplorer(View):
         self.result = result
         families = list(result.attentions)
         if family not in families:
-            raise KeyError(f"no attention family {family!r}; this result has {families}")
+            raise UnknownNameError(f"no attention family {family!r}; this result has {families}")
         self.drawn: dict = {}
         self._stats: dict = {}
         n = result.num_layers(family)
@@ -121,11 +122,11 @@ class AttentionExplorer(View):
             region: region index (the family's queries must be regions).
         """
         if token is not None and region is not None:
-            raise ValueError("give token= or region=, not both")
+            raise InputError("give token= or region=, not both")
         with self._holding():
             if family is not None:
                 if family not in self.result.attentions:
-                    raise KeyError(f"no attention family {family!r}; choose from {list(self.result.attentions)}")
+                    raise UnknownNameError(f"no attention family {family!r}; choose from {list(self.result.attentions)}")
                 if family != self.value("family"):
                     self._put(family=family)
                     self._family_changed(family)
@@ -133,20 +134,20 @@ class AttentionExplorer(View):
             if layer is not None:
                 n = self.result.num_layers(fam)
                 if not -n <= layer < n:
-                    raise IndexError(f"{fam} has {n} layers; layer {layer} is out of range")
+                    raise InputIndexError(f"{fam} has {n} layers; layer {layer} is out of range")
                 self._put(layer=layer % n)
             if head is not None:
                 if head not in [v for _, v in head_options(self.result.num_heads)]:
-                    raise ValueError(f"head must be 'mean', 'max' or 0..{self.result.num_heads - 1}, got {head!r}")
+                    raise InputError(f"head must be 'mean', 'max' or 0..{self.result.num_heads - 1}, got {head!r}")
                 self._put(head=head)
             if token is not None or region is not None:
                 side = "lang" if token is not None else "vis"
                 if query_stream(fam) != side:
-                    raise ValueError(f"family {fam!r} has {query_stream(fam)} queries; "
+                    raise InputError(f"family {fam!r} has {query_stream(fam)} queries; "
                                      f"use {'region=' if side == 'lang' else 'token='}")
                 n = self.result.regions.num_real
                 if region is not None and not -n <= region < n:
-                    raise IndexError(f"region {region} is out of range for {n} regions")
+                    raise InputIndexError(f"region {region} is out of range for {n} regions")
                 self._put(query=self.result.token_index(token) if token is not None else int(region) % n)
             self._pending = True
         return self

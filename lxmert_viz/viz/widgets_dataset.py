@@ -12,6 +12,7 @@ import html
 
 import numpy as np
 
+from ..errors import InputIndexError
 from .dataset_examples import cell_panels
 from .dataset_heads import _range, _title
 from .plotly_overlay import png_uri
@@ -68,7 +69,7 @@ class DatasetHeadExplorer(View):
         """Show the examples behind (layer, head), as a click on the grid does."""
         n_l = self.summary.layers[self.family]
         if not (0 <= layer < n_l and 0 <= head < self.summary.heads):
-            raise IndexError(f"{self.family} has layers 0..{n_l - 1} and heads 0..{self.summary.heads - 1}; "
+            raise InputIndexError(f"{self.family} has layers 0..{n_l - 1} and heads 0..{self.summary.heads - 1}; "
                              f"got layer {layer}, head {head}")
         self.selected = (layer, head)
         self._redraw_and_publish()

@@ -14,6 +14,7 @@ import base64
 import html
 import io
 
+from ..errors import InputError
 from ..inputs.image import open_image
 from ..interventions import family_layers
 from .interventions import patch_sweep_figure
@@ -83,7 +84,7 @@ class InterventionsWidget(View):
         self.samples = [(str(n), open_image(im)) for n, im in
                         (s if isinstance(s, tuple) else (f"sample {i}", s) for i, s in enumerate(samples))]
         if not self.samples:
-            raise ValueError("give at least one (name, image) sample")
+            raise InputError("give at least one (name, image) sample")
         self.error = None
         self.fill_result = self.match_result = self.labels_result = self.ablation = self.sweep = None
         self._figs = {k: Figure(figsize=(4, 4), layout="constrained") for k in ("fill", "labels", "patch")}

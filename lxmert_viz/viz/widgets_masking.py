@@ -17,6 +17,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..errors import InputError, InputIndexError
 from ..explain import METHODS, ask_masked, explain, rank_methods, relevance_rows
 from ..explain.faithfulness import faithfulness
 from ..inputs.item import Item
@@ -76,7 +77,7 @@ class MaskingWidget(View):
                  k: float = 0.15, dataset=None, ranking=None, dataset_limit: int | None = 20):
         super().__init__(CSS["root"])
         if method not in METHODS:
-            raise ValueError(f"unknown method {method!r}; choose from {METHODS}")
+            raise InputError(f"unknown method {method!r}; choose from {METHODS}")
         self.kit, self.top_k, self.seed, self.k = kit, int(top_k), int(seed), float(k)
         # the methods' AUC rank over a data set: computed once here, not per redraw
         self.ranking = ranking if ranking is not None or dataset is None else rank_methods(
@@ -142,7 +143,7 @@ class MaskingWidget(View):
         for it in items:
             i = self.base.token_index(it)
             if self.base.tokens.labels()[i] in SPECIAL:
-                raise ValueError(f"token {it!r} is {self.base.tokens.labels()[i]}, which the widget keeps")
+                raise InputError(f"token {it!r} is {self.base.tokens.labels()[i]}, which the widget keeps")
             out.add(i)
         return out
 
@@ -165,7 +166,7 @@ class MaskingWidget(View):
             asked = [int(i) for i in drop_regions]
             bad = [i for i in asked if not -n <= i < n]
             if bad:
-                raise IndexError(f"regions {bad} are out of range for {n} regions")
+                raise InputIndexError(f"regions {bad} are out of range for {n} regions")
             regs = {i % n for i in asked}
         toks = None if drop_tokens is None else self._token_positions(drop_tokens)
         with self._holding():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UnknownWordsError
+from ..errors import InputIndexError, UnknownWordsError
 from .defaults import default_token
 from .image_overlay import overlay_spec
 from .plotly_overlay import png_uri
@@ -184,7 +184,7 @@ class QAWidget(View):
     def select_sample(self, i: int):
         """Show sample ``i``; re-ask the current question on it. Returns the new `Result` or None."""
         if not 0 <= i < len(self.samples):
-            raise IndexError(f"sample {i} is out of range for {len(self.samples)} samples")
+            raise InputIndexError(f"sample {i} is out of range for {len(self.samples)} samples")
         name, img = self.samples[i]
         self._set_image(_open(img), name)
         self._put(sample=i)

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..analysis.states import drift as drift_values
 from ..analysis.states import state_points
+from ..errors import InputError, InputIndexError
 from .states import METRIC_TITLES, PALETTE
 from .svg import legend_svg, lines_svg, scatter_svg, viridis
 from .titles import STAGE_SHORT
@@ -38,7 +39,7 @@ class StatesExplorer(View):
     def __init__(self, result, metric: str = "cosine"):
         super().__init__("lxmert-viz-states-explorer")
         if metric not in METRIC_TITLES:
-            raise ValueError(f"metric must be one of {list(METRIC_TITLES)}, got {metric!r}")
+            raise InputError(f"metric must be one of {list(METRIC_TITLES)}, got {metric!r}")
         self.result = result
         self.points = state_points(result)  # the projection, computed once
         opts = [(f"token: {lab}", ["lang", i]) for i, lab in enumerate(result.side_labels("lang"))]
@@ -66,18 +67,18 @@ class StatesExplorer(View):
             metric: str | None = None) -> StatesExplorer:
         """Select a token (word or index) or a region (index) and/or a metric; redraw once."""
         if token is not None and region is not None:
-            raise ValueError("give token= or region=, not both")
+            raise InputError("give token= or region=, not both")
         with self._holding():
             if token is not None:
                 self._put(item=["lang", self.result.token_index(token)])
             if region is not None:
                 n = self.result.regions.num_real
                 if not -n <= region < n:
-                    raise IndexError(f"region {region} is out of range for {n} regions")
+                    raise InputIndexError(f"region {region} is out of range for {n} regions")
                 self._put(item=["vis", int(region) % n])
             if metric is not None:
                 if metric not in METRIC_TITLES:
-                    raise ValueError(f"metric must be one of {list(METRIC_TITLES)}, got {metric!r}")
+                    raise InputError(f"metric must be one of {list(METRIC_TITLES)}, got {metric!r}")
                 self._put(metric=metric)
             self._pending = True
         return self
