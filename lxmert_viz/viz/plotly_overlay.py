@@ -20,7 +20,7 @@ import numpy as np
 
 from .image_overlay import overlay_spec
 from .region_picture import WHOLE_BAR, labelled_regions
-from .shading import Shading, colour, colourscale, layer_size, shading_layer
+from .shading import Shading, colour, colourscale, layer_size, region_state, shading_layer
 
 FONT = 12
 WIDTH, HEIGHT = 940, 420  # fits the output area of a 1,100 px notebook; fixed, so the colour bar sits by the image
@@ -63,12 +63,7 @@ def _box_hover(spec: dict, i: int, what: str) -> dict:
     s: Shading = spec["shading"]
     name = spec["names"][i]
     x1, y1, x2, y2 = (float(v) for v in s.boxes[i])
-    if spec.get("paint", True):
-        state = "dropped" if i in s.dropped else f"{what} %{{customdata[0]:.3f}}"
-        if i in s.whole:
-            state += " (whole image, not painted)"
-    else:
-        state = "the query region" if i == s.chosen else "region"
+    state = region_state(s, i, spec.get("paint", True), what, "%{customdata[0]:.3f}")
     return {"x": [x1, x2, x2, x1, x1], "y": [y1, y1, y2, y2, y1],
             "customdata": [[float(s.weights[i]), float(s.alphas[i])]] * 5,
             "hovertemplate": f"{name}<br>{state}<extra></extra>"}

@@ -219,6 +219,16 @@ def shade(boxes, weights, image_size, *, vmax: float | None = None, dropped=(), 
                    None if chosen is None else int(chosen), lo, uniform, scale)
 
 
+def region_state(s: Shading, i: int, paint: bool, what: str, weight: str) -> str:
+    """What a region's tooltip says: dropped, its weight (``weight``: the value as text, or a hover
+    template's placeholder), the whole-image note; or, for a picture that paints no weight, whether it
+    is the query region."""
+    if not paint:
+        return "the query region" if i == s.chosen else "region"
+    state = "dropped" if i in s.dropped else f"{what} {weight}"
+    return state + " (whole image, not painted)" if i in s.whole else state
+
+
 def honest_top(a, keys: int | None = None) -> float:
     """Top of a heat map's colour scale for attention ``a`` over ``keys`` keys: its largest value, but
     never below ``PEAK_FULL`` times uniform (capped at 1), so a near-uniform map stays dark instead of

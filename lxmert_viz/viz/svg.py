@@ -20,7 +20,17 @@ import numpy as np
 
 from .plotly_overlay import png_uri
 from .region_picture import WHOLE_BAR, labelled_regions
-from .shading import CHOSEN, DROPPED, Shading, colour, frame_extent, layer_size, scale_label, shading_layer
+from .shading import (
+    CHOSEN,
+    DROPPED,
+    Shading,
+    colour,
+    frame_extent,
+    layer_size,
+    region_state,
+    scale_label,
+    shading_layer,
+)
 
 FONT = 12
 SELECTED = "#e08a00"
@@ -110,12 +120,7 @@ def overlay_svg(spec: dict, image_asset: str, *, what: str = "attention", width:
     names = spec["names"]
     for i in range(len(s.boxes)):
         bx1, by1, bx2, by2 = (float(v) * k for v in s.boxes[i])
-        if spec.get("paint", True):
-            state = "dropped" if i in s.dropped else f"{what} {s.weights[i]:.3f}"
-            if i in s.whole:
-                state += " (whole image, not painted)"
-        else:
-            state = "the query region" if i == s.chosen else "region"
+        state = region_state(s, i, spec.get("paint", True), what, f"{s.weights[i]:.3f}")
         parts.append(f'<rect class="lxv-box" data-region="{i}" data-weight="{s.weights[i]:.6g}" '
                      f'data-alpha="{float(s.alphas[i]):.6g}" x="{x0 + bx1:.1f}" y="{y0 + by1:.1f}" '
                      f'width="{max(bx2 - bx1, 1):.1f}" height="{max(by2 - by1, 1):.1f}" fill="#000" fill-opacity="0" '
