@@ -104,20 +104,12 @@ def run_ablated(model, inputs, heads, per_row: bool = False):
 
 
 def ablation(heads: Iterable, config) -> Intervention:
-    """The `Intervention` that removes ``heads`` from one row of a `lxmert_viz.run.run` batch."""
+    """The `Intervention` that removes ``heads`` from one row of a `lxmert_viz.run.run` batch (the
+    hooks of `ablation_hooks`, run on that row's slice)."""
     heads = parse_heads(heads, config)
-    keep: dict[str, torch.Tensor] = {}
-    for fam, layer, head in heads:
-        name = f"{fam}.{layer}.z"
-        if name not in keep:
-            keep[name] = torch.ones(config.num_attention_heads)
-        keep[name][head] = 0.0
-
-    def zero(z, name):  # z: (1, N, H, E); keep: (H,)
-        return z * keep[name].to(z)[None, None, :, None]
-
-    return Intervention("ablation", tuple(keep), tuple(heads), "each head's context slice zeroed before the "
-                        "output projection (its bias and the residual stay)", {name: zero for name in keep})
+    fns = ablation_hooks(heads, config)
+    return Intervention("ablation", tuple(fns), tuple(heads), "each head's context slice zeroed before the "
+                        "output projection (its bias and the residual stay)", fns)
 
 
 @dataclass(repr=False)
