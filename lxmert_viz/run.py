@@ -69,13 +69,16 @@ class Row:
 
 @contextmanager
 def eval_mode(model):
-    """The model in eval mode inside the block, its mode as it was after."""
-    was_training = model.training
-    model.eval()
+    """The model in eval mode inside the block; after it, each module's mode as it was. A model already
+    in eval mode is not touched (``model.eval()`` walks every module: a tenth of a small batch's time)."""
+    training = [m for m in model.modules() if m.training]
+    if training:
+        model.eval()
     try:
         yield model
     finally:
-        model.train(was_training)
+        for m in training:
+            m.training = True
 
 
 def _real_rows(regions: Regions) -> int:

@@ -131,6 +131,16 @@ def test_padding_id_and_model_mode_do_not_change_numbers(setup):
     finally:
         model.eval()
     assert torch.equal(a, b)
+    mixed = dict(model.named_modules())["lxmert.encoder.x_layers.0"]  # one submodule training, the rest not
+    mixed.train()
+    try:
+        c = run(model, items).output.question_answering_score
+        modes = {name: m.training for name, m in model.named_modules()}
+        assert modes == {name: name.startswith("lxmert.encoder.x_layers.0") for name in modes}, \
+            "each module's own mode comes back"
+    finally:
+        model.eval()
+    assert torch.equal(a, c)
 
 
 def test_bad_calls_say_what_is_wrong(setup):
