@@ -66,16 +66,6 @@ def test_intervals_and_dormant_rule(atlas):
         assert atlas.dormant_share[fam] == np.mean([r["dormant"] for r in atlas.rows if r["family"] == fam])
 
 
-def test_ray_equals_local(tmp_path, local_ray):
-    """The causal statistic runs in Ray's workers (pickled with its settings) like any statistic."""
-    torch.set_num_threads(1)
-    kw = dict(families=("l2v",), batch_size=2, limit=3)
-    on_ray = head_atlas(SPEC, tmp_path / "ray", backend="ray", concurrency=1, num_cpus=1, **kw)
-    local = head_atlas(SPEC, tmp_path / "local", **kw)
-    for col in ("d_score", "d_accuracy", "entropy", "pointing"):
-        np.testing.assert_array_equal(on_ray.grid(col, "l2v"), local.grid(col, "l2v"))
-
-
 def test_atlas_figure_draws_the_table(atlas):
     pytest.importorskip("matplotlib")
     fig = atlas_figure(atlas, "l2v", "entropy")

@@ -21,7 +21,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -39,8 +38,6 @@ PUBLIC_MODULES = ["lxmert_viz"] + [f"lxmert_viz.{m}" for m in (
     "model", "inputs", "explain", "analysis", "interventions", "output_heads", "features", "viz",
     "run", "result", "kit", "errors")]
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/gif", "image/svg+xml")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
 BUILD_TIMEOUT_S = 900
 
 
@@ -189,20 +186,6 @@ PAGE_JS = """() => ({
 LINKS_JS = """() => Array.from(document.querySelectorAll('article code.literal'))
   .filter(c => !c.closest('pre, h1, h2, h3, h4, h5, h6, .cell_output'))
   .map(c => ({text: c.innerText, href: (c.closest('a') || {}).href || null}))"""
-
-
-@pytest.fixture(scope="module")
-def browser():
-    pytest.importorskip("playwright")
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
-    if chromium is None:
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
 
 
 def _open_offline(browser, path: Path):

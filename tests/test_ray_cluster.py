@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from front_ends import free_port
 from test_analysis_runner import bits
 
 from lxmert_viz.analysis import read_records, run
@@ -37,12 +37,6 @@ def readme_ray_block() -> str:
     blocks = [b for b in re.findall(r"```bash\n(.*?)```", text, re.S) if "ray start --head" in b]
     assert len(blocks) == 1, "README has one Ray cluster recipe"
     return blocks[0]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stop_session(head: subprocess.Popen) -> None:
