@@ -37,12 +37,19 @@ step "ruff check (lint and import order, configured in pyproject.toml)"
 .venv/bin/ruff check .
 # -rfEs: one line per failure, error and skip at the end; count style: "[123/600]" per line of dots
 SUMMARY=(-o console_output_style=count -rfEs --durations=15)
-step "pytest: doctests, tests/, notebooks (nbval), the browser test"
-.venv/bin/python -m pytest "${SUMMARY[@]}" --doctest-modules lxmert_viz --nbval-lax tests notebooks "$@"
-# Exactness tests compare numbers computed two ways; float32 results differ between CPUs' kernels,
-# so they run again on the portable kernels and one thread (pytest exit 5: none selected by "$@").
-step "pytest -m exactness again with ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1"
+# Two workers (pytest-xdist), each on one torch thread (two threads each on two cores spin-wait on
+# each other: training tests ran 10-30x slower); a file's tests stay on one worker; the browser test
+# and the docs build start first and the files that start Ray share a worker (tests/conftest.py).
+# One process alone takes ~11 minutes.
+WORKERS=(-n "${LXMERT_VIZ_TEST_WORKERS:-2}" --dist loadfile --no-loadscope-reorder)
+step "pytest: doctests, tests/, notebooks (nbval), the browser test; ${LXMERT_VIZ_TEST_WORKERS:-2} workers, OMP_NUM_THREADS=1"
+OMP_NUM_THREADS=1 .venv/bin/python -m pytest "${SUMMARY[@]}" "${WORKERS[@]}" --doctest-modules lxmert_viz \
+  --nbval-lax tests notebooks "$@"
+# Exactness tests compare numbers computed two ways; float32 results differ between CPUs' kernels and
+# thread counts, so they run again on the portable kernels with torch's default threads (one per core)
+# (pytest exit 5: none selected by "$@").
+step "pytest -m exactness again with ATEN_CPU_CAPABILITY=default and the default threads"
 rc=0
-ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 .venv/bin/python -m pytest -o console_output_style=count -rfEs \
+ATEN_CPU_CAPABILITY=default .venv/bin/python -m pytest -o console_output_style=count -rfEs \
   -m exactness tests "$@" || rc=$?
 [ "$rc" = 0 ] || [ "$rc" = 5 ] || exit "$rc"

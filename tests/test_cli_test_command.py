@@ -1,6 +1,7 @@
 """The test command (scripts/test.sh, run by .ci/run) says what it does: each install step announced,
 pip's downloads shown (only "already satisfied" lines dropped), ruff, pytest reporting by count with the
-slowest tests, then the exactness tests again on ATEN_CPU_CAPABILITY=default with one thread.
+slowest tests, run on two pytest-xdist workers of one thread each, then the exactness tests again on
+ATEN_CPU_CAPABILITY=default with torch's default threads.
 Checked with a stand-in venv whose pip and python only echo (nothing is installed or run)."""
 from __future__ import annotations
 
@@ -36,8 +37,9 @@ def run_script(tmp_path: Path, **env) -> subprocess.CompletedProcess:
     path = f"{tmp_path}:{os.environ['PATH']}"  # a chromium stand-in keeps apt-get out of it
     (tmp_path / "chromium").write_text("#!/bin/sh\n")
     (tmp_path / "chromium").chmod(0o755)
+    base = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "ATEN_CPU_CAPABILITY", "LXMERT_VIZ_TEST_WORKERS")}
     return subprocess.run(["bash", "scripts/test.sh", "-k", "x"], cwd=tmp_path, capture_output=True, text=True,
-                          env={**os.environ, "PATH": path, **env}, timeout=60)
+                          env={**base, "PATH": path, **env}, timeout=60)
 
 
 def test_the_test_command_announces_its_steps_and_reruns_the_exactness_tests(tmp_path):
@@ -51,8 +53,9 @@ def test_the_test_command_announces_its_steps_and_reruns_the_exactness_tests(tmp
     runs = [line for line in out.splitlines() if line.startswith("RAN python -m pytest")]
     assert len(runs) == 2
     assert "console_output_style=count" in runs[0] and "--durations=15" in runs[0] and " -q" not in runs[0]
-    assert runs[0].endswith("-k x ATEN= OMP=") and "--nbval-lax tests notebooks" in runs[0]
-    assert "-m exactness tests -k x" in runs[1] and runs[1].endswith("ATEN=default OMP=1")
+    assert runs[0].endswith("-k x ATEN= OMP=1") and "--nbval-lax tests notebooks" in runs[0]
+    assert "-n 2 --dist loadfile --no-loadscope-reorder" in runs[0] and " -n " not in runs[1]  # two workers
+    assert "-m exactness tests -k x" in runs[1] and runs[1].endswith("ATEN=default OMP=")  # other kernels, threads
 
 
 def test_a_failing_install_or_test_run_fails_the_command(tmp_path):

@@ -11,6 +11,10 @@ import lxmert_viz
 from lxmert_viz.assets import SHAPES_MODELS, shapes_model_dir
 from lxmert_viz.shapes.train_config import TrainConfig
 
+# this process's default at collection (2 on two cores; 1 under scripts/test.sh, whose two workers
+# share the cores): tests that other tests' thread settings leave behind get it back
+THREADS = torch.get_num_threads()
+
 
 def test_short_training_run_lowers_the_losses(tmp_path):
     from lxmert_viz.shapes.train import train
@@ -92,7 +96,7 @@ def held_out():
     pytest.importorskip("easy_vqa")
     from lxmert_viz.shapes.evaluate import evaluate
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     return evaluate(shapes_model_dir(), n_scenes=300, robust_scenes=150, easyvqa=True, baseline_scenes=1000)
 
 
@@ -167,7 +171,7 @@ def test_pretraining_heads_beat_the_text_only_baselines(held_out):
 def plain_held_out():
     from lxmert_viz.shapes.evaluate import evaluate
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(THREADS)
     return evaluate(shapes_model_dir("shapes-plain"), n_scenes=150, robust_scenes=60, easyvqa=False,
                     baseline_scenes=500)
 

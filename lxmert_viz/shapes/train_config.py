@@ -92,9 +92,10 @@ class TrainConfig:
 
     @classmethod
     def tiny(cls, **overrides) -> TrainConfig:
-        """A run of seconds on a few scenes (tests): no easy-vqa, no curriculum, small batches."""
+        """A run of seconds on a few scenes (tests): no easy-vqa, no curriculum, small batches, one thread
+        and no image-drawing processes (a test run has other work on the other cores)."""
         base = dict(n_scenes=60, steps=20, batch=16, mlm_rows=4, itm_rows=4, easyvqa=False, sides=False,
-                    side_steps=0, pair_steps=0, vocab_scenes=60, log_every=10, lr=2e-3)
+                    side_steps=0, pair_steps=0, vocab_scenes=60, log_every=10, lr=2e-3, threads=1)
         return cls(**{**base, **overrides})
 
     def check(self) -> None:
