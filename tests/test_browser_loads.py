@@ -21,10 +21,12 @@ def test_notebook_02_draws_every_panel_on_every_load(lab, browser):
     (SVG cells, bars, lines or images with a size, and pixels that are not one flat colour)."""
     base, token, folder = lab
     path = next(p for p in NOTEBOOKS if p.stem.startswith("02_"))
+    out = OUT / "explorer_loads"
+    out.mkdir(parents=True, exist_ok=True)
     loads = []
     for k in range(EXPLORER_LOADS):
-        # a fresh copy each time: the export test saves 02 with its outputs, and views saved without
-        # their kernel's widget models are not what a first load sees
+        # a fresh copy each time: a copy JupyterLab has saved (autosave) holds outputs, and views saved
+        # without their kernel's widget models are not what a first load sees
         name = f"load{k:02d}_{path.name}"
         shutil.copy(path, folder / name)
         page, errors = new_page(browser)
@@ -41,13 +43,11 @@ def test_notebook_02_draws_every_panel_on_every_load(lab, browser):
                 panels = check_drawn(root, f"load {k}, view {i}")
                 drawn.append({"panels": len(panels), "empty": sum(p["shapes"] + p["images"] == 0 for p in panels)})
             if k == 0:
-                (OUT / "explorer_loads").mkdir(parents=True, exist_ok=True)
-                roots.first.screenshot(path=str(OUT / "explorer_loads" / "load_00_first_view.png"))
+                roots.first.screenshot(path=str(out / "load_00_first_view.png"))
         finally:
             page.close()
             shutdown_kernels(base, token)
         assert not errors, f"load {k}: {errors}"
         loads.append({"load": k, "views": drawn, "s": round(time.time() - t0, 1)})
-    (OUT / "explorer_loads").mkdir(parents=True, exist_ok=True)
-    (OUT / "explorer_loads" / "report.json").write_text(json.dumps(loads, indent=1))
+    (out / "report.json").write_text(json.dumps(loads, indent=1))
     assert len(loads) == EXPLORER_LOADS and all(v["empty"] == 0 for ld in loads for v in ld["views"])
